@@ -1,0 +1,175 @@
+"""Method manifests: ``manifests/methods/*.yaml`` -> lazily constructed methods.
+
+A manifest::
+
+    name: texture-kmeans                      # unique; what `bench run --method` takes
+    entry: baselines.texture_kmeans:TextureKMeans
+    description: one line
+    kind: classical | language | proposal     # how the method uses text
+    protocols: [oracle-k, oracle-k-blind, autonomous]
+    requires: [torch, transformers]           # importable modules it needs
+    params: {n_init: 4}                       # constructor keyword arguments (overridable)
+    weights:                                  # named weights, each overridable by --option NAME=PATH
+      sam3: {id: facebook/sam3, revision: <sha>, param: sam3}
+    smoke: baselines.sam3:tiny_params         # f(tmp_dir: Path) -> dict of params that make a tiny,
+                                              # offline instance (random weights); used by tests
+    provenance: {reimplementation: false, paper: ..., code: ...}
+
+The method class is imported only when a method is built or asked whether it can run. A class may
+define ``check_available(params: dict) -> str | None`` (a classmethod): None when it can run here,
+else the one-line reason.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from benchmark.method import PROTOCOLS, Method
+from textureade.errors import UserError
+
+
+def manifests_dir() -> Path:
+    """The manifests folder: $TEXTUREADE_MANIFESTS, else ``manifests/`` at the repository root."""
+    env = os.environ.get("TEXTUREADE_MANIFESTS")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "manifests"
+
+
+@dataclass
+class MethodSpec:
+    """A parsed method manifest (see the module docstring for the fields)."""
+
+    name: str
+    entry: str
+    description: str = ""
+    kind: str = "classical"
+    protocols: list[str] = field(default_factory=lambda: list(PROTOCOLS))
+    requires: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    weights: dict[str, dict[str, Any]] = field(default_factory=dict)
+    smoke: str | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+    path: str = ""
+
+    def __post_init__(self) -> None:
+        if ":" not in self.entry:
+            raise UserError(f"{self.path}: entry must be 'module:Class', got {self.entry!r}")
+        bad = [p for p in self.protocols if p not in PROTOCOLS]
+        if bad:
+            raise UserError(f"{self.path}: unknown protocols {bad}; known: {list(PROTOCOLS)}")
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise UserError(f"cannot read manifest {path}: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"manifest {path} must be a YAML mapping")
+    return data
+
+
+def load_method_specs(folder: Path | None = None) -> dict[str, MethodSpec]:
+    """All method manifests, by name, sorted by name."""
+    folder = (folder or manifests_dir()) / "methods"
+    specs: dict[str, MethodSpec] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        data = _read_yaml(path)
+        known = set(MethodSpec.__dataclass_fields__) - {"path"}
+        unknown = set(data) - known
+        if unknown:
+            raise UserError(f"manifest {path}: unknown keys {sorted(unknown)}")
+        spec = MethodSpec(**data, path=str(path))
+        if spec.name in specs:
+            raise UserError(f"method {spec.name!r} is declared twice ({specs[spec.name].path} and {path})")
+        specs[spec.name] = spec
+    return dict(sorted(specs.items()))
+
+
+def get_method_spec(name: str, folder: Path | None = None) -> MethodSpec:
+    specs = load_method_specs(folder)
+    if name not in specs:
+        raise UserError(f"unknown method {name!r}; known: {', '.join(specs) or 'none'} (see `bench list`)")
+    return specs[name]
+
+
+def parse_options(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``["k=v", ...]`` -> dict; values parsed as YAML scalars (``3`` -> int, ``true`` -> bool)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise UserError(f"--option takes key=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        try:
+            out[key.strip()] = yaml.safe_load(value) if value else ""
+        except yaml.YAMLError:
+            out[key.strip()] = value
+    return out
+
+
+def resolve_params(spec: MethodSpec, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Manifest params, then weights defaults (``param`` -> hub id), then user options on top."""
+    params = dict(spec.params)
+    for wname, w in spec.weights.items():
+        param = w.get("param", wname)
+        params.setdefault(param, w.get("id"))
+    params.update(options or {})
+    return params
+
+
+def load_class(entry: str) -> type:
+    module_name, _, cls_name = entry.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UserError(
+            f"cannot import {module_name}: {exc}; install the extras (`make test` does)"
+        ) from None
+    try:
+        return getattr(module, cls_name)
+    except AttributeError:
+        raise UserError(f"{module_name} has no {cls_name}") from None
+
+
+def availability(spec: MethodSpec, options: dict[str, Any] | None = None) -> str | None:
+    """None when the method can run here with these options, else the one-line reason why not."""
+    missing = [m for m in spec.requires if importlib.util.find_spec(m) is None]
+    if missing:
+        return f"missing Python packages: {', '.join(missing)} (pip install -e '.[models]')"
+    cls = load_class(spec.entry)
+    check = getattr(cls, "check_available", None)
+    if check is None:
+        return None
+    return check(resolve_params(spec, options))
+
+
+def build_method(spec: MethodSpec, options: dict[str, Any] | None = None) -> Method:
+    """Construct the method with resolved params; raises UserError/MethodUnavailable (one line)."""
+    reason = availability(spec, options)
+    if reason:
+        from benchmark.method import MethodUnavailable
+
+        raise MethodUnavailable(f"{spec.name}: {reason}")
+    cls = load_class(spec.entry)
+    params = resolve_params(spec, options)
+    try:
+        method = cls(**params)
+    except TypeError as exc:
+        raise UserError(f"{spec.name}: bad parameters {sorted(params)}: {exc}") from None
+    if not getattr(method, "name", None):
+        method.name = spec.name
+    return method
+
+
+def smoke_params(spec: MethodSpec, tmp_dir: Path) -> dict[str, Any]:
+    """Params that make a tiny offline instance of the method (for tests); {} when none are needed."""
+    if not spec.smoke:
+        return {}
+    fn = load_class(spec.smoke)
+    return dict(fn(Path(tmp_dir)))

@@ -1,0 +1,24 @@
+"""Shared fixtures. Tests never touch a network."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+ADE_SAMPLES = SHARED / "data" / "ade20k-sceneparsing-samples"
+
+
+@pytest.fixture(scope="session")
+def ade_samples() -> Path:
+    """The genuine ADE20K SceneParse150 samples in ../shared (read in place, never copied)."""
+    if not (ADE_SAMPLES / "ADEChallengeData2016").is_dir():
+        pytest.skip(
+            f"genuine ADE20K samples not found at {ADE_SAMPLES} (they live in ../shared beside the clone)"
+        )
+    return ADE_SAMPLES

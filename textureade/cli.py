@@ -1,0 +1,36 @@
+"""`textureade` command line: build, mosaic, export, check. Thin over the library API."""
+
+from __future__ import annotations
+
+import click
+
+from textureade import __version__
+from textureade.cliutil import run_cli
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="textureade")
+def cli() -> None:
+    """Derive the TextureADE sub-semantic segmentation dataset from ADE20K."""
+
+
+@cli.command("inspect")
+@click.argument("path", type=click.Path())
+@click.option("--split", default=None, help="training or validation (default: all present).")
+@click.option("--limit", type=int, default=5, show_default=True)
+def inspect_cmd(path: str, split: str | None, limit: int) -> None:
+    """Print what the ADE20K reader finds at PATH (form, ids, sizes, classes)."""
+    from textureade.readers import read_ade20k
+
+    for scene in read_ade20k(path, split=split, limit=limit):
+        h, w = scene.labels.shape
+        ids = sorted(int(v) for v in set(scene.labels.ravel().tolist()))
+        click.echo(f"{scene.id}\t{scene.split}\t{w}x{h}\t{scene.source}\tscene={scene.scene}\tclasses={ids}")
+
+
+def main() -> None:
+    run_cli(cli, "textureade")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""What both CLIs share: one-line errors with exit code 2, never a traceback for user mistakes."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from textureade.errors import UserError
+from textureade.types import ValidationError
+
+
+def run_cli(group: click.Group, prog_name: str) -> None:
+    """Run a click group; UserError/ValidationError -> ``prog: error: ...`` on stderr and exit 2."""
+    try:
+        group.main(prog_name=prog_name, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:  # usage errors: click's own one-liners
+        exc.show()
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo(f"{prog_name}: aborted", err=True)
+        sys.exit(130)
+    except (UserError, ValidationError) as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        click.echo(f"{prog_name}: error: {msg}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo(f"{prog_name}: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(0)
