@@ -1,0 +1,1 @@
+"""Region describers: the offline heuristic describer and the transformers VLM describer."""
