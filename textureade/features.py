@@ -1,0 +1,196 @@
+"""Per-pixel appearance descriptors (colour + texture) and per-region statistics.
+
+``pixel_features(image)`` returns an H x W x D ``float32`` map whose channels are listed, in order,
+in :data:`FEATURE_NAMES` (D = 20):
+
+- ``L``, ``a``, ``b``: CIE Lab (OpenCV, D65) of the image, lightly Gaussian-smoothed
+  (sigma = 1 working pixel) and scaled to comparable ranges: L / 100 in [0, 1], a / 100 and b / 100
+  in about [-1, 1].
+- ``contrast``: local standard deviation of L / 100 over a Gaussian window (sigma = 4 working
+  pixels): how "busy" the neighbourhood is, whatever its orientation or scale.
+- ``gabor_l<wavelength>_o<degrees>``: a Gabor filter bank at 4 wavelengths (2, 4, 8, 16 working
+  pixels) x 4 orientations (0, 45, 90, 135 degrees), bandwidth about one octave. Each energy is the
+  quadrature magnitude ``sqrt(even^2 + odd^2)`` of the zero-mean, L1-normalised kernels on L / 100,
+  averaged over a Gaussian window (sigma = 1.5 wavelengths clipped to [6, 12] working pixels), then
+  compressed as ``log1p(E / 0.01) / 4`` (typical textures give 0.1-0.5, a strong edge about 1).
+  The bank and windows were chosen on scikit-image's brick/grass/gravel: nearest-mean per-pixel
+  accuracy between grass and gravel crops rose from 0.75 (3 wavelengths, sigma = wavelength) to 0.92.
+
+All of it is computed at a *working resolution*: the image is area-downscaled so that its longer
+side is at most ``work_size`` (default 256; smaller images are used as they are), and the feature
+map is bilinearly upsampled back to the image size unless ``full_resolution=False``. Texture scale
+is therefore measured relative to the image, which makes the features comparable across image
+sizes, and a 512 x 683 image costs about as much as a 192 x 256 one. Everything is deterministic
+(no randomness, fixed kernels).
+
+``region_descriptors(features, label_map)`` returns per-region (mean, variance or covariance, count)
+computed with ``np.bincount`` sums over the whole map at once.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+WAVELENGTHS = (2.0, 4.0, 8.0, 16.0)
+ORIENTATIONS = (0, 45, 90, 135)
+COLOUR_NAMES = ["L", "a", "b"]
+CONTRAST_NAMES = ["contrast"]
+GABOR_NAMES = [f"gabor_l{int(lam)}_o{deg}" for lam in WAVELENGTHS for deg in ORIENTATIONS]
+FEATURE_NAMES: list[str] = COLOUR_NAMES + CONTRAST_NAMES + GABOR_NAMES
+"""Channel names of :func:`pixel_features`, in order."""
+
+COLOUR_SLICE = slice(0, 3)
+TEXTURE_SLICE = slice(3, len(FEATURE_NAMES))
+
+_ENERGY_SCALE = 0.01
+_KERNELS: dict[float, list[tuple[np.ndarray, np.ndarray]]] = {}
+
+
+def _gabor_pair(wavelength: float, degrees: int) -> tuple[np.ndarray, np.ndarray]:
+    """Even and odd Gabor kernels (float32), zero-mean, each with unit L1 norm.
+
+    Bandwidth about one octave: sigma = 0.56 * wavelength; aspect ratio 0.5; size 2 * ceil(2.5 sigma) + 1.
+    """
+    sigma = 0.56 * wavelength
+    half = int(np.ceil(2.5 * sigma))
+    size = (2 * half + 1, 2 * half + 1)
+    theta = np.deg2rad(degrees)
+    out = []
+    for psi in (0.0, np.pi / 2):
+        k = cv2.getGaborKernel(size, sigma, theta, wavelength, 0.5, psi, ktype=cv2.CV_32F)
+        k = k - k.mean()
+        k = k / max(float(np.abs(k).sum()), 1e-12)
+        out.append(k.astype(np.float32))
+    return out[0], out[1]
+
+
+def _kernels(wavelength: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    if wavelength not in _KERNELS:
+        _KERNELS[wavelength] = [_gabor_pair(wavelength, deg) for deg in ORIENTATIONS]
+    return _KERNELS[wavelength]
+
+
+def _window(wavelength: float) -> float:
+    """Sigma of the Gaussian window that averages a Gabor energy: 1.5 wavelengths, clipped to [6, 12]."""
+    return float(min(max(1.5 * wavelength, 6.0), 12.0))
+
+
+def working_size(shape: tuple[int, int], work_size: int | None = 256) -> tuple[int, int]:
+    """(height, width) of the working resolution for an image of ``shape`` (H, W)."""
+    h, w = int(shape[0]), int(shape[1])
+    if not work_size or max(h, w) <= work_size:
+        return h, w
+    s = work_size / max(h, w)
+    return max(1, round(h * s)), max(1, round(w * s))
+
+
+def _check_image(image: np.ndarray) -> np.ndarray:
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"pixel_features: image must be H x W x 3, got {getattr(image, 'shape', None)}")
+    if image.dtype != np.uint8:
+        raise ValueError(f"pixel_features: image must be uint8 RGB, got {image.dtype}")
+    return image
+
+
+def pixel_features(
+    image: np.ndarray, work_size: int | None = 256, full_resolution: bool = True
+) -> np.ndarray:
+    """Per-pixel appearance descriptors of an RGB image.
+
+    image: H x W x 3 uint8 RGB. work_size: longest side of the working resolution (None = full).
+    Returns H x W x D float32 (D = len(FEATURE_NAMES); channels as in the module docstring), or
+    h x w x D at the working resolution when ``full_resolution`` is False. Deterministic.
+    """
+    image = _check_image(image)
+    h, w = image.shape[:2]
+    wh, ww = working_size((h, w), work_size)
+    small = image if (wh, ww) == (h, w) else cv2.resize(image, (ww, wh), interpolation=cv2.INTER_AREA)
+    rgb = small.astype(np.float32) / 255.0
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)  # L in [0, 100], a/b in about [-127, 127]
+    lab *= 0.01
+    grey = lab[..., 0].copy()
+    out = np.empty((wh, ww, len(FEATURE_NAMES)), np.float32)
+    out[..., 0:3] = cv2.GaussianBlur(lab, (0, 0), 1.0, borderType=cv2.BORDER_REFLECT)
+    mean = cv2.GaussianBlur(grey, (0, 0), 4.0, borderType=cv2.BORDER_REFLECT)
+    sq = cv2.GaussianBlur(grey * grey, (0, 0), 4.0, borderType=cv2.BORDER_REFLECT)
+    out[..., 3] = np.sqrt(np.maximum(sq - mean * mean, 0.0))
+    c = 4
+    for lam in WAVELENGTHS:
+        for even, odd in _kernels(lam):
+            re = cv2.filter2D(grey, cv2.CV_32F, even, borderType=cv2.BORDER_REFLECT)
+            im = cv2.filter2D(grey, cv2.CV_32F, odd, borderType=cv2.BORDER_REFLECT)
+            energy = cv2.magnitude(re, im)
+            energy = cv2.GaussianBlur(energy, (0, 0), _window(lam), borderType=cv2.BORDER_REFLECT)
+            out[..., c] = np.log1p(energy / _ENERGY_SCALE) * 0.25
+            c += 1
+    if full_resolution and (wh, ww) != (h, w):
+        # cv2.resize handles at most 512 channels; D is 16.
+        out = cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
+    return out
+
+
+class RegionStats(NamedTuple):
+    """Statistics of one region's feature vectors.
+
+    mean: (D,) float64. spread: (D,) variances, or (D, D) covariance when asked for (population
+    estimates, divided by n). n: number of pixels.
+    """
+
+    mean: np.ndarray
+    spread: np.ndarray
+    n: int
+
+
+def region_descriptors(
+    features: np.ndarray, label_map: np.ndarray, *, ignore: int | None = 0, covariance: bool = False
+) -> dict[int, RegionStats]:
+    """Per-region mean, variance (or covariance) and pixel count of a feature map.
+
+    features: H x W x D (any float dtype). label_map: H x W non-negative integers. Pixels labelled
+    ``ignore`` (default 0 = unassigned; None keeps every label) are skipped. Returns
+    {label: RegionStats} for every label present, sorted by label. Means and variances come from
+    ``np.bincount`` sums over the whole map (one pass per channel); covariances from one matrix
+    product per region over that region's own pixels (labels sorted once), never per-region masks.
+    """
+    if features.ndim != 3 or features.shape[:2] != label_map.shape:
+        raise ValueError(
+            f"region_descriptors: features {features.shape} do not match label map {label_map.shape}"
+        )
+    d = features.shape[2]
+    labels = np.asarray(label_map).ravel().astype(np.int64, copy=False)
+    x = features.reshape(-1, d)
+    if ignore is not None:
+        keep = labels != ignore
+        if not keep.all():
+            labels, x = labels[keep], x[keep]
+    if labels.size == 0:
+        return {}
+    if labels.min() < 0:
+        raise ValueError("region_descriptors: label map has negative ids")
+    size = int(labels.max()) + 1
+    counts = np.bincount(labels, minlength=size).astype(np.float64)
+    present = np.flatnonzero(counts)
+    sums = np.empty((size, d), np.float64)
+    for j in range(d):
+        sums[:, j] = np.bincount(labels, weights=x[:, j], minlength=size)
+    means = sums[present] / counts[present, None]
+    out: dict[int, RegionStats] = {}
+    if not covariance:
+        sq = np.empty((size, d), np.float64)
+        for j in range(d):
+            col = x[:, j].astype(np.float64)
+            sq[:, j] = np.bincount(labels, weights=col * col, minlength=size)
+        var = np.maximum(sq[present] / counts[present, None] - means**2, 0.0)
+        for i, lab in enumerate(present):
+            out[int(lab)] = RegionStats(means[i], var[i], int(counts[lab]))
+        return out
+    order = np.argsort(labels, kind="stable")
+    xs = x[order].astype(np.float64)
+    starts = np.concatenate([[0], np.cumsum(counts[present]).astype(np.int64)])
+    for i, lab in enumerate(present):
+        block = xs[starts[i] : starts[i + 1]] - means[i]
+        out[int(lab)] = RegionStats(means[i], block.T @ block / block.shape[0], int(counts[lab]))
+    return out
