@@ -1,0 +1,82 @@
+"""A tiny random-weight CLIP checkpoint for tests and smoke runs (no download, no real weights).
+
+``save_tiny_clip(out_dir)`` writes a transformers ``CLIPModel`` (hidden 32, 2 layers, 64 px images,
+patch 8, projection 16), a character-level ``CLIPTokenizer`` (vocabulary = the 256 byte-to-unicode
+symbols and their ``</w>`` forms, no merges) and a ``CLIPImageProcessor`` into one folder that
+``from_pretrained(..., local_files_only=True)`` loads back. Outputs are junk by design.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+TINY_IMAGE = 64
+TINY_PATCH = 8
+
+
+def _char_vocab() -> dict[str, int]:
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    chars = sorted(bytes_to_unicode().values(), key=ord)
+    vocab = {ch: i for i, ch in enumerate(chars)}
+    for ch in chars:
+        vocab[ch + "</w>"] = len(vocab)
+    vocab["<|startoftext|>"] = len(vocab)
+    vocab["<|endoftext|>"] = len(vocab)
+    return vocab
+
+
+def tiny_clip_config(max_text_positions: int = 77) -> Any:
+    """The CLIPConfig of the tiny model (text max positions as CLIP's 77 by default)."""
+    from transformers import CLIPConfig
+
+    vocab_size = len(_char_vocab())
+    text = dict(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        max_position_embeddings=max_text_positions,
+        bos_token_id=vocab_size - 2,
+        eos_token_id=vocab_size - 1,
+        pad_token_id=vocab_size - 1,
+    )
+    vision = dict(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=TINY_IMAGE,
+        patch_size=TINY_PATCH,
+    )
+    return CLIPConfig(text_config=text, vision_config=vision, projection_dim=16)
+
+
+def save_tiny_clip(out_dir: str | Path, seed: int = 0) -> Path:
+    """Build the tiny CLIP (model + tokenizer + image processor), save it to ``out_dir``; return it."""
+    import torch
+    from transformers import CLIPImageProcessor, CLIPModel, CLIPTokenizer
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    model = CLIPModel(tiny_clip_config()).eval()
+    model.save_pretrained(out)
+    tokenizer = CLIPTokenizer(vocab=_char_vocab(), merges=[], model_max_length=77)
+    tokenizer.save_pretrained(out)
+    processor = CLIPImageProcessor(
+        size={"shortest_edge": TINY_IMAGE}, crop_size={"height": TINY_IMAGE, "width": TINY_IMAGE}
+    )
+    processor.save_pretrained(out)
+    return out
+
+
+def smoke_params(tmp_dir: Path) -> dict[str, Any]:
+    """Params that make a tiny offline CLIP-dense method (maskclip / sclip / clearclip / code's backbone).
+
+    The variant stays the manifest's; windows shrink to the tiny model's 64 px.
+    """
+    path = save_tiny_clip(Path(tmp_dir) / "tiny_clip")
+    return {"model": str(path), "device": "cpu", "short_side": 96, "crop": 64, "stride": 32}
