@@ -1,0 +1,131 @@
+"""SAM 3 grounding through transformers: a tiny random Sam3Model saved and loaded back offline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("torchvision")
+pytest.importorskip("transformers")
+
+from baselines.sam3 import MISSING_LOGIT, Sam3Grounder, Sam3Method, stack_scores  # noqa: E402
+from baselines.testing.tiny_sam3 import save_tiny_sam3  # noqa: E402
+from benchmark.method import Method, MethodUnavailable  # noqa: E402
+from textureade.errors import UserError  # noqa: E402
+
+pytestmark = pytest.mark.models
+
+
+@pytest.fixture(scope="module")
+def tiny_sam3(tmp_path_factory):
+    return save_tiny_sam3(tmp_path_factory.mktemp("sam3"))
+
+
+@pytest.fixture(scope="module")
+def method(tiny_sam3):
+    return Sam3Method(sam3=str(tiny_sam3), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def image():
+    rng = np.random.default_rng(0)
+    img = np.zeros((48, 70, 3), np.uint8)
+    img[:, :35] = (200, 40, 40)
+    img[:, 35:] = (30, 160, 50)
+    return np.clip(img + rng.integers(0, 40, img.shape), 0, 255).astype(np.uint8)
+
+
+def count_vision_runs(grounder: Sam3Grounder) -> list[int]:
+    calls = [0]
+    grounder.model.vision_encoder.register_forward_hook(lambda *a: calls.__setitem__(0, calls[0] + 1))
+    return calls
+
+
+def test_is_a_method(method):
+    assert isinstance(method, Method)
+
+
+def test_oracle_k_scores_shape_dustbin_and_resolution(method, image):
+    pred = method.predict(image, 2, ["Texture of red brick wall", "Texture of green grass lawn"])
+    assert pred.scores.shape == (3, 48, 70)
+    assert np.all(pred.scores[0] == 0.0)  # the manifest's constant dustbin logit
+    assert np.isfinite(pred.scores).all()
+    assert not np.allclose(pred.scores[1], pred.scores[2])  # different prompts, different maps
+    assert pred.descriptions == ["Texture of red brick wall", "Texture of green grass lawn"]
+    assert pred.partition().shape == (48, 70)
+
+
+def test_both_outputs_exist_and_differ(tiny_sam3, image):
+    sem = Sam3Method(sam3=str(tiny_sam3), device="cpu", output="semantic")
+    ins = Sam3Method(sam3=str(tiny_sam3), device="cpu", output="instances")
+    d = ["Texture of red brick", "Texture of grass"]
+    a, b = sem.predict(image, 2, d).scores, ins.predict(image, 2, d).scores
+    assert a.shape == b.shape
+    assert not np.allclose(a[1:], b[1:])
+    with pytest.raises(UserError):
+        Sam3Method(sam3=str(tiny_sam3), device="cpu", output="boxes")
+
+
+def test_vision_runs_once_for_k_prompts(method, image):
+    calls = count_vision_runs(method.grounder)
+    method.predict(image, 4, ["Texture of a", "Texture of b", "Texture of c", "Texture of d"])
+    assert calls[0] == 1
+    method.predict(image, None, None)
+    assert calls[0] == 2
+
+
+def test_multiplexed_prompts_do_not_interact_but_joint_ones_do(method, image):
+    g = method.grounder
+    feats = g.encode_image(image)
+    a = g.ground(feats, ["red brick wall", "green grass", "blue sky"])
+    b = g.ground(feats, ["wooden floor", "green grass", "blue sky"])
+    np.testing.assert_allclose(a[1:], b[1:], atol=1e-6)  # prompts 2, 3 unchanged
+    assert np.abs(a[0] - b[0]).max() > 1e-3  # prompt 1 itself did change
+    ja = g.ground_joint(feats, ["red brick wall", "green grass", "blue sky"])
+    jb = g.ground_joint(feats, ["wooden floor", "green grass", "blue sky"])
+    assert ja.shape == (3, 48, 70)
+    assert np.abs(ja[1:] - jb[1:]).max() > 1e-3  # joint call: the others' text moves prompt 2's map
+
+
+def test_proposals_blind_k_and_autonomous(method, image):
+    pred = method.predict(image, 3, None)
+    assert pred.scores.shape == (4, 48, 70)  # exactly K channels (missing ones at MISSING_LOGIT)
+    assert pred.extras["mode"] == "proposals"
+    auto = method.predict(image, None, None)
+    n = auto.scores.shape[0] - 1
+    assert 1 <= n <= 6
+    assert len(auto.extras["proposal_scores"]) == n
+    assert auto.extras["proposal_scores"] == sorted(auto.extras["proposal_scores"], reverse=True)
+
+
+def test_stack_scores_pads_missing_channels():
+    maps = np.ones((1, 2, 3), np.float32)
+    out = stack_scores(maps, 0.5, k=3)
+    assert out.shape == (4, 2, 3)
+    assert np.all(out[0] == 0.5) and np.all(out[1] == 1) and np.all(out[2:] == MISSING_LOGIT)
+
+
+def test_missing_weights_one_line(tmp_path):
+    with pytest.raises(MethodUnavailable) as err:
+        Sam3Method(sam3=str(tmp_path / "nope"), device="cpu")
+    assert "\n" not in str(err.value) and "sam3" in str(err.value)
+    with pytest.raises(MethodUnavailable) as err:
+        Sam3Method(sam3="someone/not-downloaded-sam3", device="cpu")
+    assert "huggingface-cli download" in str(err.value) and "\n" not in str(err.value)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{}")
+    with pytest.raises(UserError) as err:
+        Sam3Method(sam3=str(broken), device="cpu")
+    assert "\n" not in str(err.value)
+
+
+def test_manifest_builds_through_registry(tmp_path, image):
+    from benchmark.registry import build_method, get_method_spec, smoke_params
+
+    spec = get_method_spec("sam3")
+    assert spec.weights["sam3"]["id"] == "facebook/sam3"
+    params = smoke_params(spec, tmp_path)
+    m = build_method(spec, params)
+    assert m.predict(image, 2, ["Texture of a b c d", "Texture of e f g h"]).scores.shape == (3, 48, 70)
