@@ -14,6 +14,78 @@ def cli() -> None:
     """Run and score sub-semantic segmentation methods; publish leaderboards."""
 
 
+@cli.command("run")
+@click.option("--method", required=True, help="Method name (see `bench list`).")
+@click.option("--dataset", required=True, help="Dataset name (manifests/datasets) or a folder path.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Results folder.")
+@click.option("--protocol", type=click.Choice(["oracle-k", "oracle-k-blind", "autonomous"]), default=None)
+@click.option("--suite", default=None, help="Suite fixing protocol and K per dataset (manifests/suites).")
+@click.option("--k", "k", type=int, default=None, help="K told to the method (default: dataset/suite rule).")
+@click.option("--data-path", default=None, help="Where the named dataset lives (overrides its manifest).")
+@click.option("--limit", type=click.IntRange(min=0), default=None, help="Only the first N samples.")
+@click.option("--option", "options", multiple=True, help="key=value overriding a manifest param.")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds per image."
+)
+@click.option("--save-predictions", is_flag=True, help="Write predictions/<id>.png and <id>.json.")
+@click.option("--strict", is_flag=True, help="Exit 1 when any image failed.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def run_cmd(method, dataset, out_dir, protocol, suite, k, data_path, limit, options, timeout, save_predictions,
+            strict, no_progress) -> None:  # fmt: skip
+    """Run METHOD on DATASET, one record per image, into OUT (resumes a partial run there)."""
+    from benchmark.registry import parse_options
+    from benchmark.runner import run
+
+    summary = run(
+        method, dataset, out_dir, protocol, parse_options(options), limit, k=k, suite=suite,
+        data_path=data_path, timeout=timeout, save_predictions=save_predictions, progress=not no_progress,
+    )  # fmt: skip
+    k_text = "GT" if summary.k is None else summary.k
+    click.echo(
+        f"{summary.method} on {summary.dataset} ({summary.protocol}, K={k_text}): {summary.n_records} images, "
+        f"{summary.n_ok} ok, {summary.n_failed} failed ({summary.n_resumed} resumed) -> {summary.records_path}"
+    )
+    for sid, reason in summary.failures:
+        click.echo(f"  failed {sid}: {reason}")
+    if summary.n_failed > len(summary.failures):
+        click.echo(
+            f"  ... {summary.n_failed - len(summary.failures)} more failures in {summary.records_path}"
+        )
+    if strict and summary.n_failed:
+        raise click.exceptions.Exit(1)
+
+
+@cli.command("leaderboard")
+@click.argument("results", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--out", "out_csv", default="leaderboard.csv", show_default=True, type=click.Path(dir_okay=False)
+)
+@click.option("--metrics", default=None, help="Comma-separated metrics for the .md/.png (CSV has all).")
+@click.option("--n-boot", type=click.IntRange(min=100), default=1000, show_default=True)
+def leaderboard_cmd(results, out_csv, metrics, n_boot) -> None:
+    """Tabulate runs (folders with run.json, searched recursively): CSV, .md and .png beside it."""
+    from benchmark.leaderboard import build_leaderboard
+    from benchmark.report import to_markdown, write_leaderboard
+
+    df = build_leaderboard(results, n_boot=n_boot)
+    chosen = [m.strip() for m in metrics.split(",")] if metrics else None
+    paths = write_leaderboard(df, out_csv, chosen)
+    click.echo(to_markdown(df, chosen))
+    click.echo(f"wrote {paths['csv']}, {paths['md']}, {paths['png']}")
+
+
+@cli.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def list_cmd(fmt) -> None:
+    """Methods, datasets and suites known here, and whether each can run here (and why not)."""
+    import json
+
+    from benchmark.report import catalog, catalog_table
+
+    cat = catalog()
+    click.echo(json.dumps(cat, indent=2) if fmt == "json" else catalog_table(cat))
+
+
 def main() -> None:
     run_cli(cli, "bench")
 

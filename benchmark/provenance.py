@@ -1,0 +1,105 @@
+"""Provenance for run.json: git hash, package versions, host, weights ids and revisions.
+
+Nothing here imports torch or transformers: versions come from installed package metadata.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import subprocess
+import sys
+from dataclasses import asdict
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+PACKAGES = (
+    "textureade",
+    "numpy",
+    "scipy",
+    "scikit-image",
+    "scikit-learn",
+    "opencv-python-headless",
+    "pyarrow",
+    "pandas",
+    "torch",
+    "torchvision",
+    "transformers",
+    "timm",
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def now_utc() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def git_info(repo: Path = REPO) -> dict[str, Any]:
+    """{"hash": full commit or None, "dirty": bool or None} of the code that ran."""
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(
+                ["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=10, check=True
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip()
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return {"hash": None, "dirty": None}
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"hash": commit, "dirty": bool(status) if status is not None else None}
+
+
+def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def host_info() -> dict[str, Any]:
+    return {
+        "hostname": socket.gethostname(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "python": sys.version.split()[0],
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def weights_info(spec: Any, params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per named weight: the id or path actually used, and the manifest revision when it is the default.
+
+    A weight overridden by ``--option`` keeps ``revision: None`` (a local path has none) and
+    ``overridden: True``.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for wname, w in (getattr(spec, "weights", None) or {}).items():
+        param = w.get("param", wname)
+        used = params.get(param, w.get("id"))
+        default = used == w.get("id")
+        out[wname] = {
+            "id": None if used is None else str(used),
+            "revision": w.get("revision") if default else params.get(f"{param}_revision"),
+            "overridden": not default,
+        }
+    return out
+
+
+def spec_dict(spec: Any) -> dict[str, Any]:
+    """A MethodSpec as a JSON-able dict (its manifest, as resolved)."""
+    return asdict(spec)
+
+
+def environment() -> dict[str, Any]:
+    return {"git": git_info(), "packages": package_versions(), "host": host_info()}

@@ -1,0 +1,181 @@
+"""Leaderboard outputs: CSV (every column), Markdown table and a PNG bar chart with CI whiskers.
+
+All three are generated from the DataFrame of :func:`benchmark.leaderboard.build_leaderboard`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from benchmark.leaderboard import metric_columns
+from textureade.errors import UserError
+
+
+def _higher_is_better(metric: str) -> bool:
+    try:
+        from benchmark.metrics import HIGHER_IS_BETTER
+    except ImportError:
+        return True
+    try:
+        return bool(HIGHER_IS_BETTER[metric])  # a dict
+    except (KeyError, TypeError):
+        return metric in HIGHER_IS_BETTER if not isinstance(HIGHER_IS_BETTER, dict) else True
+
+
+def _fmt(x: float, digits: int = 3) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def to_markdown(df: pd.DataFrame, metrics: list[str] | None = None) -> str:
+    """A Markdown table, one row per method x dataset x protocol, ``mean [lo, hi]`` per metric."""
+    metrics = metrics or metric_columns(df)
+    head = ["method", "dataset", "protocol", "K"]
+    head += [f"{m} {'↑' if _higher_is_better(m) else '↓'}" for m in metrics]
+    head += ["n ok", "n failed", "img/s", "git", "dataset fp", "reimpl."]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in df.iterrows():
+        k = "GT" if pd.isna(r.get("k")) else str(int(r["k"]))
+        name = str(r["method"]) + ("" if r.get("complete", True) else " (partial)")
+        cells = [name, str(r["dataset"]), str(r["protocol"]), k]
+        cells += [f"{_fmt(r[m])} [{_fmt(r[f'{m}_lo'])}, {_fmt(r[f'{m}_hi'])}]" for m in metrics]
+        cells += [str(int(r["n_ok"])), str(int(r["n_failed"])), _fmt(r["images_per_s"], 2)]
+        cells += [str(r.get("git_hash", "")), str(r.get("dataset_fingerprint", ""))[:19]]
+        cells += ["yes" if r.get("reimplementation") else "no"]
+        lines.append("| " + " | ".join(cells) + " |")
+    note = (
+        "\nMeans over images with 95% bootstrap CIs over images; failed images count with score 0. "
+        "K: the number of regions given (GT = each image's own)."
+    )
+    return "\n".join(lines) + "\n" + note + "\n"
+
+
+def plot_png(df: pd.DataFrame, path: Path, metrics: list[str] | None = None, max_metrics: int = 4) -> Path:
+    """Bar chart: one panel per metric, bars per method grouped by dataset/protocol, CI whiskers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    metrics = (metrics or metric_columns(df))[:max_metrics]
+    if not metrics:
+        raise UserError("the leaderboard has no metric columns to plot")
+    groups = list(dict.fromkeys(zip(df["dataset"], df["protocol"])))
+    methods = list(dict.fromkeys(df["method"]))
+    width = 0.8 / max(len(methods), 1)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(max(4.5, 1.6 * len(groups) + 2) * len(metrics), 4.2))
+    axes = np.atleast_1d(axes)
+    cmap = plt.get_cmap("tab10")
+    for ax, metric in zip(axes, metrics):
+        for j, method in enumerate(methods):
+            xs, ys, lo, hi = [], [], [], []
+            for g, (ds, proto) in enumerate(groups):
+                sel = df[(df["method"] == method) & (df["dataset"] == ds) & (df["protocol"] == proto)]
+                if sel.empty or pd.isna(sel.iloc[0][metric]):
+                    continue
+                r = sel.iloc[0]
+                xs.append(g + (j - (len(methods) - 1) / 2) * width)
+                ys.append(r[metric])
+                lo.append(max(r[metric] - r[f"{metric}_lo"], 0.0))
+                hi.append(max(r[f"{metric}_hi"] - r[metric], 0.0))
+            ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=method, color=cmap(j % 10))
+        ax.set_xticks(range(len(groups)), [f"{d}\n{p}" for d, p in groups], fontsize=8)
+        ax.set_title(f"{metric} ({'higher' if _higher_is_better(metric) else 'lower'} is better)", fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=7, loc="best")
+    fig.suptitle("mean over images, 95% bootstrap CI", fontsize=9)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
+def write_leaderboard(
+    df: pd.DataFrame, out_csv: str | Path, metrics: list[str] | None = None
+) -> dict[str, Path]:
+    """Write ``out_csv`` and, beside it, the same stem as ``.md`` and ``.png``. Returns the paths."""
+    out_csv = Path(out_csv)
+    if out_csv.suffix.lower() != ".csv":
+        raise UserError(f"--out must name a .csv file, got {out_csv}")
+    out_csv.parent.mkdir(parents=True, exist_ok=True)
+    if metrics:
+        unknown = [m for m in metrics if m not in metric_columns(df)]
+        if unknown:
+            raise UserError(f"unknown metrics {unknown}; the leaderboard has {metric_columns(df)}")
+    tmp = out_csv.with_name(f".{out_csv.name}.tmp-{os.getpid()}")
+    df.to_csv(tmp, index=False)
+    os.replace(tmp, out_csv)
+    md = out_csv.with_suffix(".md")
+    md.write_text(to_markdown(df, metrics))
+    png = plot_png(df, out_csv.with_suffix(".png"), metrics)
+    return {"csv": out_csv, "md": md, "png": png}
+
+
+def catalog() -> dict[str, list[dict]]:
+    """Methods, datasets and suites known here, each with whether it can run here and why not."""
+    from benchmark.datasets import dataset_availability, load_dataset_specs
+    from benchmark.protocol import load_suites
+    from benchmark.registry import availability, load_method_specs
+
+    methods = []
+    for spec in load_method_specs().values():
+        try:
+            reason = availability(spec)
+        except UserError as exc:
+            reason = str(exc)
+        methods.append(
+            {
+                "name": spec.name,
+                "kind": spec.kind,
+                "protocols": list(spec.protocols),
+                "needs_weights": bool(spec.weights),
+                "available": reason is None,
+                "reason": reason,
+                "description": spec.description,
+            }
+        )
+    datasets = []
+    for dspec in load_dataset_specs().values():
+        reason = dataset_availability(dspec)
+        where = dspec.default_path()
+        datasets.append(
+            {
+                "name": dspec.name,
+                "form": dspec.form,
+                "path": str(where) if where else None,
+                "protocol": dspec.protocol,
+                "k": dspec.k,
+                "available": reason is None,
+                "reason": reason,
+                "description": dspec.description,
+            }
+        )
+    suites = [
+        {"name": s.name, "datasets": s.datasets, "description": s.description} for s in load_suites().values()
+    ]
+    return {"methods": methods, "datasets": datasets, "suites": suites}
+
+
+def catalog_table(cat: dict[str, list[dict]]) -> str:
+    """Plain-text tables of :func:`catalog`."""
+    lines = ["METHODS"]
+    width = max([len(m["name"]) for m in cat["methods"]] + [6])
+    for m in cat["methods"]:
+        state = "ready" if m["available"] else f"unavailable: {m['reason']}"
+        lines.append(f"  {m['name']:<{width}}  {m['kind']:<10} {','.join(m['protocols']):<38} {state}")
+    lines.append("DATASETS")
+    width = max([len(d["name"]) for d in cat["datasets"]] + [6])
+    for d in cat["datasets"]:
+        k = "GT" if d["k"] is None else d["k"]
+        state = "ready" if d["available"] else f"unavailable: {d['reason']}"
+        lines.append(f"  {d['name']:<{width}}  {d['form']:<10} {d['protocol']:<14} K={k:<3} {state}")
+    lines.append("SUITES")
+    for s in cat["suites"]:
+        lines.append(f"  {s['name']}: {', '.join(f'{n} {v}' for n, v in s['datasets'].items())}")
+    return "\n".join(lines)
