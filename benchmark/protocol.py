@@ -81,7 +81,6 @@ class PartitionInfo:
     pred_height: int
     pred_width: int
     resized: bool
-    n_pred: int  # distinct non-zero regions in the final partition
     n_desc: int  # descriptions the method returned (0 when none)
 
 
@@ -105,13 +104,8 @@ def prediction_to_partition(pred: Prediction, hw: tuple[int, int]) -> tuple[np.n
         assert part is not None
         if resized:
             part = _resize_nearest(part, hw)
-    ids = np.unique(part)
     info = PartitionInfo(
-        pred_height=int(ph),
-        pred_width=int(pw),
-        resized=bool(resized),
-        n_pred=int((ids > 0).sum()),
-        n_desc=len(pred.descriptions or []),
+        pred_height=int(ph), pred_width=int(pw), resized=bool(resized), n_desc=len(pred.descriptions or [])
     )
     return part.astype(np.int32, copy=False), info
 

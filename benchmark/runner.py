@@ -137,12 +137,15 @@ def evaluate_sample(
     pred_dir: Path | None = None,
 ) -> tuple[Record, dict[str, Any]]:
     """Run one image through the method and score it: (Record, extra record columns)."""
-    from benchmark.metrics import score_failure, score_partition
+    from benchmark.metrics import COUNT_KEYS, score_failure, score_partition
+
+    def split(scores: dict[str, Any]) -> dict[str, float]:  # region counts go to their own columns
+        cols.update({key: int(scores.pop(key)) for key in COUNT_KEYS if key in scores})
+        return {key: float(v) for key, v in scores.items()}
 
     gt = sample.label_map
     k_given, descriptions = method_inputs(protocol, sample, k)
-    cols: dict[str, Any] = {"k_given": k_given, "n_gt": int(len(np.unique(gt[gt > 0])))}
-    cols.update(height=int(gt.shape[0]), width=int(gt.shape[1]))
+    cols: dict[str, Any] = {"k_given": k_given, "height": int(gt.shape[0]), "width": int(gt.shape[1])}
     t0 = time.perf_counter()
     try:
         with deadline(timeout):
@@ -157,11 +160,11 @@ def evaluate_sample(
             save_prediction(pred_dir, sample.id, partition, pred.descriptions)
     except Exception as exc:  # the method's fault: recorded, listed, scored as a failure
         t_pred = time.perf_counter() - t0
-        scores = {key: float(v) for key, v in score_failure(gt).items()}
+        scores = split(dict(score_failure(gt)))
         rec = Record(sample.id, "failed", one_line(exc), scores, {"predict": t_pred, "score": 0.0})
         return rec, cols
     t1 = time.perf_counter()
-    scores = {key: float(v) for key, v in score_partition(partition, gt, **scoring).items()}
+    scores = split(dict(score_partition(partition, gt, **scoring)))
     t_score = time.perf_counter() - t1
     cols.update(asdict(info))
     extras = dict(pred.extras or {})

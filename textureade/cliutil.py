@@ -13,7 +13,8 @@ from textureade.types import ValidationError
 def run_cli(group: click.Group, prog_name: str) -> None:
     """Run a click group; UserError/ValidationError -> ``prog: error: ...`` on stderr and exit 2."""
     try:
-        group.main(prog_name=prog_name, standalone_mode=False)
+        # without standalone mode click returns ctx.exit()/Exit codes instead of raising them
+        rc = group.main(prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:  # usage errors: click's own one-liners
@@ -29,4 +30,4 @@ def run_cli(group: click.Group, prog_name: str) -> None:
     except KeyboardInterrupt:
         click.echo(f"{prog_name}: interrupted", err=True)
         sys.exit(130)
-    sys.exit(0)
+    sys.exit(rc if isinstance(rc, int) and not isinstance(rc, bool) else 0)

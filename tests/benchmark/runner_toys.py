@@ -1,0 +1,80 @@
+"""Toy datasets and methods for the harness tests (importable by path in subprocesses too).
+
+Everything is deterministic in the image content, so a resumed run must reproduce the records.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import numpy as np
+
+from textureade.types import Prediction, Sample
+
+
+def toy_stream(n: int = 12, size: int = 24, seed: int = 0) -> Iterator[Sample]:
+    """n samples of size x size: a dark left and a bright right region (K=2), noisy."""
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        img = rng.integers(0, 100, (size, size, 3), dtype=np.uint8)
+        cut = int(rng.integers(size // 4, 3 * size // 4))
+        img[:, cut:] += 120
+        lm = np.ones((size, size), np.int32)
+        lm[:, cut:] = 2
+        yield Sample(
+            id=f"toy{i:05d}",
+            image=img,
+            label_map=lm,
+            descriptions=["Texture of dark noise, left side", "Texture of bright noise, right side"],
+            base_id=f"base{i // 2}",
+        )
+
+
+class Threshold:
+    """Two regions by brightness (score maps at half resolution, dustbin at -1).
+
+    delay: seconds slept per image. fail_mod: fail on images whose first pixel value % fail_mod == 0.
+    """
+
+    name = "threshold"
+
+    def __init__(self, delay: float = 0.0, fail_mod: int = 0, half: bool = True) -> None:
+        self.delay = delay
+        self.fail_mod = fail_mod
+        self.half = half
+
+    def predict(self, image: np.ndarray, k: int | None, descriptions: list[str] | None) -> Prediction:
+        if self.delay:
+            time.sleep(self.delay)
+        if self.fail_mod and int(image[0, 0, 0]) % self.fail_mod == 0:
+            raise RuntimeError(f"toy failure on pixel value {int(image[0, 0, 0])}\nsecond line")
+        gray = image.astype(np.float32).mean(axis=2) / 255.0
+        if self.half:
+            gray = gray[::2, ::2]
+        k = k or 2
+        scores = np.full((k + 1, *gray.shape), -np.inf, np.float32)
+        scores[0] = -1.0
+        scores[1] = 0.5 - gray
+        scores[2] = gray - 0.5
+        return Prediction(scores=scores, descriptions=["Texture of dark", "Texture of bright"][:k])
+
+
+class Sleeper:
+    """Sleeps ``seconds`` in predict (for timeouts)."""
+
+    name = "sleeper"
+
+    def __init__(self, seconds: float = 5.0) -> None:
+        self.seconds = seconds
+
+    def predict(self, image: np.ndarray, k: int | None, descriptions: list[str] | None) -> Prediction:
+        time.sleep(self.seconds)
+        return Prediction(label_map=np.ones(image.shape[:2], np.int32))
+
+
+class NotAPrediction:
+    name = "not-a-prediction"
+
+    def predict(self, image, k, descriptions):  # noqa: ANN001
+        return np.zeros(image.shape[:2], np.int32)

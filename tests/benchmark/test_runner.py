@@ -1,0 +1,149 @@
+"""Runner: records, failures (listed, scored as failures), timeouts, provenance, resume in-process."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmark.datasets import DatasetHandle
+from benchmark.registry import MethodSpec
+from benchmark.runner import TIME_COLUMNS, run
+from textureade.errors import UserError
+
+sys.path.insert(0, str(Path(__file__).parent))
+import runner_toys  # noqa: E402
+
+
+def handle(n: int = 12, size: int = 24) -> DatasetHandle:
+    return DatasetHandle(
+        name="toy",
+        form="python",
+        factory=lambda: runner_toys.toy_stream(n, size),
+        fingerprint_fn=lambda: f"toy:{n}:{size}",
+        count_fn=lambda: n,
+    )
+
+
+def spec(cls: str = "Threshold", **params) -> MethodSpec:
+    return MethodSpec(name=cls.lower(), entry=f"runner_toys:{cls}", params=params)
+
+
+def records(out: Path) -> pd.DataFrame:
+    return pd.read_parquet(out / "records.parquet")
+
+
+def test_records_scores_and_run_json(tmp_path):
+    from benchmark.metrics import METRIC_KEYS, score_partition
+
+    s = run(spec(), handle(6), tmp_path / "r", progress=False, save_predictions=True)
+    assert (s.n_records, s.n_ok, s.n_failed) == (6, 6, 0)
+    df = records(tmp_path / "r")
+    assert list(df["id"]) == [f"toy{i:05d}" for i in range(6)] and list(df["index"]) == list(range(6))
+    assert set(METRIC_KEYS) <= set(df.columns) and set(TIME_COLUMNS) <= set(df.columns)
+    assert df["resized"].all() and (df["pred_height"] == 12).all() and (df["height"] == 24).all()
+    assert (df["k_given"] == 2).all() and (df["n_gt"] == 2).all()
+    # the recorded scores are the metrics of the saved partition against the ground truth
+    from PIL import Image
+
+    sample = next(runner_toys.toy_stream(1, 24))
+    saved = np.asarray(Image.open(tmp_path / "r" / "predictions" / "toy00000.png")).astype(np.int32)
+    assert saved.shape == (24, 24) and set(np.unique(saved)) <= {0, 1, 2}
+    expected = score_partition(saved, sample.label_map)
+    for key in METRIC_KEYS:
+        assert df.loc[0, key] == pytest.approx(expected[key], nan_ok=True)
+    desc = json.loads((tmp_path / "r" / "predictions" / "toy00000.json").read_text())
+    assert desc == {"descriptions": ["Texture of dark", "Texture of bright"]}
+    info = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert info["status"] == "complete" and info["counts"] == {"records": 6, "ok": 6, "failed": 0}
+    assert info["identity"]["dataset_fingerprint"] == "toy:6:24"
+    assert (
+        info["config"]["protocol"] == "oracle-k"
+        and info["method"]["manifest"]["entry"] == "runner_toys:Threshold"
+    )
+    assert "numpy" in info["environment"]["packages"] and info["environment"]["host"]["python"]
+
+
+def test_failures_are_recorded_with_failure_scores_and_listed(tmp_path):
+    from benchmark.metrics import METRIC_KEYS, score_failure
+
+    s = run(spec(fail_mod=3), handle(12), tmp_path / "r", progress=False)
+    df = records(tmp_path / "r")
+    failed = df[df["status"] == "failed"]
+    assert s.n_failed == len(failed) > 0 and s.n_ok + s.n_failed == 12 == len(df)
+    assert [sid for sid, _ in s.failures] == list(failed["id"])
+    assert all(r.startswith("RuntimeError: toy failure") and "\n" not in r for r in failed["reason"])
+    gt = next(runner_toys.toy_stream(1)).label_map
+    for key, value in score_failure(gt).items():
+        assert (failed[key] == value).all()
+    assert set(METRIC_KEYS) <= set(score_failure(gt))
+    assert (failed["n_pred"] == 0).all() and (failed["n_gt"] == 2).all() and failed["n_desc"].isna().all()
+
+
+def test_timeout_and_malformed_prediction_fail(tmp_path):
+    s = run(spec("Sleeper", seconds=3.0), handle(2), tmp_path / "t", timeout=0.2, progress=False)
+    df = records(tmp_path / "t")
+    assert s.n_failed == 2 and all("timeout" in r for r in df["reason"])
+    assert (df["time_predict"] < 2.0).all()  # the alarm cut predict short
+    s = run(spec("NotAPrediction"), handle(2), tmp_path / "n", progress=False)
+    assert s.n_failed == 2 and "not a Prediction" in records(tmp_path / "n")["reason"][0]
+
+
+class _Crash(BaseException):
+    pass
+
+
+def test_resume_after_crash_gives_identical_records(tmp_path):
+    full = tmp_path / "full"
+    run(spec(fail_mod=4), handle(10), full, progress=False)
+
+    part = tmp_path / "part"
+    calls = {"n": 0}
+
+    def crashing():
+        for i, sample in enumerate(runner_toys.toy_stream(10, 24)):
+            if i == 6:
+                raise _Crash()  # like a kill between two images
+            calls["n"] += 1
+            yield sample
+
+    h = handle(10)
+    h.factory = crashing
+    with pytest.raises(_Crash):
+        run(spec(fail_mod=4), h, part, progress=False)
+    with open(part / "records.jsonl", "a") as fh:
+        fh.write('{"index": 6, "id": "toy000')  # a torn last line, as after kill -9 mid-write
+    assert not (part / "records.parquet").exists()
+    s = run(spec(fail_mod=4), handle(10), part, progress=False)
+    assert s.n_resumed == 6 and s.n_records == 10
+    a, b = records(full), records(part)
+    keep = [c for c in a.columns if not c.startswith("time_")]
+    pd.testing.assert_frame_equal(a[keep], b[keep])
+    # a finished run re-run is a no-op that keeps the records
+    s = run(spec(fail_mod=4), handle(10), part, progress=False)
+    assert s.n_resumed == 10 and len(records(part)) == 10
+
+
+def test_resume_refuses_another_configuration(tmp_path):
+    run(spec(), handle(3), tmp_path / "r", progress=False)
+    with pytest.raises(UserError, match="partial run with other params"):
+        run(spec(half=False), handle(3), tmp_path / "r", progress=False)
+    with pytest.raises(UserError, match="protocol"):
+        run(spec(), handle(3), tmp_path / "r", protocol="oracle-k-blind", progress=False)
+
+
+def test_protocol_the_method_does_not_support_is_a_user_error(tmp_path):
+    s = MethodSpec(name="t", entry="runner_toys:Threshold", protocols=["oracle-k"])
+    with pytest.raises(UserError, match="does not support protocol 'autonomous'"):
+        run(s, handle(2), tmp_path / "r", protocol="autonomous", progress=False)
+
+
+def test_limit_and_options_override(tmp_path):
+    s = run(spec(), handle(12), tmp_path / "r", options={"half": False}, limit=4, progress=False)
+    df = records(tmp_path / "r")
+    assert s.n_records == 4 and not df["resized"].any()
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["method"]["params"]["half"] is False
