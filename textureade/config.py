@@ -1,0 +1,203 @@
+"""Build configuration: one schema (dataclasses), CLI > YAML > defaults, implemented once.
+
+``resolve_build_config(cli, yaml_path)`` merges the three layers: dataclass defaults, then the YAML
+file's keys, then every CLI value that is not None. The mining thresholds come from
+``manifests/mining/default.yaml`` and may be overridden under ``mining:`` in the build YAML.
+The resolved config (``BuildConfig.to_dict()``) is written beside the outputs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from textureade.errors import UserError
+
+MANIFESTS = Path(__file__).resolve().parents[1] / "manifests"
+DEFAULT_MINING = MANIFESTS / "mining" / "default.yaml"
+
+# Keys that change how fast a build runs but never what it produces (left out of the fingerprint).
+RUNTIME_ONLY = ("workers", "out", "progress")
+
+
+def _read_yaml(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{what} {path} does not exist; give an existing YAML file") from None
+    except yaml.YAMLError as exc:
+        line = str(exc).splitlines()[0] if str(exc) else "parse error"
+        raise UserError(f"{what} {path} is not valid YAML ({line}); fix the file") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserError(f"{what} {path} must hold a mapping of keys to values; fix the file")
+    return data
+
+
+@dataclass
+class MiningConfig:
+    """Thresholds of selection and region mining (see manifests/mining/default.yaml for meanings)."""
+
+    texture_surface: list[str] = field(default_factory=list)
+    object: list[str] = field(default_factory=list)
+    ambiguous: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    min_score: float = 50.0
+    large_component_frac: float = 0.08
+    strong_boundary_px: int = 40
+    min_segment_frac: float = 0.01
+    weights: dict[str, float] = field(default_factory=dict)
+    penalties: dict[str, float] = field(default_factory=dict)
+    boundary_density_range: tuple[float, float] = (2.0, 14.0)
+    segment_count_range: tuple[int, int] = (2, 8)
+    work_max_side: int = 128
+    merge_separability: float = 12.0
+    split_separability: float = 25.0
+    split_min_frac: float = 0.03
+    split_coherence: float = 0.7
+    split_valley: float = 0.5
+    min_region_frac: float = 0.01
+    min_regions: int = 2
+    max_regions: int = 6
+    min_coverage: float = 0.4
+    use_instances: bool = True
+    use_parts: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["boundary_density_range"] = list(self.boundary_density_range)
+        d["segment_count_range"] = list(self.segment_count_range)
+        return d
+
+
+def load_mining_config(
+    path: str | Path | None = None, overrides: dict[str, Any] | None = None
+) -> MiningConfig:
+    """Read a mining YAML (default: manifests/mining/default.yaml) plus its keyword file, then overrides.
+
+    Raises UserError for a missing file, an unknown key or a keyword file without the four lists.
+    """
+    path = Path(path) if path else DEFAULT_MINING
+    data = _read_yaml(path, "mining config")
+    data.update(overrides or {})
+    classes = data.pop("classes", None)
+    if classes is not None and not isinstance(classes, str | Path):
+        raise UserError(f"mining config {path}: 'classes' must name a YAML file of keyword lists")
+    if classes is not None:
+        cpath = Path(classes)
+        if not cpath.is_absolute():
+            cpath = path.parent / cpath
+        lists = _read_yaml(cpath, "class keyword file")
+        for key in ("texture_surface", "object", "ambiguous", "ignore"):
+            if key not in lists:
+                raise UserError(f"class keyword file {cpath} lacks the list '{key}'; add it (may be empty)")
+            data.setdefault(key, [str(k).lower().strip() for k in lists[key] or []])
+    known = {f.name for f in dataclasses.fields(MiningConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise UserError(f"mining config {path}: unknown key(s) {', '.join(unknown)}; see {DEFAULT_MINING}")
+    cfg = MiningConfig(**data)
+    cfg.boundary_density_range = tuple(float(v) for v in cfg.boundary_density_range)  # type: ignore[assignment]
+    cfg.segment_count_range = tuple(int(v) for v in cfg.segment_count_range)  # type: ignore[assignment]
+    if not 1 <= cfg.min_regions <= cfg.max_regions:
+        raise UserError(
+            f"mining config: need 1 <= min_regions <= max_regions, got {cfg.min_regions}, {cfg.max_regions}"
+        )
+    return cfg
+
+
+@dataclass
+class BuildConfig:
+    """Everything that decides a TextureADE build.
+
+    ade20k: input folder (an ADE20K release). out: output folder. captioner: "heuristic" (offline,
+    the default) or "vlm" (with ``vlm`` = model id or local path). limit: first N input items (in
+    reader order) or None for all. workers: processes (results do not depend on it). mapping: a
+    mapFromADE.txt (full form -> 150 classes). val_fraction: share of ADE training base images that
+    go to the ``validation`` split (by a hash of the base id); ADE validation becomes ``test``.
+    chunk_size: input items per journal step and per shard (a fixed count in input order, so that a
+    resumed build cuts identical shards). mining: overrides of the mining thresholds.
+    mining_config: path of a mining YAML (default manifests/mining/default.yaml).
+    """
+
+    ade20k: str | None = None
+    out: str | None = None
+    captioner: str = "heuristic"
+    vlm: str | None = None
+    describer_options: dict[str, Any] = field(default_factory=dict)
+    limit: int | None = None
+    workers: int = 1
+    mapping: str | None = None
+    seed: int = 0
+    val_fraction: float = 0.05
+    chunk_size: int = 64
+    progress: bool = True
+    mining_config: str | None = None
+    mining: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> BuildConfig:
+        if not self.ade20k:
+            raise UserError("no ADE20K input given; pass --ade20k PATH (an ADE20K release folder)")
+        if not self.out:
+            raise UserError("no output folder given; pass --out DIR")
+        if self.captioner not in ("heuristic", "vlm"):
+            raise UserError(f"unknown captioner {self.captioner!r}; use heuristic or vlm")
+        if self.captioner == "vlm" and not self.vlm:
+            raise UserError("--captioner vlm needs --vlm MODEL_ID_OR_PATH")
+        if self.limit is not None and self.limit < 1:
+            raise UserError(f"--limit must be >= 1, got {self.limit}")
+        if self.workers < 1:
+            raise UserError(f"--workers must be >= 1, got {self.workers}")
+        if self.chunk_size < 1:
+            raise UserError(f"chunk_size must be >= 1, got {self.chunk_size}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise UserError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        self.mining_resolved()  # raises UserError on bad thresholds
+        return self
+
+    def mining_resolved(self) -> MiningConfig:
+        return load_mining_config(self.mining_config, self.mining)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config, with the mining thresholds spelled out (JSON-able)."""
+        d = dataclasses.asdict(self)
+        d["mining"] = self.mining_resolved().to_dict()
+        return d
+
+    def output_dict(self) -> dict[str, Any]:
+        """The resolved config minus the keys that cannot change the output (workers, out, progress)."""
+        return {k: v for k, v in self.to_dict().items() if k not in RUNTIME_ONLY}
+
+    def fingerprint(self) -> str:
+        """sha256 of everything that decides the output (``output_dict`` as sorted JSON)."""
+        blob = json.dumps(self.output_dict(), sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+def resolve_build_config(
+    cli: dict[str, Any] | None = None, yaml_path: str | Path | None = None
+) -> BuildConfig:
+    """Defaults < YAML < CLI (CLI values of None mean unset). Unknown YAML keys raise UserError."""
+    known = {f.name for f in dataclasses.fields(BuildConfig)}
+    merged: dict[str, Any] = {}
+    if yaml_path:
+        data = _read_yaml(Path(yaml_path), "build config")
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise UserError(
+                f"build config {yaml_path}: unknown key(s) {', '.join(unknown)}; known: {sorted(known)}"
+            )
+        merged.update(data)
+    for key, value in (cli or {}).items():
+        if key not in known:
+            raise UserError(f"unknown build option {key!r}")
+        if value is not None:
+            merged[key] = value
+    return BuildConfig(**merged).validate()

@@ -1,0 +1,51 @@
+"""One scene through the miner: type classes, score the image, mine regions by appearance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from textureade.config import MiningConfig
+from textureade.mining.regions import FeatureFn, MiningSkip, RegionSet, mine_regions
+from textureade.mining.selection import Selection, score_image
+from textureade.mining.typing import type_classes
+from textureade.types import Scene
+
+
+@dataclass
+class MinedScene:
+    """The outcome for one scene: its selection and, when kept and minable, its regions.
+
+    ``skip`` is None for a usable scene, else the one-line reason it yields no sample.
+    """
+
+    scene_id: str
+    selection: Selection
+    regions: RegionSet | None
+    skip: str | None
+
+    def provenance(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"selection": self.selection.to_dict()}
+        if self.regions is not None:
+            out["regions"] = self.regions.provenance
+        return out
+
+
+def mine_scene(
+    scene: Scene, cfg: MiningConfig, seed: int = 0, features_fn: FeatureFn | None = None
+) -> MinedScene:
+    """Score ``scene`` and, if it passes ``cfg.min_score``, mine its regions (never raises MiningSkip)."""
+    ids = set(np.unique(scene.labels).tolist())
+    for part in scene.parts:
+        ids |= set(np.unique(part).tolist())
+    types = type_classes(scene.class_names, sorted(ids), cfg)
+    selection = score_image(scene.labels, types, cfg)
+    if not selection.keep:
+        return MinedScene(scene.id, selection, None, selection.reason)
+    try:
+        regions = mine_regions(scene, types, cfg, features_fn=features_fn, seed=seed)
+    except MiningSkip as exc:
+        return MinedScene(scene.id, selection, None, str(exc))
+    return MinedScene(scene.id, selection, regions, None)

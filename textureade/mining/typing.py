@@ -1,0 +1,69 @@
+"""Class typing by keyword: texture surface, object, ambiguous or ignore (the Detecture Miner's rule).
+
+A class name is lower-cased and split into words; synonyms (separated by ";" or ",") are all
+considered. A keyword matches a whole word, or a whole run of words for multi-word keywords.
+Precedence: ignore > object > texture surface > ambiguous; a name matching no list is an object
+("object keywords win; unknown -> object"). Class id 0 (unlabeled) is always ignore.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from enum import StrEnum
+
+from textureade.config import MiningConfig
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+class ClassType(StrEnum):
+    TEXTURE = "texture"
+    OBJECT = "object"
+    AMBIGUOUS = "ambiguous"
+    IGNORE = "ignore"
+
+
+def _words(text: str) -> str:
+    """' w1 w2 ... ' (padded with spaces so that ' kw ' finds whole words)."""
+    return " " + " ".join(_WORD.findall(text.lower())) + " "
+
+
+def _matches(padded: str, keywords: Iterable[str]) -> bool:
+    return any(
+        f" {' '.join(_WORD.findall(k.lower()))} " in padded for k in keywords if _WORD.findall(k.lower())
+    )
+
+
+def class_type(name: str, cfg: MiningConfig) -> ClassType:
+    """The type of one ADE class name (e.g. ``"windowpane, window"`` -> OBJECT)."""
+    padded = _words(name or "")
+    if padded.strip() == "" or _matches(padded, cfg.ignore):
+        return ClassType.IGNORE
+    if _matches(padded, cfg.object):
+        return ClassType.OBJECT
+    if _matches(padded, cfg.texture_surface):
+        return ClassType.TEXTURE
+    if _matches(padded, cfg.ambiguous):
+        return ClassType.AMBIGUOUS
+    return ClassType.OBJECT
+
+
+def type_classes(class_names: dict[int, str], ids: Iterable[int], cfg: MiningConfig) -> dict[int, ClassType]:
+    """Type every id in ``ids``; id 0 is IGNORE and an id without a name is an OBJECT (unknown)."""
+    out: dict[int, ClassType] = {}
+    for cid in ids:
+        cid = int(cid)
+        if cid == 0:
+            out[cid] = ClassType.IGNORE
+        elif cid not in class_names:
+            out[cid] = ClassType.OBJECT
+        else:
+            out[cid] = class_type(class_names[cid], cfg)
+    return out
+
+
+def primary_name(name: str) -> str:
+    """The first synonym of an ADE class name, stripped: ``"windowpane, window "`` -> ``"windowpane"``."""
+    first = re.split(r"[;,]", name or "")[0].strip()
+    return first or (name or "").strip()

@@ -1,0 +1,111 @@
+"""manifest.json (config, code version, input fingerprint, per-shard sha256, counts) and its checks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from textureade.errors import UserError
+from textureade.store.card import render_card
+from textureade.store.shards import ShardInfo, atomic_write_bytes, list_shards, sha256_file
+
+FORMAT = "textureade-1"
+
+
+def finalise_dataset(
+    out_dir: str | os.PathLike,
+    *,
+    name: str,
+    card: dict[str, Any],
+    config: dict[str, Any],
+    shards: list[ShardInfo],
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write manifest.json and README.md for the given shards (atomically, deterministically)."""
+    from textureade import __version__
+
+    out = Path(out_dir)
+    shard_dicts = sorted((s.to_dict() for s in shards), key=lambda d: d["path"])
+    counts: dict[str, int] = defaultdict(int)
+    for s in shard_dicts:
+        counts[s["split"]] += s["rows"]
+    manifest = {
+        "format": FORMAT,
+        "name": name,
+        "code_version": __version__,
+        "config": config,
+        "counts": dict(sorted(counts.items())),
+        "total": sum(counts.values()),
+        "shards": shard_dicts,
+    }
+    manifest.update(extra or {})
+    text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
+    atomic_write_bytes(out / "README.md", render_card(name, card, counts, shard_dicts).encode())
+    atomic_write_bytes(out / "manifest.json", text.encode())
+    return out
+
+
+def read_manifest(out_dir: str | os.PathLike) -> dict[str, Any]:
+    path = Path(out_dir) / "manifest.json"
+    if not path.is_file():
+        raise UserError(f"{out_dir} has no manifest.json; is it a finished TextureADE build?")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path} is not valid JSON ({exc.msg}); rebuild the dataset") from None
+
+
+def dataset_fingerprint(out_dir: str | os.PathLike) -> str:
+    """sha256 over the shards' relative paths and sha256s (from manifest.json, else from the files)."""
+    out = Path(out_dir)
+    if (out / "manifest.json").is_file():
+        pairs = [(s["path"], s["sha256"]) for s in read_manifest(out).get("shards", [])]
+    else:
+        pairs = [(p.relative_to(out).as_posix(), sha256_file(p)) for p in list_shards(out)]
+    if not pairs:
+        raise UserError(f"{out_dir} holds no TextureADE shards (data/*.parquet)")
+    blob = "".join(f"{p}\t{h}\n" for p, h in sorted(pairs)).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def check_dataset(out_dir: str | os.PathLike) -> list[str]:
+    """Problems found (empty = fine): checksums, missing or unlisted shards, row counts, and base
+    images that appear in more than one split."""
+    out = Path(out_dir)
+    manifest = read_manifest(out)
+    problems: list[str] = []
+    listed = {s["path"]: s for s in manifest.get("shards", [])}
+    on_disk = {p.relative_to(out).as_posix() for p in list_shards(out)}
+    for rel in sorted(on_disk - set(listed)):
+        problems.append(f"{rel}: shard not listed in manifest.json")
+    splits_of: dict[str, set[str]] = defaultdict(set)
+    for rel, entry in sorted(listed.items()):
+        path = out / rel
+        if not path.is_file():
+            problems.append(f"{rel}: listed in manifest.json but missing")
+            continue
+        digest = sha256_file(path)
+        if digest != entry.get("sha256"):
+            problems.append(
+                f"{rel}: sha256 {digest[:12]} does not match the manifest's {str(entry.get('sha256'))[:12]}"
+            )
+            continue
+        try:
+            table = pq.read_table(path, columns=["base_id", "split"])
+        except Exception as exc:  # a corrupt shard is a finding, not a crash
+            problems.append(f"{rel}: unreadable parquet ({type(exc).__name__})")
+            continue
+        if table.num_rows != entry.get("rows"):
+            problems.append(f"{rel}: {table.num_rows} rows, manifest says {entry.get('rows')}")
+        for base, split in zip(table.column("base_id").to_pylist(), table.column("split").to_pylist()):
+            splits_of[base].add(split)
+    for base, splits in sorted(splits_of.items()):
+        if len(splits) > 1:
+            problems.append(f"base image {base} is in more than one split ({', '.join(sorted(splits))})")
+    return problems

@@ -1,0 +1,132 @@
+"""The TextureADE row schema: Sample <-> parquet row, with Hugging Face feature metadata.
+
+Columns (one row per sample):
+- id, base_id, source, split: string;
+- image: HF ``Image`` (struct of PNG bytes and a file name), the RGB image;
+- label_map: HF ``Image``, a PNG of the partition (mode L when K <= 255, else 16-bit): 0 =
+  unassigned, 1..K = regions;
+- descriptions: list of K strings (region order); region_names: list of K class names (the
+  largest class of each region; may be empty for non-ADE sources); region_class_ids: list of K
+  int32 class ids (-1 when unknown);
+- num_regions, height, width: int32;
+- provenance: a JSON string (sorted keys).
+The schema carries ``{"huggingface": {"info": {"features": ...}}}`` metadata so that
+``datasets.load_dataset("parquet", ...)`` decodes both Image columns as images. Encoding is
+deterministic: PNG with fixed settings, JSON with sorted keys.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from PIL import Image
+
+from textureade.types import Sample
+
+PNG_LEVEL = 6
+
+_STR = {"dtype": "string", "_type": "Value"}
+_I32 = {"dtype": "int32", "_type": "Value"}
+HF_FEATURES: dict[str, Any] = {
+    "id": _STR,
+    "base_id": _STR,
+    "source": _STR,
+    "split": _STR,
+    "image": {"_type": "Image"},
+    "label_map": {"_type": "Image"},
+    "descriptions": {"feature": _STR, "_type": "List"},
+    "region_names": {"feature": _STR, "_type": "List"},
+    "region_class_ids": {"feature": _I32, "_type": "List"},
+    "num_regions": _I32,
+    "height": _I32,
+    "width": _I32,
+    "provenance": _STR,
+}
+_IMAGE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("base_id", pa.string()),
+        ("source", pa.string()),
+        ("split", pa.string()),
+        ("image", _IMAGE),
+        ("label_map", _IMAGE),
+        ("descriptions", pa.list_(pa.string())),
+        ("region_names", pa.list_(pa.string())),
+        ("region_class_ids", pa.list_(pa.int32())),
+        ("num_regions", pa.int32()),
+        ("height", pa.int32()),
+        ("width", pa.int32()),
+        ("provenance", pa.string()),
+    ],
+    metadata={b"huggingface": json.dumps({"info": {"features": HF_FEATURES}}).encode()},
+)
+
+
+def encode_png(array: np.ndarray) -> bytes:
+    """PNG bytes of an H x W x 3 uint8 image or an H x W label map (L if max <= 255 else I;16)."""
+    if array.ndim == 2:
+        top = int(array.max()) if array.size else 0
+        if top > 65535:
+            raise ValueError(f"label map values up to {top} do not fit a 16-bit PNG")
+        im = (
+            Image.fromarray(array.astype(np.uint8))
+            if top <= 255
+            else Image.fromarray(array.astype(np.uint16))
+        )
+    else:
+        im = Image.fromarray(np.ascontiguousarray(array, dtype=np.uint8), mode="RGB")
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", compress_level=PNG_LEVEL, optimize=False)
+    return buf.getvalue()
+
+
+def decode_png(data: bytes, rgb: bool) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as im:
+        if rgb:
+            return np.asarray(im.convert("RGB"), dtype=np.uint8)
+        return np.asarray(im).astype(np.int32)
+
+
+def sample_to_row(sample: Sample) -> dict[str, Any]:
+    """One parquet row (a dict matching SCHEMA). Region class ids come from
+    ``provenance["region_class_ids"]`` when present (else -1 each)."""
+    k = sample.k
+    ids = sample.provenance.get("region_class_ids") if isinstance(sample.provenance, dict) else None
+    class_ids = [int(i) for i in ids] if isinstance(ids, list) and len(ids) == k else [-1] * k
+    h, w = sample.label_map.shape
+    return {
+        "id": sample.id,
+        "base_id": sample.base_id,
+        "source": sample.source,
+        "split": sample.split or "train",
+        "image": {"bytes": encode_png(sample.image), "path": f"{sample.id}.png"},
+        "label_map": {"bytes": encode_png(sample.label_map), "path": f"{sample.id}_label_map.png"},
+        "descriptions": list(sample.descriptions),
+        "region_names": list(sample.region_names),
+        "region_class_ids": class_ids,
+        "num_regions": k,
+        "height": h,
+        "width": w,
+        "provenance": json.dumps(sample.provenance, sort_keys=True, default=str),
+    }
+
+
+def row_to_sample(row: dict[str, Any]) -> Sample:
+    """Inverse of ``sample_to_row`` (decodes both PNGs)."""
+    prov = json.loads(row["provenance"]) if row.get("provenance") else {}
+    return Sample(
+        id=row["id"],
+        image=decode_png(row["image"]["bytes"], rgb=True),
+        label_map=decode_png(row["label_map"]["bytes"], rgb=False),
+        descriptions=list(row["descriptions"]),
+        base_id=row["base_id"],
+        split=row["split"],
+        source=row["source"],
+        region_names=list(row["region_names"] or []),
+        provenance=prov,
+    )

@@ -1,0 +1,107 @@
+"""Parquet shards written atomically with fixed settings, so equal inputs give equal bytes.
+
+A shard is ``data/<split>-<index:05d>.parquet`` (the split names HF recognises: train,
+validation, test). Writing goes to a temporary file in the same folder, is fsynced, then
+``os.replace``d into place: a reader (or a resumed build) never sees half a shard.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from textureade.store.schema import SCHEMA, sample_to_row
+from textureade.types import Sample
+
+SPLITS = ("train", "validation", "test")
+SPLIT_ALIASES = {"val": "validation", "valid": "validation", "dev": "validation", "training": "train"}
+ROW_GROUP = 16  # rows per row group: what read_textureade streams at a time
+SHARD_RE = re.compile(r"^(?P<split>[a-z]+)-(?P<index>\d{5})\.parquet$")
+
+
+@dataclass
+class ShardInfo:
+    """One written shard: its path relative to the dataset folder, split, rows, size and sha256."""
+
+    path: str
+    split: str
+    rows: int
+    bytes: int
+    sha256: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def canonical_split(split: str | None) -> str:
+    s = (split or "train").lower()
+    s = SPLIT_ALIASES.get(s, s)
+    if s not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    return s
+
+
+def shard_name(split: str, index: int) -> str:
+    return f"data/{canonical_split(split)}-{index:05d}.parquet"
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file + fsync + os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_shard(samples: Iterable[Sample], out_dir: str | os.PathLike, split: str, index: int) -> ShardInfo:
+    """Write the samples (all of ``split``) as one shard; returns its ShardInfo. Atomic, deterministic."""
+    rows = [sample_to_row(s) for s in samples]
+    split = canonical_split(split)
+    for r in rows:
+        r["split"] = split
+    table = pa.Table.from_pylist(rows, schema=SCHEMA)
+    rel = shard_name(split, index)
+    path = Path(out_dir) / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    pq.write_table(
+        table,
+        tmp,
+        row_group_size=ROW_GROUP,
+        compression="zstd",
+        compression_level=3,
+        use_dictionary=False,
+        write_statistics=False,
+        version="2.6",
+        data_page_version="1.0",
+    )
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return ShardInfo(rel, split, len(rows), path.stat().st_size, sha256_file(path))
+
+
+def list_shards(out_dir: str | os.PathLike) -> list[Path]:
+    """The shard files under ``out_dir/data`` (sorted by name; temporary files excluded)."""
+    data = Path(out_dir) / "data"
+    if not data.is_dir():
+        return []
+    return sorted(p for p in data.iterdir() if SHARD_RE.match(p.name))
