@@ -1,0 +1,264 @@
+"""Describing regions with open vision-language models through transformers: batched, validated, cached.
+
+``VlmDescriber(model, ...)`` takes a manifest name (``manifests/describers/<name>.yaml``: hub id,
+pinned revision, prompts), a hub id (resolved from the local cache only) or a local folder. Chat
+models (Qwen2.5-VL, Qwen3-VL, SmolVLM/Idefics3, anything ``AutoModelForImageTextToText`` loads) are
+asked with the presentation chosen (see ``presentation.py``); Florence-2 is asked its
+``<REGION_TO_DESCRIPTION>`` task with the region's box, and its short answer is completed into
+"Texture of <answer>, <size> region in the <position> of the image".
+
+Each region goes through attempts until its answer passes ``prompts.answer_problem`` (the
+validate.py rules, a junk filter, JSON parsing for overlays) and differs from the image's other
+descriptions. The attempt plan for ``max_retries`` R is: the first stage of the presentation, the
+second stage if any, then re-prompts that state why the last answer was rejected, then sampled
+decoding (temperature 0.7, top-p 0.9, seed ``seed + attempt``): with greedy decoding an unchanged
+retry would repeat itself. Regions still unanswered go to the fallback describer
+(``OfflineDescriber`` unless given); if the merged descriptions still collide, the whole image
+falls back. Provenance records per region its source, attempts and fallback reason.
+
+Every decision is cached (``cache.py``) when ``cache_dir`` is set: a re-run asks the model nothing.
+Generation batches ``batch_size`` prompts across regions and images (``describe_batch``), with left
+padding for decoder-only models; decoding is greedy by default (deterministic).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from textureade.describe import presentation as pres
+from textureade.describe import prompts as pr
+from textureade.describe.base import DescribeResult, RegionInfo
+from textureade.describe.cache import DescriptionCache, cache_key, image_hash, mask_hash
+from textureade.errors import UserError
+from textureade.hf import is_local, load_pretrained, pick_device, torch_dtype
+
+MANIFEST_DIR = Path(__file__).resolve().parents[2] / "manifests" / "describers"
+FLORENCE = "florence2"
+
+
+def read_describer_manifest(name: str) -> dict[str, Any] | None:
+    """The mapping in ``manifests/describers/<name>.yaml``, or None when there is no such manifest."""
+    import yaml
+
+    path = MANIFEST_DIR / f"{name}.yaml"
+    if "/" in name or not path.is_file():
+        return None
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict) or not data.get("model"):
+        raise UserError(f"describer manifest {path} must map 'model' to a hub id; fix the file")
+    return data
+
+
+def local_model_key(path: str) -> str:
+    """ "<abs path>#<hash of config files and weight file sizes>": changes when the folder's model does."""
+    root = Path(path).expanduser().resolve()
+    h = hashlib.sha256()
+    for f in sorted(root.iterdir()):
+        if f.name.endswith(".json"):
+            h.update(f.name.encode() + f.read_bytes())
+        elif f.suffix in (".safetensors", ".bin"):
+            h.update(f"{f.name}:{f.stat().st_size}".encode())
+    return f"{root}#{h.hexdigest()[:12]}"
+
+
+@dataclass
+class _Job:
+    """One prompt: region ``numbers[n]`` is shown as number n (overlay) or alone (n = 1)."""
+
+    item: int
+    kind: str  # "overlay" | "crop" | "box"
+    numbers: dict[int, int]
+    images: list[np.ndarray]
+    text: str
+    sample: bool
+    masks: dict[int, np.ndarray]
+
+
+class VlmDescriber:
+    """A Describer backed by a transformers vision-language model (see the module docstring).
+
+    model: manifest name, hub id or local folder. revision: hub revision (the manifest's if None).
+    presentation: one of ``presentation.PRESENTATIONS``; None = the manifest's, else "overlay" for
+    chat models and "box" for Florence-2. max_new_tokens: None = 48 + 40 per region for an overlay,
+    64 per region otherwise. fallback: a Describer for regions the model fails (default
+    ``textureade.describe.offline.OfflineDescriber()``, imported on first need). prompt_manifest: a
+    YAML of prompt templates overriding the manifest's and the defaults.
+    """
+
+    name = "vlm"
+
+    def __init__(self, model: str, revision: str | None = None, device: str = "auto", dtype: str = "float32",
+                 presentation: str | None = None, batch_size: int = 4, max_retries: int = 2,
+                 cache_dir: str | Path | None = None, hints: bool = True, fallback: Any = None,
+                 max_new_tokens: int | None = None, prompt_manifest: str | Path | None = None,
+                 seed: int = 0, trust_remote_code: bool = False):  # fmt: skip
+        manifest = read_describer_manifest(str(model)) or {}
+        self.model_id = str(manifest.get("model", model))
+        self.revision = revision or manifest.get("revision")
+        self.device_name, self.dtype_name = device, dtype
+        self.batch_size, self.max_retries = int(batch_size), int(max_retries)
+        if self.batch_size < 1 or self.max_retries < 0:
+            raise UserError("vlm describer: batch_size must be >= 1 and max_retries >= 0")
+        self.hints, self.seed, self.max_new_tokens = bool(hints), int(seed), max_new_tokens
+        self.trust_remote_code = trust_remote_code
+        if prompt_manifest:
+            self.prompts = pr.PromptSet.from_yaml(prompt_manifest)
+        else:
+            self.prompts = pr.PromptSet.from_mapping(manifest.get("prompts"), where=f"describer {model}")
+        from transformers import AutoConfig
+
+        config = load_pretrained(AutoConfig, self.model_id, what="vlm describer model", revision=self.revision,
+                                 trust_remote_code=trust_remote_code)  # fmt: skip
+        self.family = str(getattr(config, "model_type", "unknown"))
+        self.presentation = (
+            presentation or manifest.get("presentation") or ("box" if self.family == FLORENCE else "overlay")
+        )
+        try:
+            pres.stages(self.presentation)
+        except ValueError as exc:
+            raise UserError(f"vlm describer: {exc}") from None
+        if self.family == FLORENCE and self.presentation not in ("box", "crop"):
+            raise UserError(f"vlm describer: Florence-2 answers one region per call; use presentation "
+                            f"box or crop, not {self.presentation}")  # fmt: skip
+        if self.family != FLORENCE and self.presentation == "box":
+            raise UserError("vlm describer: presentation 'box' is Florence-2's; use overlay, crop, "
+                            "crop+overlay or overlay+crop")  # fmt: skip
+        self.model_key = (local_model_key(self.model_id) if is_local(self.model_id)
+                          else f"{self.model_id}@{self.revision or 'unpinned'}")  # fmt: skip
+        self.prompt_hash = pr.prompt_hash(self.prompts, self.presentation, self.hints)
+        self.cache = DescriptionCache(cache_dir) if cache_dir else None
+        self._fallback = fallback
+        self._model: Any = None
+        self._processor: Any = None
+        self.stats = {"generate_calls": 0, "prompts": 0, "regions": 0, "cache_hits": 0, "fallback_regions": 0}
+
+    def __getstate__(self) -> dict[str, Any]:  # ship to workers without the loaded weights
+        state = dict(self.__dict__)
+        state["_model"] = state["_processor"] = None
+        return state
+
+    # ---- model -------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Load processor and model (once) onto the chosen device and dtype."""
+        if self._model is not None:
+            return
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        kw = {
+            "what": "vlm describer model",
+            "revision": self.revision,
+            "trust_remote_code": self.trust_remote_code,
+        }
+        self._processor = load_pretrained(AutoProcessor, self.model_id, **kw)
+        if self.family == FLORENCE:
+            from transformers import Florence2ForConditionalGeneration as loader
+        else:
+            loader = AutoModelForImageTextToText
+            tok = getattr(self._processor, "tokenizer", None)
+            if tok is not None:
+                tok.padding_side = "left"  # decoder-only generation needs prompts right-aligned
+        device = pick_device(self.device_name)
+        model = load_pretrained(loader, self.model_id, dtype=torch_dtype(self.dtype_name), **kw)
+        self._model = model.to(device).eval()
+        self._device = device
+
+    def _max_tokens(self, job: _Job) -> int:
+        if self.max_new_tokens:
+            return int(self.max_new_tokens)
+        return 48 + 40 * len(job.numbers) if job.kind == "overlay" else 64
+
+    def generate(self, jobs: list[_Job], attempt: int) -> list[str]:
+        """Raw decoded answers of ``jobs`` (same order), ``batch_size`` prompts per generate call."""
+        import torch
+
+        self.load()
+        out: list[str] = []
+        for start in range(0, len(jobs), self.batch_size):
+            batch = jobs[start : start + self.batch_size]
+            proc, model = self._processor, self._model
+            if self.family == FLORENCE:
+                inputs = proc(text=[j.text for j in batch], images=[pres.to_pil(j.images[0]) for j in batch],
+                              return_tensors="pt", padding=True)  # fmt: skip
+            else:
+                texts = []
+                for j in batch:
+                    content = [{"type": "image"} for _ in j.images] + [{"type": "text", "text": j.text}]
+                    msgs = [{"role": "user", "content": content}]
+                    texts.append(proc.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False))
+                images = [[pres.to_pil(im) for im in j.images] for j in batch]
+                inputs = proc(text=texts, images=images, return_tensors="pt", padding=True)
+            inputs = inputs.to(self._device)
+            for key, value in inputs.items():
+                if torch.is_floating_point(value):
+                    inputs[key] = value.to(model.dtype)
+            cfg = copy.deepcopy(model.generation_config)
+            cfg.max_new_tokens = max(self._max_tokens(j) for j in batch)
+            if any(j.sample for j in batch):
+                cfg.do_sample, cfg.temperature, cfg.top_p, cfg.top_k = True, 0.7, 0.9, None
+                torch.manual_seed(self.seed + attempt)
+            else:
+                cfg.do_sample, cfg.temperature, cfg.top_p, cfg.top_k = False, None, None, None
+            with torch.inference_mode():
+                seqs = model.generate(**inputs, generation_config=cfg)
+            self.stats["generate_calls"] += 1
+            self.stats["prompts"] += len(batch)
+            if not model.config.is_encoder_decoder:
+                seqs = seqs[:, inputs["input_ids"].shape[1] :]
+            out.extend(proc.batch_decode(seqs, skip_special_tokens=True))
+        return out
+
+    # ---- describing ----------------------------------------------------------------------------
+
+    def describe(self, image: np.ndarray, label_map: np.ndarray, regions: list[RegionInfo]) -> DescribeResult:
+        """K valid, distinct descriptions of the regions 1..K of ``label_map`` (see Describer)."""
+        return self.describe_batch([(image, label_map, regions)])[0]
+
+    def describe_batch(
+        self, items: list[tuple[np.ndarray, np.ndarray, list[RegionInfo]]]
+    ) -> list[DescribeResult]:
+        """``describe`` for several images at once: prompts of all images share generate batches."""
+        from textureade.describe.vlm_flow import run_flow
+
+        return run_flow(self, items)
+
+    def fallback_describer(self) -> Any:
+        if self._fallback is None:
+            from textureade.describe.offline import OfflineDescriber
+
+            self._fallback = OfflineDescriber()
+        return self._fallback
+
+    def region_key(self, img_h: str, label_map: np.ndarray, rid: int, group: list[int] | None) -> str:
+        """Cache key of region ``rid``; overlay-first presentations include the group's layout."""
+        context = None
+        if self.presentation.startswith("overlay") and group:
+            context = np.where(np.isin(label_map, group), label_map, 0)
+        return cache_key(img_h, mask_hash(label_map == rid, context), self.model_key, self.prompt_hash)
+
+    def provenance(self) -> dict[str, Any]:
+        return {
+            "describer": self.name,
+            "model": self.model_id,
+            "revision": self.revision,
+            "model_key": self.model_key,
+            "family": self.family,
+            "presentation": self.presentation,
+            "prompt_hash": self.prompt_hash,
+            "hints": self.hints,
+            "decoding": {
+                "first": "greedy",
+                "sampled_retries": "temperature 0.7, top_p 0.9",
+                "seed": self.seed,
+            },
+            "max_retries": self.max_retries,
+        }
+
+
+__all__ = ["VlmDescriber", "image_hash", "read_describer_manifest"]
