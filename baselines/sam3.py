@@ -114,7 +114,11 @@ class Sam3Grounder:
         )
 
     def _tokens(self, prompts: list[str]) -> tuple[Any, Any]:
-        text = self.processor(text=list(prompts), return_tensors="pt")
+        """Token ids and mask padded to SAM 3's text length (32); longer prompts are truncated."""
+        length = self.model.config.text_config.max_position_embeddings
+        text = self.processor.tokenizer(
+            list(prompts), padding="max_length", max_length=length, truncation=True, return_tensors="pt"
+        )
         return text["input_ids"].to(self.device), text["attention_mask"].to(self.device)
 
     def _upsample(self, maps: Any, size: tuple[int, int]) -> np.ndarray:
