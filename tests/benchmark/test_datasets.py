@@ -1,0 +1,140 @@
+"""Dataset resolution: manifest names, path overrides, auto-detected folders, one-line errors, streaming."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from benchmark.datasets import load_dataset_specs, open_dataset
+from textureade.errors import UserError
+
+
+def write_detecture(folder: Path, n: int = 3, size: int = 20) -> Path:
+    """A Detecture-form folder: metadata.json + RGB images + 0/255 masks (two textures each)."""
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    rng = np.random.default_rng(1)
+    meta = []
+    for i in range(n):
+        img = rng.integers(0, 255, (size, size + 4, 3), dtype=np.uint8)
+        Image.fromarray(img).save(folder / "images" / f"im{i}.png")
+        textures = []
+        for t in range(2):
+            m = np.zeros((size, size + 4), np.uint8)
+            m[:, : (size + 4) // 2] = 255 if t == 0 else 0
+            m[:, (size + 4) // 2 :] = 0 if t == 0 else 255
+            Image.fromarray(m).save(folder / "masks" / f"im{i}_{t}.png")
+            textures.append(
+                {"description": f"Texture of thing {t}, rough, side {t}", "mask_path": f"masks/im{i}_{t}.png"}
+            )
+        meta.append({"image_path": f"images/im{i}.png", "id": f"im{i}", "textures": textures})
+    (folder / "metadata.json").write_text(json.dumps(meta))
+    return folder
+
+
+def test_named_dataset_missing_says_where_and_how(tmp_path, monkeypatch):
+    monkeypatch.setenv("TEXTUREADE_DATA", str(tmp_path / "data"))
+    with pytest.raises(UserError) as err:
+        open_dataset("rwtd")
+    msg = str(err.value)
+    assert "\n" not in msg and str(tmp_path / "data" / "RWTD") in msg and "--data-path" in msg
+
+
+def test_every_manifest_parses_with_a_protocol_and_a_way_to_get_it():
+    specs = load_dataset_specs()
+    assert {"rwtd", "stld", "caid", "ade20k-detecture", "textureade", "mosaics"} <= set(specs)
+    assert specs["rwtd"].k == 2 and specs["stld"].k == 2 and specs["caid"].k == 1
+    assert specs["ade20k-detecture"].protocol == "autonomous" and specs["ade20k-detecture"].k is None
+    assert all(s.get for s in specs.values() if s.form != "python")
+
+
+def test_named_detecture_dataset_under_data_root_and_by_path(tmp_path, monkeypatch):
+    folder = write_detecture(tmp_path / "data" / "RWTD")
+    monkeypatch.setenv("TEXTUREADE_DATA", str(tmp_path / "data"))
+    h = open_dataset("rwtd")
+    assert (h.name, h.form, h.protocol, h.k, h.path) == ("rwtd", "detecture", "oracle-k", 2, folder)
+    assert h.scoring == {"gt_zero": "background"} and h.count() == 3
+    it = h.iter_samples()
+    assert isinstance(it, Iterator) and not isinstance(it, list | tuple)
+    samples = list(it)
+    assert [s.id for s in samples] == ["im0", "im1", "im2"] and samples[0].k == 2
+    assert samples[0].label_map.shape == (20, 24) and set(np.unique(samples[0].label_map)) == {1, 2}
+    assert len(list(h.iter_samples(limit=2))) == 2
+
+    # the same files elsewhere: same fingerprint; the path override keeps the manifest's rules
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(folder, copy)
+    other = open_dataset("rwtd", path=copy)
+    assert other.path == copy and other.k == 2 and other.fingerprint == h.fingerprint
+    (copy / "masks" / "im0_0.png").write_bytes(b"changed")
+    assert open_dataset("rwtd", path=copy).fingerprint != h.fingerprint
+
+    # a bare path is auto-detected: Detecture form, oracle-k with each image's own K
+    by_path = open_dataset(str(folder))
+    assert (by_path.form, by_path.protocol, by_path.k, by_path.name) == (
+        "detecture",
+        "oracle-k",
+        None,
+        "RWTD",
+    )
+    assert open_dataset(folder / "metadata.json").path == folder
+
+
+def test_textureade_parquet_folder_is_detected(tmp_path):
+    from textureade.store import DatasetWriter
+
+    samples = []
+    for i in range(3):
+        lm = np.ones((8, 10), np.int32)
+        lm[4:] = 2
+        samples.append(
+            dict(
+                id=f"m{i}",
+                image=np.full((8, 10, 3), 40 * i, np.uint8),
+                label_map=lm,
+                descriptions=["Texture of a, b, c, d", "Texture of e, f, g, h"],
+            )
+        )
+    from textureade.types import Sample
+
+    w = DatasetWriter(tmp_path / "tade", name="tiny", card={}, config={})
+    for s in samples:
+        w.add(Sample(**s, split="test"))
+    w.close()
+    h = open_dataset(tmp_path / "tade")
+    assert (h.form, h.protocol, h.k) == ("textureade", "autonomous", None)
+    got = list(h.iter_samples())
+    assert [s.id for s in got] == ["m0", "m1", "m2"] and got[1].label_map.tolist() == samples[1][
+        "label_map"
+    ].tolist()
+    assert h.fingerprint and h.fingerprint == open_dataset(tmp_path / "tade").fingerprint
+
+
+def test_unknown_names_and_foreign_folders_are_user_errors(tmp_path):
+    with pytest.raises(UserError, match="unknown dataset 'nope'"):
+        open_dataset("nope")
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(UserError, match="neither a Detecture folder"):
+        open_dataset(tmp_path / "plain")
+    with pytest.raises(UserError, match="unknown protocol"):
+        open_dataset("rwtd", path=write_detecture(tmp_path / "d"), protocol="bogus")
+
+
+def test_python_form_manifest_streams_lazily(tmp_path, monkeypatch):
+    man = tmp_path / "manifests" / "datasets"
+    man.mkdir(parents=True)
+    (man / "gen.yaml").write_text(
+        "name: gen\nform: python\nentry: runner_toys:toy_stream\nparams: {n: 5000000, size: 8}\nprotocol: oracle-k-blind\n"
+    )
+    monkeypatch.setenv("TEXTUREADE_MANIFESTS", str(tmp_path / "manifests"))
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    h = open_dataset("gen")
+    first = next(h.iter_samples())  # five million samples: only a stream makes this instant
+    assert first.id == "toy00000" and h.protocol == "oracle-k-blind"
+    assert h.fingerprint == open_dataset("gen").fingerprint

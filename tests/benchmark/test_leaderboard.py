@@ -1,0 +1,125 @@
+"""Leaderboards from records only: means with bootstrap CIs, failures counted, provenance; `bench list`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from benchmark.datasets import DatasetHandle
+from benchmark.leaderboard import build_leaderboard, metric_columns
+from benchmark.registry import MethodSpec
+from benchmark.report import write_leaderboard
+from benchmark.runner import run
+from textureade.errors import UserError
+
+sys.path.insert(0, str(Path(__file__).parent))
+import runner_toys  # noqa: E402
+
+
+def _runs(root: Path) -> None:
+    for ds, n in (("toy-a", 10), ("toy-b", 6)):
+        h = DatasetHandle(
+            name=ds,
+            form="python",
+            factory=lambda n=n: runner_toys.toy_stream(n),
+            fingerprint_fn=lambda ds=ds: ds,
+        )
+        run(MethodSpec(name="good", entry="runner_toys:Threshold"), h, root / f"good-{ds}", progress=False)
+        bad = MethodSpec(
+            name="flaky",
+            entry="runner_toys:Threshold",
+            params={"fail_mod": 3},
+            provenance={"reimplementation": True},
+        )
+        run(bad, h, root / f"flaky-{ds}", progress=False)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("results")
+    _runs(root)
+    return root
+
+
+def test_one_row_per_method_dataset_protocol_with_cis(results):
+    from benchmark.metrics import METRIC_KEYS, bootstrap_ci
+
+    df = build_leaderboard([results])
+    assert len(df) == 4 and set(df["method"]) == {"good", "flaky"}
+    assert metric_columns(df) == list(METRIC_KEYS)
+    for _, row in df.iterrows():
+        recs = pd.read_parquet(Path(row["run_dir"]) / "records.parquet")
+        assert row["n"] == len(recs) and row["n_ok"] + row["n_failed"] == len(recs)
+        for key in METRIC_KEYS:
+            assert row[key] == pytest.approx(recs[key].mean())  # failures stay in the mean
+            lo, hi = bootstrap_ci(recs[key].to_numpy(), n=1000, seed=0)
+            assert (row[f"{key}_lo"], row[f"{key}_hi"]) == pytest.approx((lo, hi))
+            assert row[f"{key}_lo"] <= row[key] + 1e-12 and row[key] <= row[f"{key}_hi"] + 1e-12
+        assert row["images_per_s"] > 0 and row["complete"]
+        assert row["dataset_fingerprint"] == row["dataset"]
+    flaky = df[df["method"] == "flaky"]
+    assert (flaky["n_failed"] > 0).all() and flaky["reimplementation"].all()
+    good = df[(df["method"] == "good") & (df["dataset"] == "toy-a")].iloc[0]
+    bad = df[(df["method"] == "flaky") & (df["dataset"] == "toy-a")].iloc[0]
+    assert bad["miou_matched"] < good["miou_matched"]  # the failures (score 0) pull the mean down
+
+
+def test_csv_md_png_written_beside_each_other(results, tmp_path):
+    df = build_leaderboard([results])
+    paths = write_leaderboard(df, tmp_path / "lb" / "leaderboard.csv", ["miou_matched", "ari"])
+    back = pd.read_csv(paths["csv"])
+    assert len(back) == 4 and {"miou_matched_lo", "git_hash", "weights", "n_failed"} <= set(back.columns)
+    md = paths["md"].read_text()
+    assert md.count("\n| flaky |") == 2 and "miou_matched ↑" in md and "[" in md
+    assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(UserError, match="unknown metrics"):
+        write_leaderboard(df, tmp_path / "x.csv", ["nope"])
+
+
+def test_duplicate_runs_and_empty_folders_are_user_errors(results, tmp_path):
+    with pytest.raises(UserError, match="no run.json"):
+        build_leaderboard([tmp_path])
+    dup = tmp_path / "dup"
+    h = DatasetHandle(
+        name="toy-a", form="python", factory=lambda: runner_toys.toy_stream(3), fingerprint_fn=lambda: "x"
+    )
+    run(MethodSpec(name="good", entry="runner_toys:Threshold"), h, dup, progress=False)
+    with pytest.raises(UserError, match="two runs of good on toy-a"):
+        build_leaderboard([results, dup])
+
+
+def test_cli_leaderboard_and_list_json(results, tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmark.cli", "leaderboard", str(results), "--out", str(tmp_path / "lb.csv")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert (
+        "| good | toy-a |" in out.stdout and (tmp_path / "lb.png").exists() and (tmp_path / "lb.md").exists()
+    )
+
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmark.cli", "list", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    cat = json.loads(out.stdout)
+    from benchmark.registry import load_method_specs
+
+    assert [m["name"] for m in cat["methods"]] == list(load_method_specs())
+    for entry in cat["methods"] + cat["datasets"]:
+        assert entry["available"] == (entry["reason"] is None)
+        assert entry["reason"] is None or "\n" not in entry["reason"]
+    assert {"rwtd", "textureade", "mosaics"} <= {d["name"] for d in cat["datasets"]}
+    assert "detecture" in {s["name"] for s in cat["suites"]}
+    table = subprocess.run(
+        [sys.executable, "-m", "benchmark.cli", "list"], capture_output=True, text=True, timeout=120
+    )
+    assert table.returncode == 0 and "METHODS" in table.stdout and "DATASETS" in table.stdout
