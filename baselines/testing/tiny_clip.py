@@ -80,3 +80,70 @@ def smoke_params(tmp_dir: Path) -> dict[str, Any]:
     """
     path = save_tiny_clip(Path(tmp_dir) / "tiny_clip")
     return {"model": str(path), "device": "cpu", "short_side": 96, "crop": 64, "stride": 32}
+
+
+def tiny_code_config() -> Any:
+    """A tiny CoDe config sharing the tiny CLIP's tokenizer (vocab 514, 77 positions)."""
+    from baselines.code_arch import CoDeConfig
+
+    return CoDeConfig(
+        vision_width=32,
+        vision_layers=2,
+        vision_heads=2,
+        patch=TINY_PATCH,
+        grid=TINY_IMAGE // TINY_PATCH,
+        text_width=32,
+        text_layers=2,
+        text_heads=2,
+        vocab=len(_char_vocab()),
+        context=77,
+        embed_dim=16,
+        n_ctx=4,
+        decoder_layers=2,
+    )
+
+
+def save_tiny_code(out_dir: str | Path, seed: int = 0) -> Path:
+    """A random checkpoint in the official CoDe layout (``{"model": ..., "config": ..., "step": ...}``).
+
+    Holds every key of ``official_layout`` plus a few training-only keys and a non-tensor
+    pickled config object, as the official training code saves them. Returns the .pth path.
+    """
+    import argparse
+
+    import torch
+
+    from baselines.code_arch import official_layout
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    gen = torch.Generator().manual_seed(seed)
+    sd: dict[str, Any] = {}
+    for key, shape in official_layout(tiny_code_config()).items():
+        if key.endswith(("ln_1.weight", "ln_2.weight", "ln_pre.weight", "ln_final.weight", "ln.weight")):
+            sd[key] = torch.ones(shape)
+        else:
+            sd[key] = torch.randn(shape, generator=gen) * 0.1
+    sd["masker.sim2mask.w"], sd["masker.sim2mask.b"] = torch.tensor(10.0), torch.tensor(-2.5)
+    sd["frozen_clip.logit_scale"] = torch.tensor(4.6)
+    sd["pamr.aff_x.kernel"] = torch.zeros(8, 1, 3, 3)
+    sd["tcli_loss.logit_scale"] = torch.tensor(2.0)
+    path = out / "checkpoint.pth"
+    torch.save({"model": sd, "config": argparse.Namespace(tag="tiny"), "step": 7}, path)
+    return path
+
+
+def code_smoke_params(tmp_dir: Path) -> dict[str, Any]:
+    """Params for a tiny offline CoDe: random official-layout checkpoint + the tiny char tokenizer."""
+    tok = save_tiny_clip(Path(tmp_dir) / "tiny_clip")
+    ckpt = save_tiny_code(Path(tmp_dir) / "tiny_code")
+    return {
+        "checkpoint": str(ckpt),
+        "tokenizer": str(tok),
+        "device": "cpu",
+        "vision_heads": 2,
+        "text_heads": 2,
+        "short_side": 96,
+        "crop": 64,
+        "stride": 32,
+    }
