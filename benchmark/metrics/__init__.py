@@ -1,0 +1,53 @@
+"""Segmentation metrics: pure numpy/scipy/OpenCV functions on label maps (no torch, no sklearn).
+
+- :func:`score_partition` / :func:`score_failure`: per-image partition and boundary metrics
+  (matched mIoU, panoptic IoU, many-to-one mIoU, ARI, VI, covering, matched pixel accuracy,
+  DAVIS boundary F, Boundary IoU) from one contingency table per image.
+- :func:`intersect_and_union` / :class:`IoUMetricAccumulator`: class-indexed mIoU exactly as
+  mmsegmentation's IoUMetric (dataset-level sums).
+- :class:`PartitionAccumulator`, :func:`bootstrap_ci`: streaming dataset-level aggregation.
+"""
+
+from benchmark.metrics.aggregate import MeanAccumulator, PartitionAccumulator, bootstrap_ci
+from benchmark.metrics.contingency import (
+    adjusted_rand_index,
+    ari_from_table,
+    conditional_entropies,
+    contingency,
+    variation_of_information,
+    vi_from_table,
+)
+from benchmark.metrics.partition import (
+    COUNT_KEYS,
+    HIGHER_IS_BETTER,
+    METRIC_KEYS,
+    SCORE_KEYS,
+    PartitionStats,
+    partition_stats,
+    score_failure,
+    score_partition,
+)
+from benchmark.metrics.semantic import IoUMetricAccumulator, intersect_and_union, iou_metrics
+
+__all__ = [
+    "COUNT_KEYS",
+    "HIGHER_IS_BETTER",
+    "METRIC_KEYS",
+    "SCORE_KEYS",
+    "IoUMetricAccumulator",
+    "MeanAccumulator",
+    "PartitionAccumulator",
+    "PartitionStats",
+    "adjusted_rand_index",
+    "ari_from_table",
+    "bootstrap_ci",
+    "conditional_entropies",
+    "contingency",
+    "intersect_and_union",
+    "iou_metrics",
+    "partition_stats",
+    "score_failure",
+    "score_partition",
+    "variation_of_information",
+    "vi_from_table",
+]

@@ -1,0 +1,140 @@
+"""Dataset-level aggregation: streaming sums of sufficient statistics and bootstrap intervals.
+
+Two averages are reported for the partition metrics:
+- per-image mean (the Detecture tables): each image's score, then the mean over images;
+- pooled (dataset-level) variants where the metric has one: the per-image sums are added over
+  the dataset first and the ratio taken once (BSDS/ODS style). They weight large or
+  many-region images more and are reported beside, never instead of, the per-image means.
+Memory is constant in the number of images: only sums and counts are kept.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from benchmark.metrics.boundary import f_from_counts
+from benchmark.metrics.partition import METRIC_KEYS, PartitionStats
+
+_SUM_FIELDS = (
+    "matched_iou_sum",
+    "n_matched",
+    "max_gp",
+    "covering_num",
+    "covering_den",
+    "correct",
+    "n_pixels",
+    "bf_fg_match",
+    "bf_n_fg",
+    "bf_gt_match",
+    "bf_n_gt",
+    "biou_inter",
+    "biou_union",
+)
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num / den) if den else float("nan")
+
+
+@dataclass
+class PartitionAccumulator:
+    """Streaming per-image means and pooled dataset-level partition metrics.
+
+    ``add(stats)`` takes a :class:`PartitionStats` (from ``partition_stats``); failed images
+    are added with ``add_scores(score_failure(gt))`` so they count 0 in the means (a failed
+    image contributes nothing to the pooled sums except its GT pixels/regions, see
+    ``add_failure``). ``result()`` returns ``{"mean_<key>", "n_images", "pooled_<name>"}``.
+    """
+
+    keys: tuple[str, ...] = METRIC_KEYS
+    sums: dict[str, float] = field(default_factory=dict)
+    n_images: int = 0
+    pooled: dict[str, float] = field(default_factory=lambda: dict.fromkeys(_SUM_FIELDS, 0))
+
+    def add_scores(self, scores: dict[str, float]) -> None:
+        """Add one image's per-image scores to the running means."""
+        for k in self.keys:
+            self.sums[k] = self.sums.get(k, 0.0) + float(scores[k])
+        self.n_images += 1
+
+    def add(self, stats: PartitionStats) -> None:
+        """Add one scored image: its scores to the means and its sums to the pooled variants."""
+        self.add_scores(stats.scores)
+        for f in _SUM_FIELDS:
+            self.pooled[f] += getattr(stats, f)
+
+    def add_failure(self, scores: dict[str, float], n_pixels: int, n_gt_boundary: int = 0) -> None:
+        """Add a failed image: failure scores to the means; its GT mass to the pooled denominators."""
+        self.add_scores(scores)
+        self.pooled["max_gp"] += int(scores.get("n_gt", 0))
+        self.pooled["n_pixels"] += int(n_pixels)
+        self.pooled["bf_n_gt"] += int(n_gt_boundary)
+
+    def result(self) -> dict[str, float]:
+        out: dict[str, float] = {"n_images": float(self.n_images)}
+        for k in self.keys:
+            out[f"mean_{k}"] = self.sums.get(k, 0.0) / self.n_images if self.n_images else float("nan")
+        p = self.pooled
+        out["pooled_miou_matched"] = _ratio(p["matched_iou_sum"], p["n_matched"])
+        out["pooled_iou_panoptic"] = _ratio(p["matched_iou_sum"], p["max_gp"])
+        out["pooled_covering"] = _ratio(p["covering_num"], p["covering_den"])
+        out["pooled_pixel_acc_matched"] = _ratio(p["correct"], p["n_pixels"])
+        out["pooled_boundary_f"] = f_from_counts(
+            p["bf_fg_match"], p["bf_n_fg"], p["bf_gt_match"], p["bf_n_gt"]
+        )
+        out["pooled_boundary_iou"] = _ratio(p["biou_inter"], p["biou_union"])
+        return out
+
+
+@dataclass
+class MeanAccumulator:
+    """Running sum and count per key (constant memory); ``mean()`` -> {key: mean}."""
+
+    sums: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, values: dict[str, float]) -> None:
+        for k, v in values.items():
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                continue
+            self.sums[k] = self.sums.get(k, 0.0) + float(v)
+            self.counts[k] = self.counts.get(k, 0) + 1
+
+    def mean(self) -> dict[str, float]:
+        return {k: self.sums[k] / self.counts[k] for k in self.sums}
+
+
+def bootstrap_ci(
+    values: Iterable[float], n: int = 1000, seed: int = 0, alpha: float = 0.05
+) -> tuple[float, float]:
+    """Seeded percentile bootstrap interval of the mean of per-image scores.
+
+    Draws ``n`` resamples of the m values with replacement (``np.random.default_rng(seed)``),
+    takes each resample's mean and returns the ``alpha/2`` and ``1 - alpha/2`` quantiles
+    (numpy's default linear interpolation). m = 0 -> (nan, nan); m = 1 -> (v, v). Values must
+    be finite (failed images enter as their failure scores, never as NaN). Deterministic for a
+    given seed; memory is bounded by resampling in chunks.
+    """
+    v = np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=np.float64).ravel()
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    if v.size == 0:
+        return float("nan"), float("nan")
+    if not np.all(np.isfinite(v)):
+        raise ValueError("bootstrap_ci: values must be finite (score failures, do not drop them as NaN)")
+    m = v.size
+    rng = np.random.default_rng(seed)
+    means = np.empty(n)
+    chunk = max(1, min(n, 4_000_000 // m))
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        idx = rng.integers(0, m, size=(stop - start, m))
+        means[start:stop] = v[idx].mean(axis=1)
+    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    return float(lo), float(hi)

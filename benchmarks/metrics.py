@@ -1,0 +1,184 @@
+"""Time ``score_partition`` against a naive reference composition on 512 x 683 label maps.
+
+The naive reference computes the same published definitions the usual way: sklearn's
+``adjusted_rand_score`` over pixels, skimage's ``variation_of_information`` (bits, converted to
+nats), one boolean mask pair per (GT region, predicted region) for the IoU matrix, the
+boundary-iou-api ``mask_to_boundary`` (pad + d-fold 3x3 erosion) per region, and DAVIS
+``_seg2bmap`` + disk dilation per region. Both run in this process on the same pairs; every
+key must agree to 1e-9. Usage: ``python benchmarks/metrics.py [--pairs N] [--repeat R]``.
+Needs scikit-learn (a dev dependency; the metrics themselves never import it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmark.metrics import METRIC_KEYS, score_partition  # noqa: E402
+
+
+def blob_partition(rng: np.random.Generator, h: int, w: int, k: int, zero_frac: float = 0.0) -> np.ndarray:
+    """Smooth random partition with k regions (ids scattered, not contiguous), some 0 pixels."""
+    field = rng.standard_normal((k, h // 16 + 2, w // 16 + 2)).astype(np.float32)
+    up = np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_CUBIC) for f in field])
+    labels = np.argmax(up, axis=0)
+    ids = rng.choice(np.arange(1, 200), size=k, replace=False)
+    out = ids[labels].astype(np.int32)
+    if zero_frac > 0:
+        hole = cv2.resize(rng.standard_normal((h // 32 + 2, w // 32 + 2)).astype(np.float32), (w, h))
+        out[hole > np.quantile(hole, 1 - zero_frac)] = 0
+    return out
+
+
+# ----------------------------------------------------------------------------- naive reference
+def _seg2bmap(seg: np.ndarray) -> np.ndarray:
+    seg = seg.astype(bool)
+    e = np.zeros_like(seg)
+    s = np.zeros_like(seg)
+    se = np.zeros_like(seg)
+    e[:, :-1] = seg[:, 1:]
+    s[:-1, :] = seg[1:, :]
+    se[:-1, :-1] = seg[1:, 1:]
+    b = seg ^ e | seg ^ s | seg ^ se
+    b[-1, :] = seg[-1, :] ^ e[-1, :]
+    b[:, -1] = seg[:, -1] ^ s[:, -1]
+    b[-1, -1] = 0
+    return b
+
+
+def _disk(r: int) -> np.ndarray:
+    x = np.arange(-r, r + 1)
+    return ((x[:, None] ** 2 + x[None, :] ** 2) <= r * r).astype(np.uint8)
+
+
+def _mask_to_boundary(mask: np.ndarray, d: int) -> np.ndarray:
+    h, w = mask.shape
+    padded = cv2.copyMakeBorder(mask, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    eroded = cv2.erode(padded, np.ones((3, 3), np.uint8), iterations=d)[1 : h + 1, 1 : w + 1]
+    return mask - eroded
+
+
+def naive_scores(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
+    from skimage.metrics import variation_of_information
+    from sklearn.metrics import adjusted_rand_score
+
+    valid = gt != 0
+    gz = np.where(valid, gt, 0)
+    pz = np.where(valid, pred, 0)
+    g_ids = [v for v in np.unique(gz) if v != 0]
+    p_ids = [v for v in np.unique(pz) if v != 0]
+    gm = [gz == g for g in g_ids]
+    pm = [pz == p for p in p_ids]
+    iou = np.zeros((len(g_ids), len(p_ids)))
+    for i, a in enumerate(gm):
+        for j, b in enumerate(pm):
+            iou[i, j] = np.logical_and(a, b).sum() / np.logical_or(a, b).sum()
+    rows, cols = linear_sum_assignment(iou, maximize=True)
+    out = {"miou_matched": iou[rows, cols].mean(), "iou_panoptic": iou[rows, cols].sum() / max(iou.shape)}
+    mapped = np.zeros_like(gz)
+    for b in pm:
+        ov = [np.logical_and(b, a).sum() for a in gm]
+        if max(ov) > 0:
+            mapped[b] = g_ids[int(np.argmax(ov))]
+    out["miou_many_to_one"] = np.mean(
+        [
+            np.logical_and(mapped == g, a).sum() / np.logical_or(mapped == g, a).sum()
+            for g, a in zip(g_ids, gm)
+        ]
+    )
+    out["ari"] = adjusted_rand_score(gt[valid], pred[valid])
+    out["vi"] = variation_of_information(gt[valid], pred[valid]).sum() * math.log(2)
+    sizes = np.array([a.sum() for a in gm])
+    out["covering"] = (sizes * iou.max(axis=1)).sum() / sizes.sum()
+    out["pixel_acc_matched"] = (
+        sum(np.logical_and(gm[r], pm[c]).sum() for r, c in zip(rows, cols)) / valid.sum()
+    )
+    # DAVIS: boundary map and dilation region by region, then OR.
+    h, w = gt.shape
+    r = math.ceil(0.008 * math.hypot(h, w))
+
+    def bmaps(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        b = np.zeros((h, w), bool)
+        dil = np.zeros((h, w), bool)
+        for v in np.unique(z):
+            bk = _seg2bmap(z == v)
+            b |= bk
+            dil |= cv2.dilate(bk.astype(np.uint8), _disk(r)).astype(bool)
+        return b, dil
+
+    gb, gdil = bmaps(gz)
+    pb, pdil = bmaps(pz)
+    n_fg, n_gt = pb.sum(), gb.sum()
+    if n_fg == 0 or n_gt == 0:
+        prec, rec = (1.0, 0.0) if n_gt else ((0.0, 1.0) if n_fg else (1.0, 1.0))
+    else:
+        prec, rec = (pb & gdil).sum() / n_fg, (gb & pdil).sum() / n_gt
+    out["boundary_f"] = 0.0 if prec + rec == 0 else 2 * prec * rec / (prec + rec)
+    d = max(1, int(round(0.02 * math.hypot(h, w))))
+    vals = []
+    for i, j in zip(rows, cols):
+        a = _mask_to_boundary(gm[i].astype(np.uint8), d)
+        b = _mask_to_boundary(pm[j].astype(np.uint8), d)
+        vals.append(((a * b) > 0).sum() / ((a + b) > 0).sum())
+    out["boundary_iou"] = float(np.mean(vals))
+    return {k: float(v) for k, v in out.items()}
+
+
+def make_pairs(n: int, seed: int = 0, h: int = 512, w: int = 683) -> list[tuple[np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for i in range(n):
+        gt = blob_partition(rng, h, w, int(rng.integers(2, 7)), zero_frac=0.1 if i % 2 else 0.0)
+        pred = blob_partition(rng, h, w, int(rng.integers(2, 7)), zero_frac=0.05 if i % 3 == 0 else 0.0)
+        if i % 4 == 0:  # a prediction close to the GT: shifted by a few pixels
+            pred = np.roll(gt, (3, -5), axis=(0, 1))
+        pairs.append((pred.astype(np.uint16), gt.astype(np.uint8)))
+    return pairs
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pairs", type=int, default=16)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    pairs = make_pairs(args.pairs)
+    worst = 0.0
+    for pred, gt in pairs:
+        fast, slow = score_partition(pred, gt), naive_scores(pred, gt)
+        for k in METRIC_KEYS:
+            diff = abs(fast[k] - slow[k])
+            worst = max(worst, diff)
+            if diff > 1e-9:
+                print(f"MISMATCH {k}: fast {fast[k]!r} naive {slow[k]!r}")
+                return 1
+
+    def best_time(fn) -> float:
+        best = math.inf
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            for pred, gt in pairs:
+                fn(pred, gt)
+            best = min(best, time.perf_counter() - t0)
+        return best / len(pairs)
+
+    t_fast = best_time(score_partition)
+    t_naive = best_time(naive_scores)
+    print(
+        f"pairs: {len(pairs)} of 512x683, 2-6 regions; all {len(METRIC_KEYS)} keys agree (max diff {worst:.1e})"
+    )
+    print(f"score_partition: {t_fast * 1e3:.2f} ms/pair   naive reference: {t_naive * 1e3:.2f} ms/pair")
+    print(f"speed-up: {t_naive / t_fast:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
