@@ -8,7 +8,7 @@ sceneCategories.txt) or an ``ADE20K_2021_17_01`` folder (JPEG, RGB-encoded ``_se
 challenge labels are the full labels mapped to SceneParse150 ids (the images are small, so no resize).
 
 Scenes alternate between an outdoor layout (sky over a wavy horizon, a brick building with windows
-and a door (parts, level 1) whose handle is a level-2 part, grass and gravel ground) and an indoor one
+and a door (parts, level 1) whose handle is a level-2 part, grass and gravel ground, a rock) and an indoor one
 (brick wall, gravel floor, framed photographs, sometimes a striped rug). Each region is filled with
 its own texture, so region boundaries are texture boundaries. Deterministic under ``seed``.
 """
@@ -32,6 +32,7 @@ CLASSES: dict[str, tuple[int, int, str]] = {
     "earth": (14, 838, "earth, ground"),
     "painting": (23, 1735, "painting, picture"),
     "rug": (29, 2178, "rug, carpet, carpeting"),
+    "rock": (35, 2138, "rock, stone"),
     "window": (0, 3050, "window"),
     "door": (0, 774, "door"),
     "handle": (0, 1180, "handle"),
@@ -50,6 +51,9 @@ class _Obj:
     attributes: object = field(default_factory=list)
     children: list[int] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.visible = np.asarray(self.visible, dtype=bool)
+
 
 def _textures() -> dict[str, np.ndarray]:
     from skimage import data
@@ -59,6 +63,7 @@ def _textures() -> dict[str, np.ndarray]:
         "grass": data.grass(),
         "gravel": data.gravel(),
         "camera": data.camera(),
+        "moon": data.moon(),
         "photos": [data.coffee(), data.astronaut(), data.chelsea(), data.rocket()],
     }
 
@@ -105,6 +110,8 @@ def _fill(key: str, h: int, w: int, tex: dict, rng: np.random.Generator) -> np.n
         return _stripes(h, w, (120, 75, 40), 7.0, True, rng)
     if key == "rug":
         return _stripes(h, w, (170, 40, 50), 9.0, False, rng)
+    if key == "rock":
+        return _tint(_crop(tex["moon"], h, w, rng), (110, 115, 135), 1.6)
     if key == "handle":
         return np.full((h, w, 3), (220, 190, 60), np.uint8)
     photos = tex["photos"]
@@ -128,12 +135,15 @@ def _outdoor(h: int, w: int, rng: np.random.Generator) -> list[_Obj]:
     bx0, bx1 = int(w * rng.uniform(0.05, 0.3)), int(w * rng.uniform(0.6, 0.9))
     by0, by1 = int(h * rng.uniform(0.1, 0.22)), int(horizon[:, bx0:bx1].max()) + 4
     building = _rect(h, w, by0, by1, bx0, bx1)
+    ry, rx = h * rng.uniform(0.8, 0.9), w * rng.uniform(0.15, 0.85)
+    rock = (((yy - ry) / (h * 0.07)) ** 2 + ((xx - rx) / (w * 0.06)) ** 2 < 1) & ~sky_all & ~building
     ground = ~sky_all & ~building
     objs = [
         _Obj("sky", 0, sky_all & ~building, amodal=sky_all),
         _Obj("building", 0, building, attributes=["brick"]),
-        _Obj("grass", 0, ground & (xx < x_split), amodal=~sky_all & (xx < x_split)),
-        _Obj("earth", 0, ground & (xx >= x_split), attributes="gravel, rough"),
+        _Obj("grass", 0, ground & ~rock & (xx < x_split), amodal=~sky_all & (xx < x_split)),
+        _Obj("earth", 0, ground & ~rock & (xx >= x_split), attributes="gravel, rough"),
+        _Obj("rock", 0, rock, attributes=["grey"]),
     ]
     n_win = int(rng.integers(2, 4))
     bw, bh = bx1 - bx0, by1 - by0
