@@ -59,7 +59,6 @@ def plot_png(df: pd.DataFrame, path: Path, metrics: list[str] | None = None, max
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     metrics = (metrics or metric_columns(df))[:max_metrics]
     if not metrics:
@@ -67,8 +66,13 @@ def plot_png(df: pd.DataFrame, path: Path, metrics: list[str] | None = None, max
     groups = list(dict.fromkeys(zip(df["dataset"], df["protocol"])))
     methods = list(dict.fromkeys(df["method"]))
     width = 0.8 / max(len(methods), 1)
-    fig, axes = plt.subplots(1, len(metrics), figsize=(max(4.5, 1.6 * len(groups) + 2) * len(metrics), 4.2))
-    axes = np.atleast_1d(axes)
+    ncols = min(2, len(metrics))
+    nrows = math.ceil(len(metrics) / ncols)
+    panel_w = max(4.5, 1.6 * len(groups) + 2)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_w * ncols, 3.6 * nrows), squeeze=False)
+    axes = axes.ravel()
+    for ax in axes[len(metrics) :]:
+        ax.set_visible(False)
     cmap = plt.get_cmap("tab10")
     for ax, metric in zip(axes, metrics):
         for j, method in enumerate(methods):

@@ -1,0 +1,40 @@
+"""`make demo` end to end on a reduced size: data built by the real pipeline, every method run or skipped."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from benchmark.demo import main
+from benchmark.registry import availability, load_method_specs
+
+
+def test_demo_end_to_end_small(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["--out", str(out), "--n-ade", "6", "--n-mosaics", "2", "--limit", "2", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    specs = load_method_specs()
+    entries = json.loads((out / "methods.json").read_text())
+    ran = {e["method"] for e in entries if e["status"] == "ran"}
+    skipped = {e["method"]: e["reason"] for e in entries if e["status"] == "skipped"}
+    assert ran | set(skipped) == set(specs) and not ran & set(skipped)
+    for name, spec in specs.items():  # skipped exactly when the registry says it cannot run here
+        assert (name in skipped) == (availability(spec) is not None)
+    for name, reason in skipped.items():
+        assert reason and f"{name}: {reason}" in printed
+    df = pd.read_csv(out / "leaderboard.csv")
+    assert len(df) == 2 * len(ran) and set(df["dataset"]) == {"textureade", "mosaics"}
+    assert (df["n_ok"] + df["n_failed"] == 2).all() and df["miou_matched_lo"].notna().all()
+    assert (out / "leaderboard.md").exists() and (out / "leaderboard.png").stat().st_size > 1000
+    assert "| method | dataset |" in printed
+
+    # a second demo into the same folder replaces the first; a foreign folder is refused
+    assert main(["--out", str(out), "--n-ade", "6", "--n-mosaics", "2", "--limit", "1", "--no-progress"]) == 0
+    assert (
+        pd.read_csv(out / "leaderboard.csv")["n_ok"] + pd.read_csv(out / "leaderboard.csv")["n_failed"] == 1
+    ).all()
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "keep.txt").write_text("x")
+    assert main(["--out", str(tmp_path / "mine"), "--no-progress"]) == 2
+    assert (tmp_path / "mine" / "keep.txt").exists()
