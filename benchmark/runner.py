@@ -91,6 +91,7 @@ class RunSummary:
     n_resumed: int
     seconds: float
     failures: list[tuple[str, str]] = field(default_factory=list)
+    n_rejected: int = 0  # samples the dataset reader could not read (not in the records; see run.json)
 
     @property
     def records_path(self) -> Path:
@@ -317,12 +318,14 @@ def run(
             finished=now_utc(),
             seconds=time.perf_counter() - t_start,
             counts={"records": stats["rows"], "ok": stats["ok"], "failed": stats["failed"]},
+            rejected_samples={"count": handle.n_rejected, "first": handle.rejected},
         )
         _write_json(run_json, info)
     return RunSummary(
         out_dir=out, method=spec.name, dataset=handle.name, protocol=proto, k=kk,
         n_records=stats["rows"], n_ok=stats["ok"], n_failed=stats["failed"], n_resumed=n_done,
         seconds=info["seconds"], failures=[(str(i), str(r)) for i, r in stats["failures"]],
+        n_rejected=handle.n_rejected,
     )  # fmt: skip
 
 

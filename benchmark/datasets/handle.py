@@ -44,6 +44,15 @@ class DatasetHandle:
     fingerprint_fn: Callable[[], str] | None = None
     count_fn: Callable[[], int | None] | None = None
     description: str = ""
+    #: samples the reader skipped (unreadable image/mask...): a count and the first 20 (id, reason)
+    n_rejected: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+    def on_reject(self, sample_id: str, reason: str) -> None:
+        """Count a sample the reader could not read (kept out of the records, reported in run.json)."""
+        self.n_rejected += 1
+        if len(self.rejected) < 20:
+            self.rejected.append((str(sample_id), str(reason)))
 
     def iter_samples(self, limit: int | None = None) -> Iterator[Sample]:
         """Stream the samples in the dataset's deterministic order (the first ``limit`` only)."""
@@ -115,10 +124,10 @@ def open_detecture(folder: Path, **kw: Any) -> DatasetHandle:
     def factory() -> Iterator[Sample]:
         from textureade.detecture_format import read_detecture_folder
 
-        return iter(read_detecture_folder(folder))
+        return iter(read_detecture_folder(folder, on_reject=handle.on_reject))
 
     kw.setdefault("name", folder.name)
-    return DatasetHandle(
+    handle = DatasetHandle(
         form="detecture",
         factory=factory,
         path=folder,
@@ -126,6 +135,7 @@ def open_detecture(folder: Path, **kw: Any) -> DatasetHandle:
         count_fn=lambda: len(detecture_metadata(folder)),
         **kw,
     )
+    return handle
 
 
 # -- TextureADE parquet folders (and mosaics, which use the same form) ----------------------------
