@@ -59,10 +59,10 @@ class MiningConfig:
     segment_count_range: tuple[int, int] = (2, 8)
     work_max_side: int = 128
     merge_separability: float = 12.0
-    split_separability: float = 25.0
+    split_separability: float = 20.0
     split_min_frac: float = 0.03
     split_coherence: float = 0.7
-    split_valley: float = 0.5
+    split_valley: float = 0.4
     min_region_frac: float = 0.01
     min_regions: int = 2
     max_regions: int = 6

@@ -3,7 +3,7 @@
 Each region gets ``Texture of <name>, <visual features>, <spatial context>``:
 - name: the region's first one or two class names, prefixed by up to two ADE attributes
   (materials, finishes) when the annotation has them ("wooden floor");
-- visual features, measured on a grey/colour copy whose long side is <= 256 px:
+- visual features, measured on a grey/colour copy whose long side is <= 192 px:
   * colour: Lab 2-means of the region's pixels, each centre named by the nearest table colour
     (``colors.py``); the second colour is named when it covers >= 25% and differs;
   * granularity: the share of gradient energy at fine scale (grey minus a sigma-1 blur) against
@@ -31,7 +31,7 @@ from textureade.describe.base import DescribeResult, RegionInfo
 from textureade.describe.colors import colour_name, rgb_to_lab
 from textureade.describe.validate import MAX_WORDS, descriptions_problems, normalise
 
-WORK_SIDE = 256
+WORK_SIDE = 192
 REGULAR_PEAK = 0.35
 
 

@@ -7,10 +7,11 @@ Procedure (all thresholds in ``MiningConfig``; tests in ``textureade.mining.stat
 3. merge: repeatedly join the candidate pair with the smallest Fisher separability J while
    J < ``merge_separability``; candidates are segments that touch (>= 2 shared boundary pixels at
    the working size) or share a class (instances of one class need not touch);
-4. split: for each segment big enough, 2-means on its pixels' descriptors (PCA-median start, a
-   seeded subsample of <= 4000 pixels); split when J(halves) > ``split_separability``, each half
+4. split: for each segment big enough, 2-means on its interior pixels' descriptors (>= 6 working
+   px from its edge, where descriptors see the neighbours; no interior, no split; PCA-median start, a seeded subsample of
+   <= 2000 pixels); split when J(halves) > ``split_separability``, each half
    covers >= ``split_min_frac`` of the image and is spatially coherent (after a 3x3 majority
-   smoothing, its largest connected piece holds >= ``split_coherence`` of it); then merge again;
+   smoothing, >= ``split_coherence`` of it lies in connected pieces of >= ``min_region_frac``); then merge again;
 5. drop regions under ``min_region_frac``; order by area (largest = region 1); keep at most
    ``max_regions``; skip the image with fewer than ``min_regions`` or coverage < ``min_coverage``.
 Every merge, split and drop goes into the provenance. The result depends only on the inputs and
@@ -39,7 +40,8 @@ from textureade.types import Scene
 FeatureFn = Callable[[np.ndarray, int], np.ndarray]
 """(image H x W x 3 uint8, work_max_side) -> h x w x D float32 at the working size (``work_size``)."""
 MIN_STAT_PIXELS = 8  # groups with fewer working pixels have unreliable statistics: never merged
-MAX_SPLIT_SAMPLE = 4000
+MAX_SPLIT_SAMPLE = 2000
+SPLIT_MARGIN = 6  # working pixels of a segment's edge left out of the split statistics
 
 
 class MiningSkip(Exception):
@@ -194,12 +196,24 @@ def valley_ratio(proj: np.ndarray, m0: float, m1: float, bins: int = 32) -> floa
     return float(hist[pl : pr + 1].min() / peak)
 
 
-def _coherence(mask: np.ndarray) -> float:
+def _block_weights(d: int) -> np.ndarray:
+    """2-means weights giving the colour block (the first 3 channels, Lab) and the texture block (the
+    rest) equal total weight; the J tests are unaffected (J is invariant to per-channel scale)."""
+    if d <= 3:
+        return np.ones(d)
+    w = np.ones(d)
+    w[:3] = np.sqrt((d - 3) / 3.0)
+    return w
+
+
+def _coherence(mask: np.ndarray, min_piece: float) -> float:
+    """Share of ``mask``'s pixels that lie in connected pieces of >= ``min_piece`` pixels (1 = all in
+    solid pieces; low = salt-and-pepper)."""
     comp, k = ndimage.label(mask)
     if k == 0:
         return 0.0
     sizes = np.bincount(comp.ravel())[1:]
-    return float(sizes.max() / sizes.sum())
+    return float(sizes[sizes >= min_piece].sum() / sizes.sum())
 
 
 def _try_split(
@@ -212,18 +226,28 @@ def _try_split(
     if idx.size < 2 * cfg.split_min_frac * n_img or idx.size < 16:
         return None
     x = grp.z[idx]
+    # statistics come from the segment's interior: near its edge the descriptors' windows see the
+    # neighbours, and that blur must not pass for a second texture
+    # (a segment too thin to have an interior is never split)
+    interior = ndimage.binary_erosion(mask, iterations=SPLIT_MARGIN, border_value=1)
+    if interior.sum() < 0.5 * idx.size:
+        return None
+    inner_idx = np.flatnonzero(interior.ravel())
     sample = (
-        np.sort(rng.choice(idx.size, MAX_SPLIT_SAMPLE, replace=False))
-        if idx.size > MAX_SPLIT_SAMPLE
-        else None
+        np.sort(rng.choice(inner_idx.size, MAX_SPLIT_SAMPLE, replace=False))
+        if inner_idx.size > MAX_SPLIT_SAMPLE
+        else np.arange(inner_idx.size)
     )
-    xs = x if sample is None else x[sample]
+    wts = _block_weights(grp.z.shape[1])
+    xs = grp.z[inner_idx[sample]] * wts
     lab_s = two_means(xs)
     if lab_s.min() == lab_s.max():
         return None
     c0, c1 = xs[lab_s == 0].mean(axis=0), xs[lab_s == 1].mean(axis=0)
-    lab = (((x - c1) ** 2).sum(axis=1) < ((x - c0) ** 2).sum(axis=1)).astype(np.float32)
-    valley = valley_ratio(xs @ (c1 - c0), float(c0 @ (c1 - c0)), float(c1 @ (c1 - c0)))
+    xw = x * wts
+    lab = (((xw - c1) ** 2).sum(axis=1) < ((xw - c0) ** 2).sum(axis=1)).astype(np.float32)
+    axis = c1 - c0
+    valley = valley_ratio((xs * axis).sum(axis=1), float((c0 * axis).sum()), float((c1 * axis).sum()))
     ind = np.zeros(n_img, dtype=np.float32)
     ind[idx] = lab
     ind = ind.reshape(mask.shape)
@@ -235,8 +259,11 @@ def _try_split(
     n0, n1 = int(half0.sum()), int(half1.sum())
     if min(n0, n1) < cfg.split_min_frac * n_img:
         return None
-    j = separability(GroupStats.of(grp.z[half0.ravel()]), GroupStats.of(grp.z[half1.ravel()]))
-    coh = (_coherence(half0), _coherence(half1))
+    j = separability(
+        GroupStats.of(grp.z[(half0 & interior).ravel()]), GroupStats.of(grp.z[(half1 & interior).ravel()])
+    )
+    piece = max(cfg.min_region_frac * n_img, 4.0)
+    coh = (_coherence(half0, piece), _coherence(half1, piece))
     entry = {
         "group": g,
         "J": _r(j),
@@ -244,8 +271,9 @@ def _try_split(
         "coherence": [_r(coh[0]), _r(coh[1])],
         "valley": _r(valley),
     }
-    if j <= cfg.split_separability or min(coh) < cfg.split_coherence or valley > cfg.split_valley:
-        return None
+    entry["accepted"] = bool(
+        j > cfg.split_separability and min(coh) >= cfg.split_coherence and valley <= cfg.split_valley
+    )
     return half1, entry
 
 
@@ -288,6 +316,7 @@ def mine_regions(
 
     merges: list[dict] = []
     splits: list[dict] = []
+    rejected_splits: list[dict] = []
     grp.merge_pass(cfg.merge_separability, names, merges, cfg.min_region_frac * hs * ws)
     rng = np.random.default_rng([seed, zlib.crc32(scene.id.encode())])
     next_id = len(segments) + 1
@@ -298,6 +327,10 @@ def mine_regions(
         if found is None:
             continue
         half_w, entry = found
+        if not entry.pop("accepted"):
+            entry["names"] = names(g)
+            rejected_splits.append(entry)
+            continue
         full_mask = owner_lut[piece_f] == g
         half_f = full_mask & _upsample_half(half_w, group_w == g, (h, w))
         new = next_id
@@ -314,7 +347,9 @@ def mine_regions(
         splits.append(entry)
     if splits:
         grp.merge_pass(cfg.merge_separability, names, merges, cfg.min_region_frac * hs * ws)
-    return _finalise(scene, seg, segments, piece_f, grp, cfg, merges, splits, (hs, ws), z.shape[1])
+    rs = _finalise(scene, seg, segments, piece_f, grp, cfg, merges, splits, (hs, ws), z.shape[1])
+    rs.provenance["split_tests_rejected"] = rejected_splits
+    return rs
 
 
 def _finalise(scene, seg, segments, piece_f, grp, cfg, merges, splits, work, dim) -> RegionSet:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-EPS = 1e-3  # variance floor in standardised units
+EPS = 1e-2  # variance floor in standardised units (flat regions must not look infinitely distinct)
 
 
 def standardise(features: np.ndarray) -> np.ndarray:
@@ -90,13 +90,18 @@ def two_means(x: np.ndarray, iters: int = 15) -> np.ndarray:
     xc = x - x.mean(axis=0)
     if x.shape[0] < 4:
         return np.zeros(x.shape[0], dtype=np.int64)
-    # leading eigenvector of the D x D covariance (D is small)
-    cov = xc.T @ xc / max(x.shape[0] - 1, 1)
+    # leading eigenvector of the D x D covariance (D is small). Built with elementwise products, not
+    # a BLAS matrix product: threaded OpenBLAS on a tall-thin matrix can spin for 100+ ms on a busy host.
+    d = x.shape[1]
+    cov = np.empty((d, d))
+    for i in range(d):
+        cov[i] = (xc * xc[:, i : i + 1]).sum(axis=0)
+    cov /= max(x.shape[0] - 1, 1)
     _, vecs = np.linalg.eigh(cov)
     axis = vecs[:, -1]
     if axis[np.argmax(np.abs(axis))] < 0:  # fix the sign so the result is reproducible
         axis = -axis
-    proj = xc @ axis
+    proj = (xc * axis).sum(axis=1)
     lab = (proj > np.median(proj)).astype(np.int64)
     for _ in range(iters):
         if lab.min() == lab.max():
