@@ -162,6 +162,7 @@ def hf_full(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hffull")
     root = write_synthetic_ade(tmp / "src", n=5, form="full", seed=2)
     rows = {"training": [], "validation": []}
+    sorted_rows = {"training": [], "validation": []}  # segmentations listed by file name: parts first
     for jpg in sorted((root / "images" / "ADE").rglob("ADE_*.jpg")):
         split = jpg.relative_to(root / "images" / "ADE").parts[0]
         ann = json.loads(jpg.with_suffix(".json").read_text())["annotation"]
@@ -178,13 +179,18 @@ def hf_full(tmp_path_factory):
                 "objects": [_mirror_object(o) for o in ann["object"]],
             }
         )
+        by_name = dict(rows[split][-1], segmentations=[_cell(p) for p in sorted(segs, key=lambda p: p.name)])
+        sorted_rows[split].append(by_name)
     for split, hf in (("training", "train"), ("validation", "validation")):
         _write(pa.Table.from_pylist(rows[split]), tmp / "pq" / "data" / f"{hf}-00000-of-00001.parquet")
+        _write(pa.Table.from_pylist(sorted_rows[split]), tmp / "pq_sorted" / f"{hf}.parquet")
     return root, tmp / "pq"
 
 
-def test_1aurent_mirror_matches_the_folder_it_came_from(hf_full):
+@pytest.mark.parametrize("variant", ["pq", "pq_sorted"])
+def test_1aurent_mirror_matches_the_folder_it_came_from(hf_full, variant):
     folder, pq_root = hf_full
+    pq_root = pq_root.parent / variant
     src = open_ade20k(pq_root)
     assert src.form == "1aurent/ADE20K"
     from_pq, from_folder = list(read_ade20k(pq_root)), list(read_ade20k(folder))

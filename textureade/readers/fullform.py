@@ -185,6 +185,34 @@ def class_instance_pairs(classes: np.ndarray, instances: np.ndarray) -> list[tup
     return [(int(x // 65536), int(x % 65536)) for x in keys]
 
 
+def order_segmentations(class_maps: Sequence[np.ndarray], objects: Sequence[RawObject]) -> list[int]:
+    """Which of a list of decoded class maps is ``_seg`` and which are ``_parts_1``, ``_parts_2``...
+
+    The documented order is seg first, then parts by level; a mirror that listed the files sorted by
+    name would put the parts first. The maps' classes are matched against the objects' classes per
+    part level: the seg is the map that best matches the whole objects (the first on ties), the
+    parts follow by their best-matching level (stable). Returns indices into ``class_maps``.
+    """
+    n = len(class_maps)
+    by_level: dict[int, set[int]] = {}
+    for o in objects:
+        if o.class_id > 0:
+            by_level.setdefault(o.part_level, set()).add(o.class_id)
+    if n < 2 or 0 not in by_level:
+        return list(range(n))
+    present = [set(present_ids(m)) - {0} for m in class_maps]
+
+    def score(i: int, level: int) -> float:
+        return len(present[i] & by_level.get(level, set())) / max(len(present[i]), 1)
+
+    seg = max(range(n), key=lambda i: (score(i, 0), -i))
+    rest = [i for i in range(n) if i != seg]
+    levels = sorted(lv for lv in by_level if lv > 0)
+    if levels:
+        rest.sort(key=lambda i: min(levels, key=lambda lv: (-score(i, lv), lv)))
+    return [seg] + rest
+
+
 def assign_instances(
     objects: Sequence[RawObject],
     classes: np.ndarray,

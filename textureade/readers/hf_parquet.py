@@ -3,7 +3,8 @@
 - ``scene_parse_150`` (config scene_parsing): ``image`` and ``annotation`` as ``{bytes, path}``
   structs (annotation null in the test split), ``scene_category`` an int (ClassLabel; its names come
   from the schema's ``huggingface`` metadata when present).
-- ``1aurent/ADE20K``: ``image``, ``segmentations`` (list of images: ``_seg`` then ``_parts_N``),
+- ``1aurent/ADE20K``: ``image``, ``segmentations`` (list of images: ``_seg`` then ``_parts_N``; which
+  is which is checked against the objects' classes per part level, so a name-sorted list works too),
   ``instances`` (list of mode-L masks, one per object, in object order), ``filename``, ``folder``,
   ``source``, ``scene`` (list), ``objects`` (the JSON fields; attributes a string, occluded a bool).
 
@@ -23,8 +24,15 @@ import numpy as np
 
 from textureade.readers.ade150 import ade150_class_names
 from textureade.readers.base import FORM_HF150, FORM_HF_FULL, SPLITS, Ade20kSource, ItemRef, ReadError
-from textureade.readers.fullform import RawObject, build_full_scene, parse_objects, scene_category
+from textureade.readers.fullform import (
+    RawObject,
+    build_full_scene,
+    order_segmentations,
+    parse_objects,
+    scene_category,
+)
 from textureade.readers.images import check_same_size, open_image, read_label_map, read_rgb, to_rgb_encoded
+from textureade.readers.mapping import decode_class
 from textureade.types import Scene, ValidationError
 
 log = logging.getLogger("textureade.readers")
@@ -195,16 +203,16 @@ class FullAdeParquet(_ParquetSource):
         if not segs or segs[0] is None:
             raise ReadError("annotation missing: no segmentation in this row")
         image = read_rgb(_image_bytes(row.get("image"), "image"), "image")
-        seg = to_rgb_encoded(
-            open_image(_image_bytes(segs[0], "segmentation"), "segmentation"), "segmentation"
-        )
-        parts = [
-            to_rgb_encoded(open_image(_image_bytes(c, f"part map {n}"), f"part map {n}"), f"part map {n}")
+        decoded = [
+            to_rgb_encoded(
+                open_image(_image_bytes(c, f"segmentation {n}"), f"segmentation {n}"), "segmentation"
+            )
+            for n, c in enumerate(segs)
             if c is not None
-            else None
-            for n, c in enumerate(segs[1:], 1)
         ]
         objects = parse_objects(row.get("objects"))
+        order = order_segmentations([decode_class(d) for d in decoded], objects)
+        seg, parts = decoded[order[0]], [decoded[i] for i in order[1:]]
         masks = row.get("instances") or []
 
         def load_mask(o: RawObject) -> np.ndarray | None:
