@@ -41,6 +41,78 @@ def inspect_cmd(path: str, split: str | None, limit: int, mapping: str | None) -
         )
 
 
+@cli.command("build")
+@click.option("--ade20k", "ade20k", type=click.Path(), default=None, help="ADE20K folder or parquet mirror.")
+@click.option("--out", type=click.Path(), default=None, help="Output folder (resumes a partial build there).")
+@click.option(
+    "--captioner",
+    type=click.Choice(["heuristic", "vlm"]),
+    default=None,
+    help="Describer (default heuristic).",
+)
+@click.option("--vlm", default=None, help="VLM model id or local path (with --captioner vlm).")
+@click.option("--limit", type=int, default=None, help="Only the first N input images (in id order).")
+@click.option("--workers", type=int, default=None, help="Worker processes (results do not depend on it).")
+@click.option(
+    "--config", "config_path", type=click.Path(), default=None, help="Build YAML (CLI > YAML > defaults)."
+)
+@click.option(
+    "--mapping", type=click.Path(), default=None, help="mapFromADE.txt: full ADE20K -> 150 classes."
+)
+@click.option("--seed", type=int, default=None, help="Seed of the region miner's sampling (default 0).")
+@click.option("--no-progress", is_flag=True, default=False, help="No progress bar.")
+def build_cmd(ade20k, out, captioner, vlm, limit, workers, config_path, mapping, seed, no_progress) -> None:
+    """Mine TextureADE from ADE20K into OUT (parquet shards, README.md card, manifest.json)."""
+    from textureade.config import resolve_build_config
+    from textureade.pipeline import build
+
+    cli_values = {
+        "ade20k": ade20k,
+        "out": out,
+        "captioner": captioner,
+        "vlm": vlm,
+        "limit": limit,
+        "workers": workers,
+        "mapping": mapping,
+        "seed": seed,
+        "progress": False if no_progress else None,
+    }
+    report = build(resolve_build_config(cli_values, config_path))
+    counts = ", ".join(f"{k} {v}" for k, v in report.counts.items()) or "no samples"
+    state = "already complete" if report.already_complete else ("resumed" if report.resumed else "built")
+    click.echo(
+        f"{state}: {report.out}: {counts}; {report.rejects} rejected of {report.items} ({report.seconds:.1f}s)"
+    )
+
+
+@cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(["detecture"]), default="detecture", show_default=True)
+@click.option("--split", default=None, help="Only this split (train, validation, test).")
+@click.argument("dataset", type=click.Path())
+@click.argument("dest", type=click.Path())
+def export_cmd(fmt: str, split: str | None, dataset: str, dest: str) -> None:
+    """Export the TextureADE folder DATASET to DEST (Detecture metadata.json + 0/255 masks)."""
+    from textureade.detecture_format import write_detecture_folder
+    from textureade.store import read_textureade
+
+    path = write_detecture_folder(read_textureade(dataset, split=split), dest)
+    click.echo(f"exported {dataset} -> {path}")
+
+
+@cli.command("check")
+@click.argument("dataset", type=click.Path())
+def check_cmd(dataset: str) -> None:
+    """Verify DATASET's shard checksums and that no base image is in two splits (exit 1 on failure)."""
+    from textureade.store import check_dataset
+
+    problems = check_dataset(dataset)
+    for p in problems:
+        click.echo(p)
+    if problems:
+        raise click.exceptions.Exit(1)
+    click.echo(f"ok: {dataset}")
+
+
 def main() -> None:
     run_cli(cli, "textureade")
 
