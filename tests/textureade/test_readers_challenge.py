@@ -156,3 +156,10 @@ def test_missing_scene_file_and_split(tmp_path):
     scenes = list(read_ade20k(root))
     assert {s.split for s in scenes} == {"training"} and all(s.scene is None for s in scenes)
     assert scenes[0].class_names[1] == "wall"  # the built-in names stand in for objectInfo150.txt
+
+
+def test_an_images_folder_without_annotations_is_no_ade_copy(tmp_path):
+    (tmp_path / "images" / "training").mkdir(parents=True)
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "images" / "training" / "a.jpg")
+    with pytest.raises(UserError, match="is no ADE20K copy"):
+        read_ade20k(tmp_path)

@@ -235,3 +235,21 @@ def test_unknown_and_mixed_parquet_are_user_errors(tmp_path, hf150):
     )
     with pytest.raises(UserError, match="mixes parquet files"):
         read_ade20k(mixed)
+
+
+def test_rows_without_file_names_get_positional_ids(tmp_path, hf150):
+    folder, _ = hf150
+    imgs = sorted((folder / "images" / "training").glob("*.jpg"))[:3]
+    table = pa.table(
+        {
+            "image": pa.array([{"bytes": p.read_bytes(), "path": None} for p in imgs], IMG),
+            "annotation": pa.array(
+                [_cell(folder / "annotations" / "training" / f"{p.stem}.png") for p in imgs], IMG
+            ),
+            "scene_category": [0, 0, 0],
+        }
+    )
+    for split in ("train", "validation"):
+        _write(table, tmp_path / split / "0000.parquet")
+    ids = [s.id for s in read_ade20k(tmp_path)]
+    assert ids == [f"{s}-0000-{n:06d}" for s in ("training", "validation") for n in range(3)]

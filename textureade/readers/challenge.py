@@ -23,7 +23,7 @@ IMAGE_EXTS = (".jpg", ".jpeg", ".png")
 
 def is_challenge_root(p: Path) -> bool:
     """True when ``p`` looks like an ADEChallengeData2016 folder (images/ + annotations/ with a split)."""
-    return (p / "images").is_dir() and any((p / "images" / s).is_dir() for s in SPLITS)
+    return (p / "annotations").is_dir() and any((p / "images" / s).is_dir() for s in SPLITS)
 
 
 def read_object_info(path: Path) -> dict[int, str]:

@@ -117,7 +117,7 @@ class _ParquetSource(Ade20kSource):
             n = 0
             for rg in range(pf.metadata.num_row_groups):
                 for r in range(pf.metadata.row_group(rg).num_rows):
-                    item_id = ids[n] or f"{f.stem}-{n:06d}"
+                    item_id = ids[n] or f"{s or 'unknown'}-{f.stem}-{n:06d}"  # no file name in the row
                     refs.append(
                         ItemRef(id=item_id, split=s, form=self.form, path=str(f), row_group=rg, row=r)
                     )
