@@ -57,6 +57,32 @@ def run_cmd(method, dataset, out_dir, protocol, suite, k, data_path, limit, opti
         raise click.exceptions.Exit(1)
 
 
+@cli.command("score")
+@click.option("--dataset", required=True, help="Detecture folder, TextureADE folder or dataset name.")
+@click.option("--predictions", required=True, type=click.Path(), help="Folder of <id>.png label maps.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Results folder.")
+@click.option("--name", default=None, help="Method name for run.json (default: the predictions folder name).")
+@click.option("--strict", is_flag=True, help="Exit 1 when any image failed.")
+def score_cmd(dataset, predictions, out_dir, name, strict) -> None:
+    """Score predicted label maps (0 = unassigned) against DATASET: records.parquet + summary.json."""
+    from benchmark.score import score_folder
+
+    s = score_folder(dataset, predictions, out_dir, name=name)
+    click.echo(
+        f"{s['n_images']} images: {s['n_ok']} ok, {s['n_failed']} failed, "
+        f"{s['n_rejected_gt']} ground-truth samples rejected -> {out_dir}"
+    )
+    for key, m in s["metrics"].items():
+        lo, hi = m["ci95"]
+        click.echo(
+            f"  {key:<18} {m['mean']:.4f}  [{lo:.4f}, {hi:.4f}]{'' if m['higher_is_better'] else '  (lower is better)'}"
+        )
+    for f in s["failures"][:20]:
+        click.echo(f"  failed {f['id']}: {f['reason']}")
+    if strict and s["n_failed"]:
+        raise click.exceptions.Exit(1)
+
+
 @cli.command("leaderboard")
 @click.argument("results", nargs=-1, required=True, type=click.Path())
 @click.option(

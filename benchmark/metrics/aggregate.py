@@ -44,10 +44,10 @@ def _ratio(num: float, den: float) -> float:
 class PartitionAccumulator:
     """Streaming per-image means and pooled dataset-level partition metrics.
 
-    ``add(stats)`` takes a :class:`PartitionStats` (from ``partition_stats``); failed images
-    are added with ``add_scores(score_failure(gt))`` so they count 0 in the means (a failed
-    image contributes nothing to the pooled sums except its GT pixels/regions, see
-    ``add_failure``). ``result()`` returns ``{"mean_<key>", "n_images", "pooled_<name>"}``.
+    ``add(stats)`` takes a :class:`PartitionStats` (from ``partition_stats``); a failed image goes
+    through ``add_failure`` so it counts with its failure scores (0) in the means and adds only
+    GT mass (denominators) to the pooled sums. ``result()`` returns ``{"n_images",
+    "mean_<key>", "pooled_<name>"}``; a pooled ratio with a zero denominator is NaN.
     """
 
     keys: tuple[str, ...] = METRIC_KEYS
@@ -67,12 +67,14 @@ class PartitionAccumulator:
         for f in _SUM_FIELDS:
             self.pooled[f] += getattr(stats, f)
 
-    def add_failure(self, scores: dict[str, float], n_pixels: int, n_gt_boundary: int = 0) -> None:
-        """Add a failed image: failure scores to the means; its GT mass to the pooled denominators."""
+    def add_failure(self, scores: dict[str, float], empty: PartitionStats | None = None) -> None:
+        """Add a failed image: its failure scores to the means and, given ``empty`` (the
+        ``partition_stats`` of an all-unassigned prediction on the same GT), its GT mass to the
+        pooled denominators (its regions, pixels, covering mass and GT boundary pixels)."""
         self.add_scores(scores)
-        self.pooled["max_gp"] += int(scores.get("n_gt", 0))
-        self.pooled["n_pixels"] += int(n_pixels)
-        self.pooled["bf_n_gt"] += int(n_gt_boundary)
+        if empty is not None:
+            for f in ("max_gp", "n_pixels", "covering_den", "bf_n_gt"):
+                self.pooled[f] += getattr(empty, f)
 
     def result(self) -> dict[str, float]:
         out: dict[str, float] = {"n_images": float(self.n_images)}

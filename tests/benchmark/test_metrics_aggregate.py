@@ -66,7 +66,7 @@ def test_partition_accumulator_pooled_and_means():
         acc.add(st)
     gt_fail = np.array([[1, 1], [2, 2]])
     fail = score_failure(gt_fail)
-    acc.add_failure(fail, n_pixels=4)
+    acc.add_failure(fail, partition_stats(np.zeros_like(gt_fail), gt_fail))
     res = acc.result()
     assert res["n_images"] == 6
     for k in METRIC_KEYS:

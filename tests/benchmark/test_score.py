@@ -1,0 +1,174 @@
+"""`bench score`: records for every GT sample, failures scored not skipped, summary, CLI exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from benchmark.metrics import METRIC_KEYS, bootstrap_ci, score_failure, score_partition
+from benchmark.records import read_records, write_records_parquet
+from benchmark.score import score_folder
+from textureade.detecture_format import write_detecture_folder
+from textureade.errors import UserError
+from textureade.types import Sample
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def sample(sid: str, seed: int, h: int = 16, w: int = 20) -> Sample:
+    rng = np.random.default_rng(seed)
+    label = np.ones((h, w), np.int32)
+    label[:, w // 2 :] = 2
+    label[: h // 3, :] = 3
+    label[0, :3] = 0
+    return Sample(
+        id=sid,
+        image=rng.integers(0, 256, (h, w, 3), dtype=np.uint8),
+        label_map=label,
+        descriptions=["Texture of a", "Texture of b", "Texture of c"],
+    )
+
+
+@pytest.fixture
+def scored(tmp_path):
+    samples = [sample(f"s{i}", i) for i in range(7)]
+    data = write_detecture_folder(samples, tmp_path / "data")
+    preds = tmp_path / "preds"
+    preds.mkdir()
+    gt = samples[0].label_map
+    Image.fromarray(gt.astype(np.uint8)).save(preds / "s0.png")  # perfect, 8-bit
+    (preds / "s0.json").write_text(json.dumps({"descriptions": ["Texture of a", "b", "c"]}))
+    shifted = (np.roll(gt, 2, axis=1) * 1000).astype(np.uint16)  # 16-bit, large ids
+    Image.fromarray(shifted).save(preds / "s1.png")
+    (preds / "s1.json").write_text("{not json")
+    # s2: missing. s3: wrong size. s4: RGB. s5: corrupt file. s6: all unassigned.
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(preds / "s3.png")
+    Image.fromarray(np.zeros((16, 20, 3), np.uint8)).save(preds / "s4.png")
+    (preds / "s5.png").write_bytes(b"garbage")
+    Image.fromarray(np.zeros((16, 20), np.uint8)).save(preds / "s6.png")
+    summary = score_folder(data, preds, tmp_path / "out", n_boot=200)
+    return samples, shifted, summary, tmp_path / "out"
+
+
+def test_every_gt_sample_gets_a_record(scored):
+    samples, shifted, summary, out = scored
+    df = read_records(out)
+    assert list(df["id"]) == [s.id for s in samples]
+    assert set(METRIC_KEYS) | {"id", "status", "reason", "n_gt", "n_pred"} <= set(df.columns)
+    by = df.set_index("id")
+    assert list(df["status"]) == ["ok", "ok", "failed", "failed", "failed", "failed", "ok"]
+    assert "no prediction s2.png" in by.loc["s2", "reason"]
+    assert "8x8" in by.loc["s3", "reason"] and "20x16" in by.loc["s3", "reason"]
+    assert "mode RGB" in by.loc["s4", "reason"]
+    assert "cannot read prediction" in by.loc["s5", "reason"]
+    # Scores: ok images equal score_partition; failures equal score_failure (0, vi = log N).
+    want1 = score_partition(shifted, samples[1].label_map)
+    for k in METRIC_KEYS:
+        assert by.loc["s0", k] == pytest.approx(0.0 if k == "vi" else 1.0)
+        assert by.loc["s1", k] == pytest.approx(want1[k], abs=1e-12)
+        assert by.loc["s2", k] == pytest.approx(score_failure(samples[2].label_map)[k])
+    assert by.loc["s6", "miou_matched"] == 0.0 and by.loc["s6", "n_pred"] == 0
+    assert by.loc["s0", "n_descriptions"] == 3 and by.loc["s1", "descriptions_note"].startswith("unreadable")
+
+
+def test_summary_means_intervals_and_run_json(scored):
+    samples, _, summary, out = scored
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert on_disk == json.loads(json.dumps(summary))
+    assert summary["n_images"] == 7 and summary["n_ok"] == 3 and summary["n_failed"] == 4
+    assert [f["id"] for f in summary["failures"]] == ["s2", "s3", "s4", "s5"]
+    df = read_records(out)
+    for k in METRIC_KEYS:
+        m = summary["metrics"][k]
+        assert m["mean"] == pytest.approx(df[k].mean())
+        assert m["ci95"] == list(bootstrap_ci(df[k].to_numpy(), n=200, seed=0))
+    assert summary["metrics"]["vi"]["higher_is_better"] is False
+    assert 0 <= summary["pooled"]["pooled_iou_panoptic"] <= 1
+    run = json.loads((out / "run.json").read_text())
+    assert run["metric_keys"] == list(METRIC_KEYS) and run["config"]["method"] == "preds"
+    from benchmark.leaderboard import build_leaderboard
+
+    board = build_leaderboard([out], n_boot=100)
+    assert board.loc[0, "n_failed"] == 4 and board.loc[0, "miou_matched"] == pytest.approx(
+        df["miou_matched"].mean()
+    )
+
+
+def test_textureade_parquet_folder_routes_through_open_dataset(tmp_path):
+    from textureade.store import DatasetWriter
+
+    samples = [sample(f"t{i}", i) for i in range(2)]
+    with DatasetWriter(tmp_path / "ta", name="tiny", card={}, config={}) as w:
+        for s in samples:
+            w.add(s)
+    preds = tmp_path / "p"
+    preds.mkdir()
+    Image.fromarray(samples[0].label_map.astype(np.uint8)).save(preds / "t0.png")
+    summary = score_folder(tmp_path / "ta", preds, tmp_path / "o", n_boot=50)
+    assert summary["dataset_info"]["form"] == "textureade"
+    assert summary["n_ok"] == 1 and summary["n_failed"] == 1
+
+
+def test_user_errors(tmp_path):
+    data = write_detecture_folder([sample("a", 0)], tmp_path / "data")
+    with pytest.raises(UserError, match="predictions folder"):
+        score_folder(data, tmp_path / "missing", tmp_path / "out")
+    with pytest.raises(UserError):
+        score_folder(tmp_path / "nothing_here", tmp_path, tmp_path / "out")
+
+
+def test_records_parquet_atomic_roundtrip(tmp_path):
+    rows = [
+        {"id": "a", "x": 1.0, "status": "ok", "reason": None},
+        {"id": "b", "status": "failed", "reason": "r"},
+    ]
+    p = write_records_parquet(rows, tmp_path / "r" / "records.parquet")
+    df = read_records(p)
+    assert list(df["id"]) == ["a", "b"] and np.isnan(df.loc[1, "x"])
+    assert [q.name for q in p.parent.iterdir()] == ["records.parquet"]  # no temp file left
+    write_records_parquet(df, p)
+    assert read_records(p.parent).equals(df)
+    with pytest.raises(UserError, match="no records"):
+        read_records(tmp_path / "none.parquet")
+
+
+def test_cli_exit_codes(tmp_path):
+    data = write_detecture_folder([sample("a", 0), sample("b", 1)], tmp_path / "data")
+    preds = tmp_path / "preds"
+    preds.mkdir()
+    Image.fromarray(sample("a", 0).label_map.astype(np.uint8)).save(preds / "a.png")
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmark.cli",
+        "score",
+        "--dataset",
+        str(data),
+        "--predictions",
+        str(preds),
+    ]
+    ok = subprocess.run([*cmd, "--out", str(tmp_path / "o1")], capture_output=True, text=True, cwd=REPO)
+    assert ok.returncode == 0, ok.stderr
+    assert "2 images: 1 ok, 1 failed" in ok.stdout and "failed b: no prediction b.png" in ok.stdout
+    strict = subprocess.run(
+        [*cmd, "--out", str(tmp_path / "o2"), "--strict"], capture_output=True, text=True, cwd=REPO
+    )
+    assert strict.returncode == 1
+    bad = [
+        sys.executable,
+        "-m",
+        "benchmark.cli",
+        "score",
+        "--dataset",
+        str(data),
+        "--predictions",
+        "/nonexistent",
+    ]
+    err = subprocess.run([*bad, "--out", str(tmp_path / "o3")], capture_output=True, text=True, cwd=REPO)
+    assert err.returncode == 2 and err.stderr.count("\n") == 1 and "Traceback" not in err.stderr

@@ -1,0 +1,146 @@
+"""Detecture-form folders: round trip, GT conventions, per-sample rejects, one-line user errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from textureade.detecture_format import read_detecture_folder, write_detecture_folder
+from textureade.errors import UserError
+from textureade.types import Sample
+
+
+def make_sample(sid: str, seed: int, h: int = 14, w: int = 18, k: int = 3) -> Sample:
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    label = rng.integers(0, k + 1, (h, w)).astype(np.int32)
+    descs = [f"Texture of thing {j}, rough grain, left side" for j in range(k)]
+    return Sample(id=sid, image=image, label_map=label, descriptions=descs)
+
+
+def write_raw(folder: Path, entries: list, files: dict[str, np.ndarray]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for rel, arr in files.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(arr).save(folder / rel)
+    (folder / "metadata.json").write_text(json.dumps(entries))
+    return folder
+
+
+def test_round_trip_keeps_images_labels_descriptions_and_ids(tmp_path):
+    samples = [make_sample("a", 0), make_sample("scene/b 1", 1, k=2), make_sample("a?", 2, k=1)]
+    dest = write_detecture_folder(samples, tmp_path / "out")
+    meta = json.loads((dest / "metadata.json").read_text())
+    assert [m["id"] for m in meta] == ["a", "scene/b 1", "a?"]
+    assert all(not Path(m["image_path"]).is_absolute() for m in meta)
+    back = list(read_detecture_folder(dest))
+    assert [s.id for s in back] == [s.id for s in samples]
+    for s, r in zip(samples, back):
+        np.testing.assert_array_equal(s.image, r.image)
+        np.testing.assert_array_equal(s.label_map, r.label_map)
+        assert s.descriptions == r.descriptions
+        assert r.provenance["overlap_pixels"] == 0 and r.provenance["resized_masks"] == []
+    with pytest.raises(UserError, match="already has a metadata.json"):
+        write_detecture_folder(samples, dest)
+    write_detecture_folder(samples[:1], dest, overwrite=True)
+    assert len(list(read_detecture_folder(dest / "metadata.json"))) == 1
+
+
+def test_gt_convention_threshold_overlap_and_resize(tmp_path):
+    img = np.zeros((4, 6, 3), np.uint8)
+    m1 = np.zeros((4, 6), np.uint8)
+    m1[:, :4] = 255
+    m1[0, 0] = 127  # below the 0.5 threshold: off
+    m1[0, 1] = 128  # above: on
+    m2 = np.zeros((4, 6), np.uint8)
+    m2[:, 3:] = 255  # overlaps m1 in column 3: the later mask wins
+    small = np.zeros((2, 3), np.uint8)
+    small[1, :] = 255  # 2x3 mask resized (nearest) to 4x6: bottom two rows
+    entry = {
+        "image_path": "img.png",
+        "id": "x",
+        "textures": [
+            {"description": "one", "mask_path": "m1.png"},
+            {"description": "two", "mask_path": "m2.png"},
+            {"description": "three", "mask_path": "small.png"},
+        ],
+    }
+    folder = write_raw(
+        tmp_path / "d", [entry], {"img.png": img, "m1.png": m1, "m2.png": m2, "small.png": small}
+    )
+    (s,) = list(read_detecture_folder(folder))
+    want = np.array(
+        [[0, 1, 1, 2, 2, 2], [1, 1, 1, 2, 2, 2], [3, 3, 3, 3, 3, 3], [3, 3, 3, 3, 3, 3]], dtype=np.int32
+    )
+    np.testing.assert_array_equal(s.label_map, want)
+    assert s.descriptions == ["one", "two", "three"]
+    assert s.provenance["overlap_pixels"] == 2 + 12  # column 3 of rows 0-1, and all of rows 2-3
+    assert s.provenance["resized_masks"] == [{"texture": 2, "from": [3, 2], "to": [6, 4]}]
+
+
+def test_per_sample_rejects_keep_reading(tmp_path):
+    img = np.zeros((4, 4, 3), np.uint8)
+    on = np.full((4, 4), 255, np.uint8)
+    outside = tmp_path / "outside.png"
+    Image.fromarray(on).save(outside)
+    entries = [
+        {
+            "image_path": "missing.png",
+            "id": "no_image",
+            "textures": [{"description": "d", "mask_path": "m.png"}],
+        },
+        {
+            "image_path": "img.png",
+            "id": "dotdot",
+            "textures": [{"description": "d", "mask_path": "../outside.png"}],
+        },
+        {"image_path": "img.png", "id": "abs", "textures": [{"description": "d", "mask_path": str(outside)}]},
+        {
+            "image_path": "img.png",
+            "id": "corrupt",
+            "textures": [{"description": "d", "mask_path": "bad.png"}],
+        },
+        {"image_path": "img.png", "id": "empty", "textures": [{"description": "d", "mask_path": "off.png"}]},
+        {"image_path": "img.png", "id": "none", "textures": []},
+        {"image_path": "img.png", "id": "good", "textures": [{"description": "d", "mask_path": "m.png"}]},
+        {"image_path": "img.png", "id": "good", "textures": [{"description": "d", "mask_path": "m.png"}]},
+        "not an object",
+        {
+            "image_path": str((tmp_path / "d" / "img.png").resolve()),
+            "id": "abs_inside",
+            "textures": [{"description": "d", "mask_path": "m.png"}],
+        },
+    ]
+    folder = write_raw(
+        tmp_path / "d", entries, {"img.png": img, "m.png": on, "off.png": np.zeros((4, 4), np.uint8)}
+    )
+    (folder / "bad.png").write_bytes(b"\x89PNG not really")
+    rejects: dict[str, str] = {}
+    got = list(read_detecture_folder(folder, on_reject=lambda sid, why: rejects.setdefault(sid, why)))
+    assert [s.id for s in got] == ["good", "abs_inside"]
+    assert "not found" in rejects["no_image"]
+    assert "outside the dataset folder" in rejects["dotdot"]
+    assert "outside the dataset folder" in rejects["abs"]
+    assert "cannot read mask" in rejects["corrupt"]
+    assert "empty" in rejects["empty"]
+    assert "no textures" in rejects["none"]
+    assert "duplicate id" in rejects["good"]
+    assert "#8" in rejects and "not a JSON object" in rejects["#8"]
+    assert all("\n" not in why for why in rejects.values())
+
+
+def test_folder_errors_are_user_errors(tmp_path):
+    with pytest.raises(UserError, match="no metadata.json"):
+        list(read_detecture_folder(tmp_path))
+    with pytest.raises(UserError, match="not a folder"):
+        list(read_detecture_folder(tmp_path / "nope"))
+    (tmp_path / "metadata.json").write_text("{broken")
+    with pytest.raises(UserError, match="cannot read"):
+        list(read_detecture_folder(tmp_path))
+    (tmp_path / "metadata.json").write_text('{"a": 1}')
+    with pytest.raises(UserError, match="JSON list"):
+        list(read_detecture_folder(tmp_path))

@@ -1,0 +1,228 @@
+"""Detecture-form folders: ``metadata.json`` + images + one 0/255 mask PNG per texture.
+
+``metadata.json`` is a list of ``{"image_path", "id", "textures": [{"description", "mask_path"}]}``
+(the form of RWTD, STLD, CAID and ADE20k_Detecture in the Detecture benchmark).
+
+Ground-truth convention (the Detecture evaluation code, ``gt_class[m > 0.5] = j + 1``): texture j
+(0-based, in list order) becomes region j + 1 of the label map, 0 = no texture (background /
+dustbin). A mask pixel is "on" when its grey value is > 127.5 (``m / 255 > 0.5``). Where masks
+overlap, the LATER mask wins (it is painted last); the number of such pixels is recorded in
+``provenance["overlap_pixels"]``. A mask whose size differs from the image is resized to the
+image with nearest-neighbour interpolation (OpenCV ``INTER_NEAREST``) and listed in
+``provenance["resized_masks"]``. An empty mask keeps its description and region id (the region
+is just absent from the map; the metrics count only regions present, as Detecture skips empty
+masks). Paths are resolved strictly inside the folder: ``..`` or absolute paths that leave it
+reject the sample.
+
+Per-sample problems (missing or corrupt image/mask, escaping path, duplicate id, no non-empty
+texture) reject that sample with a one-line reason through ``on_reject(id, reason)`` (default:
+a logged warning) and reading goes on. A folder without ``metadata.json`` raises UserError.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from textureade.errors import UserError
+from textureade.types import Sample, ValidationError
+
+log = logging.getLogger(__name__)
+
+OnReject = Callable[[str, str], None]
+
+
+class _Reject(Exception):
+    """A per-sample problem (one-line reason)."""
+
+
+def _metadata_path(path: Path) -> Path:
+    path = Path(path)
+    if path.is_file() and path.name == "metadata.json":
+        return path
+    if not path.is_dir():
+        raise UserError(
+            f"{path} is not a folder; pass a Detecture-form folder (metadata.json + images + masks)"
+        )
+    meta = path / "metadata.json"
+    if not meta.is_file():
+        raise UserError(f"{path} has no metadata.json; a Detecture-form folder lists its samples there")
+    return meta
+
+
+def _load_metadata(meta: Path) -> list[Any]:
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UserError(f"cannot read {meta}: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, list):
+        raise UserError(f"{meta} must hold a JSON list of {{image_path, id, textures}} entries")
+    return data
+
+
+def resolve_inside(root: Path, rel: Any, what: str) -> Path:
+    """``root / rel`` resolved, or _Reject when it is not a string path inside ``root``."""
+    if not isinstance(rel, str) or not rel.strip():
+        raise _Reject(f"{what} is missing or not a string")
+    base = root.resolve()
+    p = Path(rel)
+    cand = (p if p.is_absolute() else base / p).resolve()
+    if not cand.is_relative_to(base):
+        raise _Reject(f"{what} {rel!r} points outside the dataset folder (paths must stay inside it)")
+    return cand
+
+
+def _read_image(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return np.array(im.convert("RGB"), dtype=np.uint8)
+    except FileNotFoundError:
+        raise _Reject(f"image {path.name} not found") from None
+    except Exception as exc:  # PIL raises many types for corrupt files
+        raise _Reject(
+            f"cannot read image {path.name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
+
+
+def _read_mask(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return np.array(im.convert("L"), dtype=np.uint8)
+    except FileNotFoundError:
+        raise _Reject(f"mask {path.name} not found") from None
+    except Exception as exc:
+        raise _Reject(
+            f"cannot read mask {path.name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
+
+
+def _sample_from_entry(root: Path, entry: Any, index: int, source: str) -> Sample:
+    if not isinstance(entry, dict):
+        raise _Reject(f"entry {index} is not a JSON object")
+    image_path = resolve_inside(root, entry.get("image_path"), "image_path")
+    sid = str(entry.get("id") or Path(str(entry.get("image_path"))).stem)
+    textures = entry.get("textures")
+    if not isinstance(textures, list) or not textures:
+        raise _Reject("no textures listed")
+    image = _read_image(image_path)
+    h, w = image.shape[:2]
+    label = np.zeros((h, w), dtype=np.int32)
+    claimed = np.zeros((h, w), dtype=np.uint8)
+    descriptions: list[str] = []
+    mask_paths: list[str] = []
+    resized: list[dict[str, Any]] = []
+    for j, tex in enumerate(textures):
+        if not isinstance(tex, dict):
+            raise _Reject(f"texture {j} is not a JSON object")
+        desc = tex.get("description", "")
+        if not isinstance(desc, str):
+            raise _Reject(f"texture {j} description is not a string")
+        mpath = resolve_inside(root, tex.get("mask_path"), f"texture {j} mask_path")
+        mask = _read_mask(mpath)
+        if mask.shape != (h, w):
+            import cv2
+
+            resized.append({"texture": j, "from": [mask.shape[1], mask.shape[0]], "to": [w, h]})
+            mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
+        on = mask > 127
+        label[on] = j + 1
+        claimed += on
+        descriptions.append(desc)
+        mask_paths.append(str(tex.get("mask_path")))
+    if not label.any():
+        raise _Reject("every texture mask is empty")
+    provenance: dict[str, Any] = {
+        "format": "detecture",
+        "image_path": str(entry.get("image_path")),
+        "mask_paths": mask_paths,
+        "overlap_pixels": int(np.count_nonzero(claimed > 1)),
+        "resized_masks": resized,
+    }
+    return Sample(
+        id=sid, image=image, label_map=label, descriptions=descriptions, source=source, provenance=provenance
+    )
+
+
+def read_detecture_folder(path: str | Path, *, on_reject: OnReject | None = None) -> Iterator[Sample]:
+    """Stream the samples of a Detecture-form folder in metadata order (see the module docstring).
+
+    path: the folder (or its ``metadata.json``). on_reject(id, reason) is called for each
+    rejected sample (default: a logged warning). Raises UserError when metadata.json is absent or
+    unreadable (at the first ``next``).
+    """
+    meta = _metadata_path(Path(path))
+    root = meta.parent
+    entries = _load_metadata(meta)
+    source = f"detecture:{root.resolve().name}"
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        guess = entry.get("id") if isinstance(entry, dict) else None
+        sid = str(guess or (Path(str(entry.get("image_path"))).stem if isinstance(entry, dict) else f"#{i}"))
+        try:
+            if sid in seen:
+                raise _Reject(f"duplicate id {sid!r} (an earlier entry has it)")
+            sample = _sample_from_entry(root, entry, i, source)
+        except (_Reject, ValidationError) as exc:
+            reason = str(exc).splitlines()[0]
+            if on_reject is not None:
+                on_reject(sid, reason)
+            else:
+                log.warning("detecture %s: rejected %s: %s", root, sid, reason)
+            continue
+        seen.add(sample.id)
+        yield sample
+
+
+def _safe_name(sid: str, used: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", sid).lstrip(".") or "sample"
+    name, n = base, 1
+    while name in used:
+        n += 1
+        name = f"{base}_{n}"
+    used.add(name)
+    return name
+
+
+def write_detecture_folder(samples: Iterable[Sample], dest: str | Path, *, overwrite: bool = False) -> Path:
+    """Write samples as a Detecture-form folder; returns ``dest``.
+
+    Layout: ``images/<name>.png`` (lossless RGB), ``masks/<name>_<k>.png`` (0/255, one per region
+    k = 1..K, empty for a region absent from the map) and ``metadata.json`` with paths relative
+    to ``dest`` (written last, atomically). ``<name>`` is the id with unsafe characters replaced;
+    the real id is in ``metadata.json``. Raises UserError when ``dest`` already holds a
+    metadata.json and ``overwrite`` is False. Reading it back gives the same images, label maps
+    and descriptions (regions never overlap in a Sample).
+    """
+    from PIL import Image
+
+    dest = Path(dest)
+    if (dest / "metadata.json").exists() and not overwrite:
+        raise UserError(f"{dest} already has a metadata.json; pick another folder or pass overwrite")
+    (dest / "images").mkdir(parents=True, exist_ok=True)
+    (dest / "masks").mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    entries = []
+    for s in samples:
+        name = _safe_name(s.id, used)
+        Image.fromarray(s.image).save(dest / "images" / f"{name}.png")
+        textures = []
+        for k, desc in enumerate(s.descriptions, start=1):
+            rel = f"masks/{name}_{k}.png"
+            Image.fromarray(np.where(s.label_map == k, 255, 0).astype(np.uint8)).save(dest / rel)
+            textures.append({"description": desc, "mask_path": rel})
+        entries.append({"image_path": f"images/{name}.png", "id": s.id, "textures": textures})
+    tmp = dest / ".metadata.json.tmp"
+    tmp.write_text(json.dumps(entries, indent=1, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, dest / "metadata.json")
+    return dest
