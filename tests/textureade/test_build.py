@@ -1,0 +1,198 @@
+"""End-to-end builds: samples, splits, rejects, determinism, workers, SIGKILL resumption, CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from textureade.cli import cli
+from textureade.config import resolve_build_config
+from textureade.describe.validate import descriptions_problems
+from textureade.errors import UserError
+from textureade.pipeline import build
+from textureade.store import check_dataset, read_textureade
+from textureade.synthetic_ade import write_synthetic_ade
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def _build(src, out, **kw):
+    cli = {"ade20k": str(src), "out": str(out), "progress": False, "chunk_size": 3, **kw}
+    return build(resolve_build_config(cli))
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory) -> Path:
+    return write_synthetic_ade(tmp_path_factory.mktemp("syn") / "c", n=9, form="challenge", seed=1)
+
+
+@pytest.fixture(scope="module")
+def ref_build(synth, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("ref") / "ds"
+    report = _build(synth, out)
+    assert report.processed == 9 and not report.resumed
+    return out
+
+
+def test_samples_are_well_formed(ref_build):
+    samples = list(read_textureade(ref_build))
+    manifest = json.loads((ref_build / "manifest.json").read_text())
+    rejects = (ref_build / "rejects.jsonl").read_text().splitlines()
+    assert len(samples) + len(rejects) == manifest["items"] == 9 and len(samples) >= 6
+    for s in samples:
+        assert 2 <= s.k <= 6
+        assert all(p is None for p in descriptions_problems(s.descriptions)), s.descriptions
+        present = set(np.unique(s.label_map).tolist()) - {0}
+        assert present == set(range(1, s.k + 1))
+        assert s.base_id == s.id and s.source.startswith("ADE20K")
+        expected = "test" if s.provenance["ade_split"] == "validation" else ("train", "validation")
+        assert s.split in expected
+        prov = s.provenance
+        assert (
+            prov["selection"]["keep"]
+            and prov["selection"]["score"] >= manifest["config"]["mining"]["min_score"]
+        )
+        assert {"merges", "splits", "segments", "dropped"} <= set(prov["regions"])
+        assert len(prov["region_class_ids"]) == s.k and prov["describer"]["describer"] == "heuristic"
+    assert check_dataset(ref_build) == []
+    assert not (ref_build / ".build").exists()
+    card = (ref_build / "README.md").read_text()
+    assert "non-commercial research and educational purposes" in card
+
+
+def test_workers_and_rebuild_identical(synth, ref_build, tmp_path):
+    out = tmp_path / "w2"
+    _build(synth, out, workers=2)
+    assert _files(out) == _files(ref_build)
+    again = _build(synth, out, workers=2)  # a finished build: nothing to do
+    assert again.already_complete and again.processed == 0
+    with pytest.raises(UserError, match="different config"):
+        _build(synth, out, seed=5)
+
+
+def test_sigkill_then_resume_is_byte_identical(synth, ref_build, tmp_path):
+    out = tmp_path / "killed"
+    yaml = tmp_path / "b.yaml"
+    yaml.write_text("chunk_size: 3\n")
+    cmd = [
+        sys.executable,
+        "-c",
+        "from textureade.cli import main; main()",
+        "build",
+        "--ade20k",
+        str(synth),
+        "--out",
+        str(out),
+        "--config",
+        str(yaml),
+        "--no-progress",
+    ]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    journal = out / ".build" / "journal.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal.exists() and journal.read_text().count("\n") >= 2:  # header + one finished chunk
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the build finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "manifest.json").exists() and any((out / "data").iterdir())
+    report = build(resolve_build_config({"ade20k": str(synth), "out": str(out), "progress": False}, yaml))
+    assert report.resumed and 0 < report.processed < 9
+    assert _files(out) == _files(ref_build)
+
+
+def test_bad_inputs_land_in_rejects(synth, tmp_path):
+    src = tmp_path / "bad" / "ADEChallengeData2016"
+    shutil.copytree(synth, src)
+    images = sorted((src / "images" / "training").iterdir())
+    images[0].write_bytes(b"not a jpeg at all")
+    out = tmp_path / "out"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("chunk_size: 4\nmining:\n  max_regions: 2\n  min_coverage: 0.99\n")
+    report = build(resolve_build_config({"ade20k": str(src.parent), "out": str(out), "progress": False}, cfg))
+    rejects = [json.loads(x) for x in (out / "rejects.jsonl").read_text().splitlines()]
+    assert report.rejects == len(rejects) >= 1
+    by_id = {r["id"]: r for r in rejects}
+    assert by_id[images[0].stem]["stage"] == "read"
+    assert any(r["stage"] == "regions" and "cover" in r["reason"] for r in rejects)
+    assert json.loads((out / "manifest.json").read_text())["rejects"] == len(rejects)
+
+
+def test_full_form_uses_instances_and_parts(tmp_path):
+    src = write_synthetic_ade(tmp_path / "f", n=4, form="full", seed=2)
+    out = tmp_path / "ds"
+    _build(src, out)
+    samples = list(read_textureade(out))
+    assert samples
+    kinds = {seg["kind"] for s in samples for seg in s.provenance["regions"]["segments"]}
+    assert "instance" in kinds
+    assert check_dataset(out) == []
+
+
+def test_genuine_samples_build_and_load(ade_samples, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    out = tmp_path / "g"
+    report = _build(ade_samples / "ADEChallengeData2016", out)
+    assert report.counts.get("test", 0) + report.rejects == 3
+    ds = datasets.load_dataset("parquet", data_dir=str(out))
+    row = ds["test"][0]
+    assert row["image"].mode == "RGB" and np.asarray(row["label_map"]).max() == row["num_regions"]
+
+
+def test_cli_export_check_and_errors(ref_build, tmp_path):
+    pytest.importorskip("textureade.detecture_format")
+    from textureade.detecture_format import read_detecture_folder
+
+    runner = CliRunner()
+    res = runner.invoke(cli, ["check", str(ref_build)])
+    assert res.exit_code == 0 and "ok" in res.output
+    dest = tmp_path / "det"
+    res = runner.invoke(cli, ["export", "--format", "detecture", str(ref_build), str(dest)])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((dest / "metadata.json").read_text())
+    assert len(meta) == len(list(read_textureade(ref_build)))
+    back = {s.id: s for s in read_detecture_folder(dest)}
+    for s in read_textureade(ref_build):
+        assert back[s.id].descriptions == s.descriptions
+        assert np.array_equal(back[s.id].label_map > 0, s.label_map > 0)
+    bad = tmp_path / "bad"
+    shutil.copytree(ref_build, bad)
+    shard = sorted((bad / "data").iterdir())[0]
+    shard.write_bytes(shard.read_bytes()[:-10])
+    res = runner.invoke(cli, ["check", str(bad)])
+    assert res.exit_code == 1 and "sha256" in res.output
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from textureade.cli import main; main()",
+            "build",
+            "--ade20k",
+            str(tmp_path / "nowhere"),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert (
+        proc.returncode == 2 and "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    )
