@@ -253,3 +253,12 @@ def test_rows_without_file_names_get_positional_ids(tmp_path, hf150):
         _write(table, tmp_path / split / "0000.parquet")
     ids = [s.id for s in read_ade20k(tmp_path)]
     assert ids == [f"{s}-0000-{n:06d}" for s in ("training", "validation") for n in range(3)]
+
+
+def test_instance_segmentation_config_is_named_in_the_error(tmp_path):
+    _write(
+        pa.table({"image": pa.array([None], IMG), "annotation": pa.array([None], IMG)}),
+        tmp_path / "train.parquet",
+    )
+    with pytest.raises(UserError, match="instance_segmentation config"):
+        read_ade20k(tmp_path)

@@ -46,14 +46,22 @@ def _parquet_source(p: Path, files: list[Path], mapping: dict[int, int] | None) 
     from textureade.readers.hf_parquet import FullAdeParquet, SceneParse150Parquet, parquet_form
 
     forms: dict[str, list[Path]] = {}
+    instance_config = False
     for f in files:
         try:
-            form = parquet_form(pq.read_schema(f))
+            schema = pq.read_schema(f)
         except Exception as exc:  # not parquet after all, or damaged footer
             raise UserError(f"cannot read the parquet file {f}: {str(exc).splitlines()[0]}") from None
+        form = parquet_form(schema)
         if form:
             forms.setdefault(form, []).append(f)
+        instance_config |= set(schema.names) == {"image", "annotation"}
     if not forms:
+        if instance_config:
+            raise UserError(
+                f"{p} looks like scene_parse_150's instance_segmentation config (image + annotation, no "
+                "scene_category); the readers take its scene_parsing config"
+            )
         return None
     if len(forms) > 1:
         raise UserError(f"{p} mixes parquet files of {' and '.join(sorted(forms))}; point at one of them")
