@@ -147,3 +147,78 @@ def code_smoke_params(tmp_dir: Path) -> dict[str, Any]:
         "crop": 64,
         "stride": 32,
     }
+
+
+def tiny_lseg_config() -> Any:
+    """A tiny LSeg config (ViT 32 wide, 4 blocks, patch 16, 64 px) sharing the tiny char tokenizer."""
+    from baselines.lseg_arch import LSegConfig
+
+    return LSegConfig(
+        vit_width=32,
+        vit_depth=4,
+        vit_heads=2,
+        patch=16,
+        grid=4,
+        hooks=(0, 1, 2, 3),
+        level_channels=(8, 16, 32, 32),
+        features=16,
+        out_c=16,
+        text_width=32,
+        text_layers=2,
+        text_heads=2,
+        vocab=len(_char_vocab()),
+        context=77,
+    )
+
+
+def save_tiny_lseg(out_dir: str | Path, seed: int = 0) -> Path:
+    """A random Lightning-style checkpoint in the official LSeg layout; returns the .ckpt path.
+
+    ``{"state_dict": {"net.…": tensor}, "epoch": …, "hyper_parameters": <object>}`` with a few
+    unused keys (CLIP's image tower, timm's classifier), as Lightning saves LSegModule.
+    """
+    import argparse
+
+    import torch
+
+    from baselines.lseg_arch import official_layout
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    gen = torch.Generator().manual_seed(seed)
+    sd: dict[str, Any] = {}
+    for key, shape in official_layout(tiny_lseg_config()).items():
+        if key.endswith("num_batches_tracked"):
+            sd[key] = torch.tensor(5)
+        elif key.endswith(("running_var", "norm1.weight", "norm2.weight", "norm.weight", "ln_final.weight")):
+            sd[key] = torch.ones(shape)
+        elif key.endswith(("ln_1.weight", "ln_2.weight", "bn1.weight", "bn2.weight")):
+            sd[key] = torch.ones(shape)
+        elif key.endswith("running_mean"):
+            sd[key] = torch.zeros(shape)
+        else:
+            sd[key] = torch.randn(shape, generator=gen) * 0.1
+    sd["net.clip_pretrained.visual.proj"] = torch.zeros(32, 16)
+    sd["net.pretrained.model.head.weight"] = torch.zeros(10, 32)
+    path = out / "demo_tiny.ckpt"
+    hp = argparse.Namespace(backbone="clip_vitl16_384", arch_option=0)
+    torch.save({"state_dict": sd, "epoch": 200, "hyper_parameters": hp}, path)
+    return path
+
+
+def lseg_smoke_params(tmp_dir: Path) -> dict[str, Any]:
+    """Params for a tiny offline LSeg: random official-layout checkpoint + the tiny char tokenizer."""
+    tok = save_tiny_clip(Path(tmp_dir) / "tiny_clip")
+    ckpt = save_tiny_lseg(Path(tmp_dir) / "tiny_lseg")
+    return {
+        "checkpoint": str(ckpt),
+        "tokenizer": str(tok),
+        "device": "cpu",
+        "hooks": [0, 1, 2, 3],
+        "vit_heads": 2,
+        "text_heads": 2,
+        "long_side": 96,
+        "crop": 64,
+        "stride": 32,
+        "flip": False,
+    }
