@@ -1,7 +1,7 @@
 """ADE20K_2021_17_01 folders, built here by hand from the published encoding (ade20k.md).
 
 Fixture: a 40 x 60 image with wall (2978), floor (976), two persons (1831; JSON ids 2 and 5, told
-apart only by their instance masks), an ashcan (64, a class id below 256, no mask file), a door
+apart only by their instance masks; a third, id 8, is fully occluded: its mask holds only 128), an ashcan (64, a class id below 256, no mask file), a door
 (774, part level 1) and its handle (1180, part level 2). B codes 85/170/255/43/128: the instance
 ids are the ranks of the distinct non-zero B values: 43->1, 85->2, 128->3, 170->4, 255->5.
 """
@@ -87,6 +87,7 @@ def write_full(root: pathlib.Path, h: int = 40, w: int = 60, scale: int = 1) -> 
         obj(5, "person, individual, someone", "1831", attributes=["standing", "smiling"], occluded=[]),
         obj(6, "door", 774, level="1", ispartof=0, attributes=["painted"]),
         obj(7, "handle", 1180, level=2, ispartof=6, occluded="yes"),
+        obj(8, "person, individual, someone", 1831, occluded="yes"),  # hidden behind person 2
     ]
     masks = {0: vis["wall"], 1: vis["floor"], 2: vis["person_a"], 5: vis["person_b"]}
     for i, m in masks.items():
@@ -95,6 +96,8 @@ def write_full(root: pathlib.Path, h: int = 40, w: int = 60, scale: int = 1) -> 
         if i == 0:
             png[(cls != 2978) & (np.arange(H)[:, None] < 20 * s)] = 128  # amodal wall behind the persons
         Image.fromarray(png, mode="L").save(folder / STEM / f"instance_{i:03d}_{STEM}.png")
+    hidden = np.where(vis["person_a"], 128, 0).astype(np.uint8)  # amodal only: no visible pixel
+    Image.fromarray(hidden, mode="L").save(folder / STEM / f"instance_008_{STEM}.png")
     doc = {
         "annotation": {
             "filename": f"{STEM}.jpg",
@@ -133,6 +136,7 @@ def test_full_form_decodes_the_published_encoding(tmp_path):
         ("person", 1831, 1, ["standing", "smiling"], 0, None),
         ("door", 774, 0, ["painted"], 1, False),
         ("handle", 1180, 0, [], 2, True),
+        ("person", 1831, 0, [], 0, True),  # fully occluded: no instance
     ]
     assert scene.class_names == {
         64: "ashcan",
@@ -199,7 +203,7 @@ def test_mapping_converts_the_full_form_like_convert_from_ade(tmp_path):
     assert sorted(np.unique(scene.labels).tolist()) == [0, 1, 4, 13]  # the ashcan (64) is unmapped -> 0
     assert scene.parts[0].shape == (512, 768) and sorted(np.unique(scene.parts[0]).tolist()) == [0, 15]
     assert sorted(np.unique(scene.parts[1]).tolist()) == [0]  # the handle is among no 150 classes
-    assert [o.class_id for o in scene.objects] == [1, 4, 13, 0, 13, 15, 0]
+    assert [o.class_id for o in scene.objects] == [1, 4, 13, 0, 13, 15, 0, 13]
     assert scene.class_names[1] == "wall" and scene.class_names[13] == "person"
     assert sorted(np.unique(scene.instances).tolist()) == [0, 1, 2, 3, 4, 5]
 

@@ -223,7 +223,8 @@ def assign_instances(
 
     A class with one instance and one object needs no mask; otherwise the object's instance mask
     (255 = visible) picks the instance covering most of its visible pixels of its class. Objects whose
-    mask is missing, of another size, or empty get no entry (instance 0).
+    mask is missing, of another size, or without visible pixels (fully occluded: 128 only) get no
+    entry (instance 0).
     """
     per_class: dict[int, list[int]] = {}
     for c, k in class_instance_pairs(classes, instances):
@@ -242,8 +243,8 @@ def assign_instances(
         if mask is None or mask.shape != classes.shape:
             continue
         vis = mask == 255
-        if not vis.any():
-            vis = mask > 0
+        if not vis.any() and not (mask == 128).any():
+            vis = mask > 0  # a plain binary mask (another 'on' value); 128 alone = fully occluded
         hits = instances[vis]
         hits = hits[np.isin(hits, cands)]  # instances of the object's own class
         if hits.size:
