@@ -113,11 +113,14 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def finalize(journal_path: Path, out_path: Path, columns: list[str]) -> dict[str, Any]:
+def finalize(
+    journal_path: Path, out_path: Path, columns: list[str], limit: int | None = None
+) -> dict[str, Any]:
     """Stream the journal into ``out_path`` (parquet, atomic rename) with the given column order.
 
     Rows must carry a subset of ``columns`` (a missing value is null); their ``index`` must rise
-    (the runner writes in stream order). Returns counts: rows, ok, failed and the first 20 failures.
+    (the runner writes in stream order). Only the first ``limit`` rows are kept when given (a rerun
+    with a smaller ``--limit``). Returns counts: rows, ok, failed and the first 20 failures.
     """
     journal = Journal(journal_path)
     schema = _schema(columns)
@@ -128,6 +131,8 @@ def finalize(journal_path: Path, out_path: Path, columns: list[str]) -> dict[str
     try:
         batch: list[dict[str, Any]] = []
         for row in journal.iter_rows():
+            if limit is not None and stats["rows"] >= limit:
+                break
             extra = set(row) - set(columns)
             if extra:
                 raise UserError(

@@ -10,7 +10,8 @@
 Resuming: run the same command again. Records already in the journal are kept (their samples are
 streamed past, and their ids checked against the dataset), the rest are computed, so the final
 records equal those of an uninterrupted run except the ``time_*`` columns. A different method,
-params, dataset, protocol or K in the same ``out_dir`` is refused.
+params, dataset, protocol or K in the same ``out_dir`` is refused. A larger ``limit`` continues
+a finished run; a smaller one reports only the first ``limit`` records (the journal keeps the rest).
 
 A method exception, a malformed prediction or a per-image timeout gives a ``failed`` record with
 its reason and ``benchmark.metrics.score_failure`` scores (0): failures are listed, never dropped.
@@ -312,7 +313,7 @@ def run(
         if pred_dir is not None:
             pred_dir.mkdir(exist_ok=True)
         _loop(method, handle, journal, n_done, proto, kk, limit, timeout, pred_dir, progress, spec.name)
-        stats = finalize(journal.path, out / "records.parquet", columns)
+        stats = finalize(journal.path, out / "records.parquet", columns, limit)
         info.update(
             status="complete",
             finished=now_utc(),

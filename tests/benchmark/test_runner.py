@@ -147,3 +147,8 @@ def test_limit_and_options_override(tmp_path):
     df = records(tmp_path / "r")
     assert s.n_records == 4 and not df["resized"].any()
     assert json.loads((tmp_path / "r" / "run.json").read_text())["method"]["params"]["half"] is False
+    # the same run with a larger limit continues it; with a smaller one it reports the first rows
+    s = run(spec(), handle(12), tmp_path / "r", options={"half": False}, limit=6, progress=False)
+    assert (s.n_resumed, s.n_records) == (4, 6)
+    s = run(spec(), handle(12), tmp_path / "r", options={"half": False}, limit=2, progress=False)
+    assert s.n_records == 2 and list(records(tmp_path / "r")["id"]) == ["toy00000", "toy00001"]
