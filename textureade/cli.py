@@ -85,6 +85,25 @@ def build_cmd(ade20k, out, captioner, vlm, limit, workers, config_path, mapping,
     )
 
 
+@cli.command("mosaic")
+@click.option("--out", required=True, type=click.Path(), help="Empty or new folder for the dataset.")
+@click.option("--n", "n", type=click.IntRange(min=0), default=100, show_default=True, help="Mosaics to make.")
+@click.option(
+    "--k", "k", default="2..5", show_default=True, help="Textures per mosaic: a range lo..hi or one int."
+)
+@click.option(
+    "--textures", default=None, type=click.Path(), help="Folder of texture images (default: built-in)."
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--size", type=int, default=256, show_default=True, help="Side of the square mosaics (px).")
+def mosaic_cmd(out: str, n: int, k: str, textures: str | None, seed: int, size: int) -> None:
+    """Write N synthetic texture mosaics (warped Voronoi partitions) as a TextureADE-form dataset."""
+    from textureade.mosaic import make_mosaics
+
+    path = make_mosaics(out, n, k=k, seed=seed, textures=textures, size=(size, size))
+    click.echo(f"wrote {n} mosaics -> {path}")
+
+
 @cli.command("export")
 @click.option("--format", "fmt", type=click.Choice(["detecture"]), default="detecture", show_default=True)
 @click.option("--split", default=None, help="Only this split (train, validation, test).")
