@@ -62,7 +62,7 @@ class MiningConfig:
     split_separability: float = 20.0
     split_min_frac: float = 0.03
     split_coherence: float = 0.7
-    split_valley: float = 0.4
+    split_valley: float = 0.3
     min_region_frac: float = 0.01
     min_regions: int = 2
     max_regions: int = 6

@@ -37,9 +37,9 @@ def mine_scene(
     scene: Scene, cfg: MiningConfig, seed: int = 0, features_fn: FeatureFn | None = None
 ) -> MinedScene:
     """Score ``scene`` and, if it passes ``cfg.min_score``, mine its regions (never raises MiningSkip)."""
-    ids = set(np.unique(scene.labels).tolist())
+    ids = set(np.flatnonzero(np.bincount(scene.labels.ravel())).tolist())
     for part in scene.parts:
-        ids |= set(np.unique(part).tolist())
+        ids |= set(np.flatnonzero(np.bincount(part.ravel())).tolist())
     types = type_classes(scene.class_names, sorted(ids), cfg)
     selection = score_image(scene.labels, types, cfg)
     if not selection.keep:

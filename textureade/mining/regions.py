@@ -9,7 +9,7 @@ Procedure (all thresholds in ``MiningConfig``; tests in ``textureade.mining.stat
    the working size) or share a class (instances of one class need not touch);
 4. split: for each segment big enough, 2-means on its interior pixels' descriptors (>= 6 working
    px from its edge, where descriptors see the neighbours; no interior, no split; PCA-median start, a seeded subsample of
-   <= 2000 pixels); split when J(halves) > ``split_separability``, each half
+   <= 1000 pixels); split when J(halves) > ``split_separability``, each half
    covers >= ``split_min_frac`` of the image and is spatially coherent (after a 3x3 majority
    smoothing, >= ``split_coherence`` of it lies in connected pieces of >= ``min_region_frac``); then merge again;
 5. drop regions under ``min_region_frac``; order by area (largest = region 1); keep at most
@@ -40,7 +40,7 @@ from textureade.types import Scene
 FeatureFn = Callable[[np.ndarray, int], np.ndarray]
 """(image H x W x 3 uint8, work_max_side) -> h x w x D float32 at the working size (``work_size``)."""
 MIN_STAT_PIXELS = 8  # groups with fewer working pixels have unreliable statistics: never merged
-MAX_SPLIT_SAMPLE = 2000
+MAX_SPLIT_SAMPLE = 1000
 SPLIT_MARGIN = 6  # working pixels of a segment's edge left out of the split statistics
 
 
@@ -229,7 +229,10 @@ def _try_split(
     # statistics come from the segment's interior: near its edge the descriptors' windows see the
     # neighbours, and that blur must not pass for a second texture
     # (a segment too thin to have an interior is never split)
-    interior = ndimage.binary_erosion(mask, iterations=SPLIT_MARGIN, border_value=1)
+    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    interior = cv2.erode(
+        mask.astype(np.uint8), cross, iterations=SPLIT_MARGIN, borderType=cv2.BORDER_REPLICATE
+    ).astype(bool)
     if interior.sum() < 0.5 * idx.size:
         return None
     inner_idx = np.flatnonzero(interior.ravel())
@@ -238,16 +241,25 @@ def _try_split(
         if inner_idx.size > MAX_SPLIT_SAMPLE
         else np.arange(inner_idx.size)
     )
-    wts = _block_weights(grp.z.shape[1])
-    xs = grp.z[inner_idx[sample]] * wts
-    lab_s = two_means(xs)
-    if lab_s.min() == lab_s.max():
+    # 2-means (best of three starts by within-cluster SSE) in two spaces: colour and texture blocks
+    # weighted equally, and the plain standardised descriptors; the space whose split shows the
+    # deeper valley between its two modes is the one tested
+    best = None
+    for wts in (_block_weights(grp.z.shape[1]), np.ones(grp.z.shape[1])):
+        xs = grp.z[inner_idx[sample]] * wts
+        lab_s = two_means(xs)
+        if lab_s.min() == lab_s.max():
+            continue
+        c0, c1 = xs[lab_s == 0].mean(axis=0), xs[lab_s == 1].mean(axis=0)
+        axis = c1 - c0
+        v = valley_ratio((xs * axis).sum(axis=1), float((c0 * axis).sum()), float((c1 * axis).sum()))
+        if best is None or v < best[0] - 1e-9:
+            best = (v, wts, c0, c1)
+    if best is None:
         return None
-    c0, c1 = xs[lab_s == 0].mean(axis=0), xs[lab_s == 1].mean(axis=0)
+    valley, wts, c0, c1 = best
     xw = x * wts
     lab = (((xw - c1) ** 2).sum(axis=1) < ((xw - c0) ** 2).sum(axis=1)).astype(np.float32)
-    axis = c1 - c0
-    valley = valley_ratio((xs * axis).sum(axis=1), float((c0 * axis).sum()), float((c1 * axis).sum()))
     ind = np.zeros(n_img, dtype=np.float32)
     ind[idx] = lab
     ind = ind.reshape(mask.shape)
@@ -368,6 +380,7 @@ def _finalise(scene, seg, segments, piece_f, grp, cfg, merges, splits, work, dim
     for g in kept[cfg.max_regions :]:
         dropped.append({"group": int(g), "area_frac": _r(counts[g] / n), "why": "beyond max_regions"})
     kept = kept[: cfg.max_regions]
+    seg_counts = np.bincount(seg.ravel(), minlength=len(segments) + 1)
     prov: dict[str, Any] = {
         "work_size": list(work),
         "feature_dim": int(dim),
@@ -378,7 +391,7 @@ def _finalise(scene, seg, segments, piece_f, grp, cfg, merges, splits, work, dim
                 "name": s.name,
                 "kind": s.kind,
                 "type": s.type,
-                "area_frac": _r((seg == s.id).sum() / n),
+                "area_frac": _r(seg_counts[s.id] / n),
             }
             for s in segments
         ],
@@ -403,10 +416,13 @@ def _finalise(scene, seg, segments, piece_f, grp, cfg, merges, splits, work, dim
     cls_f = cls_lut[seg]
     infos: list[RegionInfo] = []
     regions_prov = []
+    ncls = int(cls_lut.max()) + 1
+    joint = np.bincount((label_map.astype(np.int64) * ncls + cls_f).ravel(), minlength=(len(kept) + 1) * ncls)
+    joint = joint.reshape(len(kept) + 1, ncls)
     for k, g in enumerate(kept, start=1):
-        in_k = label_map == k
-        cids, ccount = np.unique(cls_f[in_k], return_counts=True)
-        ranked = [int(c) for _, c in sorted(zip(-ccount, cids.tolist())) if c > 0]
+        row = joint[k]
+        cids = np.flatnonzero(row)
+        ranked = [int(c) for _, c in sorted(zip(-row[cids], cids.tolist())) if c > 0]
         cnames: list[str] = []
         for c in ranked:
             nm = primary_name(scene.class_names.get(c, f"class {c}"))

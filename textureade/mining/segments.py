@@ -58,16 +58,21 @@ def initial_segments(
     valid = keep[labels]
     if cfg.use_instances and scene.instances is not None:
         inst = np.where(valid, scene.instances, 0).astype(np.int64)
-        codes = np.where(valid, labels.astype(np.int64) * (int(inst.max()) + 1) + inst, -1)
         width = int(inst.max()) + 1
+        codes = np.where(valid, labels.astype(np.int64) * width + inst + 1, 0)
     else:
-        codes = np.where(valid, labels.astype(np.int64), -1)
+        codes = np.where(valid, labels.astype(np.int64) + 1, 0)
         width = 1
-    uniq, inverse = np.unique(codes, return_inverse=True)
-    inverse = inverse.reshape(labels.shape)
+    # codes: 0 = no segment, else 1 + class * width + instance; bincount instead of a sort
+    uniq = [c - 1 if c else -1 for c in np.flatnonzero(np.bincount(codes.ravel())).tolist()]
+    if -1 not in uniq:
+        uniq = [-1, *uniq]
+    index = np.zeros(max(uniq) + 2, dtype=np.int64)
+    index[np.array(uniq) + 1] = np.arange(len(uniq))
+    inverse = index[codes]
     lut = np.zeros(len(uniq), dtype=np.int32)
     segments: list[Segment] = []
-    for j, code in enumerate(uniq.tolist()):
+    for j, code in enumerate(uniq):
         if code < 0:
             continue
         cid, inst_id = (code // width, code % width) if width > 1 else (code, 0)

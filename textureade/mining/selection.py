@@ -3,8 +3,8 @@
 Inputs: the class label map (H x W int, 0 = unlabeled) and a type per class. Terms, each in [0, 1]
 before its weight from the mining manifest (weights sum to 100):
 - texture_area: share of the image covered by texture-surface classes;
-- large_texture_components: connected texture components covering >= ``large_component_frac``
-  (8%) of the image; 2 or more score 1;
+- large_texture_components: connected components of one texture class covering >=
+  ``large_component_frac`` (8%) of the image (counted on a 2x subsampled map); 2 or more score 1;
 - strong_boundaries: class pairs sharing >= ``strong_boundary_px`` (40) boundary pixels (4-neighbour
   pixel pairs with different labels, both labelled); 3 or more score 1;
 - boundary_length: boundary pixels / sqrt(H*W) inside ``boundary_density_range`` scores 1, ramping
@@ -74,8 +74,9 @@ def score_image(labels: np.ndarray, types: dict[int, ClassType], cfg: MiningConf
     """Score one class label map; ``types`` must cover every id present (see ``type_classes``)."""
     h, w = labels.shape
     n = float(h * w)
-    ids, counts = np.unique(labels, return_counts=True)
-    share = {int(i): c / n for i, c in zip(ids, counts)}
+    counts = np.bincount(labels.ravel())
+    ids = np.flatnonzero(counts)
+    share = {int(i): counts[i] / n for i in ids}
     area = {t: 0.0 for t in ClassType}
     for cid, s in share.items():
         area[ClassType.IGNORE if cid == 0 else types.get(cid, ClassType.OBJECT)] += s
@@ -88,12 +89,16 @@ def score_image(labels: np.ndarray, types: dict[int, ClassType], cfg: MiningConf
     tex_ids = [c for c in labelled if types.get(c) == ClassType.TEXTURE]
     n_large = 0
     if tex_ids:
-        # components per class (two touching texture classes are two components)
+        # components per class (two touching texture classes are two components), counted on every
+        # second pixel: a component of >= 8% of the image survives that subsampling
+        sub = labels[::2, ::2]
         for cid in tex_ids:
-            comp, k = ndimage.label(labels == cid)
+            if share[cid] < cfg.large_component_frac:
+                continue
+            comp, k = ndimage.label(sub == cid)
             if k:
                 sizes = np.bincount(comp.ravel())[1:]
-                n_large += int((sizes >= cfg.large_component_frac * n).sum())
+                n_large += int((sizes >= cfg.large_component_frac * sub.size).sum())
 
     pairs = boundary_pairs(labels)
     scored_pairs = {p: c for p, c in pairs.items() if p[0] != 0 and p[0] in labelled and p[1] in labelled}

@@ -81,15 +81,33 @@ def separability(a: GroupStats, b: GroupStats) -> float:
     return float((diff * diff / pooled).sum())
 
 
-def two_means(x: np.ndarray, iters: int = 15) -> np.ndarray:
-    """Deterministic 2-means of an N x D array; returns N labels in {0, 1}.
+def _lloyd(x: np.ndarray, lab: np.ndarray, iters: int) -> tuple[np.ndarray, float]:
+    """Lloyd iterations from a labelling; returns (labels, within-cluster sum of squares)."""
+    for _ in range(iters):
+        if lab.min() == lab.max():
+            break
+        c0 = x[lab == 0].mean(axis=0)
+        c1 = x[lab == 1].mean(axis=0)
+        new = (((x - c1) ** 2).sum(axis=1) < ((x - c0) ** 2).sum(axis=1)).astype(np.int64)
+        if np.array_equal(new, lab):
+            break
+        lab = new
+    if lab.min() == lab.max():
+        return lab, float("inf")
+    sse = sum(float(((x[lab == k] - x[lab == k].mean(axis=0)) ** 2).sum()) for k in (0, 1))
+    return lab, sse
 
-    Initialisation: split at the median of the projection on the first principal component (no
-    randomness; ties broken by index order), then Lloyd iterations.
+
+def two_means_candidates(x: np.ndarray, iters: int = 15) -> list[tuple[np.ndarray, float]]:
+    """Deterministic 2-means of an N x D array from three starts; returns [(labels, SSE)] per start.
+
+    Three starts, no randomness: the median and the mean of the projection on the first principal
+    component, and the farthest pair (the point farthest from the mean, then the point farthest from
+    it); Lloyd iterations from each (SSE = within-cluster sum of squares, inf for a single cluster).
     """
-    xc = x - x.mean(axis=0)
     if x.shape[0] < 4:
-        return np.zeros(x.shape[0], dtype=np.int64)
+        return [(np.zeros(x.shape[0], dtype=np.int64), float("inf"))]
+    xc = x - x.mean(axis=0)
     # leading eigenvector of the D x D covariance (D is small). Built with elementwise products, not
     # a BLAS matrix product: threaded OpenBLAS on a tall-thin matrix can spin for 100+ ms on a busy host.
     d = x.shape[1]
@@ -102,14 +120,20 @@ def two_means(x: np.ndarray, iters: int = 15) -> np.ndarray:
     if axis[np.argmax(np.abs(axis))] < 0:  # fix the sign so the result is reproducible
         axis = -axis
     proj = (xc * axis).sum(axis=1)
-    lab = (proj > np.median(proj)).astype(np.int64)
-    for _ in range(iters):
-        if lab.min() == lab.max():
-            break
-        c0 = x[lab == 0].mean(axis=0)
-        c1 = x[lab == 1].mean(axis=0)
-        new = (((x - c1) ** 2).sum(axis=1) < ((x - c0) ** 2).sum(axis=1)).astype(np.int64)
-        if np.array_equal(new, lab):
-            break
-        lab = new
-    return lab
+    a = int(np.argmax((xc * xc).sum(axis=1)))
+    b = int(np.argmax(((x - x[a]) ** 2).sum(axis=1)))
+    far = (((x - x[b]) ** 2).sum(axis=1) < ((x - x[a]) ** 2).sum(axis=1)).astype(np.int64)
+    starts = [(proj > np.median(proj)).astype(np.int64), (proj > 0).astype(np.int64), far]
+    return [_lloyd(x, start, iters) for start in starts]
+
+
+def two_means(x: np.ndarray, iters: int = 15) -> np.ndarray:
+    """Deterministic 2-means of an N x D array; returns N labels in {0, 1}: the lowest
+    within-cluster sum of squares among ``two_means_candidates`` (ties: the earlier start)."""
+    if x.shape[0] < 4:
+        return np.zeros(x.shape[0], dtype=np.int64)
+    best_lab, best_sse = None, float("inf")
+    for lab, sse in two_means_candidates(x, iters):
+        if best_lab is None or sse < best_sse:
+            best_lab, best_sse = lab, sse
+    return best_lab

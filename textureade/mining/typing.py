@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from enum import StrEnum
+from functools import lru_cache
 
 from textureade.config import MiningConfig
 
@@ -29,10 +30,13 @@ def _words(text: str) -> str:
     return " " + " ".join(_WORD.findall(text.lower())) + " "
 
 
+@lru_cache(maxsize=64)
+def _patterns(keywords: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f" {' '.join(_WORD.findall(k.lower()))} " for k in keywords if _WORD.findall(k.lower()))
+
+
 def _matches(padded: str, keywords: Iterable[str]) -> bool:
-    return any(
-        f" {' '.join(_WORD.findall(k.lower()))} " in padded for k in keywords if _WORD.findall(k.lower())
-    )
+    return any(p in padded for p in _patterns(tuple(keywords)))
 
 
 def class_type(name: str, cfg: MiningConfig) -> ClassType:
