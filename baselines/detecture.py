@@ -106,11 +106,13 @@ class Detecture:
         self.grounder = Sam3Grounder(sam3, revision=sam3_revision, device=device, dtype="float32")
         self.device, self.dtype = self.grounder.device, torch_dtype(dtype)
         self.processor = load_pretrained(AutoProcessor, vlm, what="vlm processor", revision=vlm_revision)
-        qwen = load_pretrained(AutoModelForImageTextToText, vlm, what="vlm model", revision=vlm_revision)
+        qwen = load_pretrained(
+            AutoModelForImageTextToText, vlm, what="vlm model", revision=vlm_revision, dtype=self.dtype
+        )
         self.processor.tokenizer.add_tokens([SEG_TOKEN], special_tokens=True)
         self.seg_id = self.processor.tokenizer.convert_tokens_to_ids(SEG_TOKEN)
         self.heads = self._load(qwen, checkpoint, int(lora_r), float(lora_alpha))
-        self.qwen = qwen.to(self.device, self.dtype).eval()
+        self.qwen = qwen.to(self.device).eval()  # VLM in `dtype`, LoRA adapters stay float32
         self.heads = self.heads.to(self.device).eval()
         self.max_new_tokens, self.block_diagonal = int(max_new_tokens), bool(block_diagonal)
         self.timings = {"vlm_generate": 0.0}
@@ -177,7 +179,9 @@ class Detecture:
         return self.processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
     def _encode(self, image: np.ndarray, text: str) -> Any:
-        return self.processor(text=[text], images=[image], return_tensors="pt").to(self.device)
+        inputs = self.processor(text=[text], images=[image], return_tensors="pt").to(self.device)
+        inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
+        return inputs
 
     def seg_states(self, inputs: Any, start: int) -> Any:
         """(K, D_llm) last-layer states at the ``<|seg|>`` tokens after ``start`` (at most 6)."""
@@ -199,7 +203,7 @@ class Detecture:
                 mask = block_diagonal_mask(ids[0], -1, start, self.dtype)  # no seg blocks: plain causal
             out = self.qwen(
                 input_ids=ids,
-                pixel_values=inputs["pixel_values"].to(self.dtype),
+                pixel_values=inputs["pixel_values"],
                 image_grid_thw=inputs["image_grid_thw"],
                 mm_token_type_ids=inputs["mm_token_type_ids"],
                 attention_mask=mask,
