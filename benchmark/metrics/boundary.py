@@ -14,8 +14,8 @@ Two published definitions, both on H x W label maps whose void pixels were alrea
   erosion by a 3x3 square applied d times after padding the mask by one zero pixel, so pixels
   within Chebyshev distance d of the image border count as boundary. For a partition this is
   done for all regions at once: a pixel is on its own region's boundary unless the whole
-  (2d+1) x (2d+1) window around it lies inside the image and carries its label (one min- and
-  one max-filter of the label map).
+  (2d+1) x (2d+1) window around it lies inside the image and carries its label (one
+  dilation of the label map's 2 x 2-block change map, see :func:`region_boundary_flags`).
 """
 
 from __future__ import annotations
@@ -24,18 +24,6 @@ import math
 
 import cv2
 import numpy as np
-
-
-def _cv_codes(codes: np.ndarray) -> np.ndarray:
-    """Codes in a dtype OpenCV's morphology accepts, without changing equality."""
-    top = int(codes.max()) if codes.size else 0
-    if top < 256:
-        return codes.astype(np.uint8)
-    if top < 65536:
-        return codes.astype(np.uint16)
-    if top < (1 << 24):
-        return codes.astype(np.float32)
-    raise ValueError("more than 2**24 distinct labels in one map")
 
 
 def davis_boundary_map(codes: np.ndarray) -> np.ndarray:
@@ -103,19 +91,21 @@ def boundary_iou_dilation(shape: tuple[int, int], dilation_ratio: float = 0.02) 
     return max(1, int(round(dilation_ratio * math.hypot(shape[0], shape[1]))))
 
 
-def region_boundary_flags(codes: np.ndarray, d: int) -> np.ndarray:
+def region_boundary_flags(codes: np.ndarray, d: int, block_map: np.ndarray | None = None) -> np.ndarray:
     """H x W bool: pixel lies on the Boundary-IoU boundary of the region carrying its label.
 
     True unless the (2d+1) x (2d+1) window centred on the pixel is inside the image and
     holds a single label. ``flags & (codes == k)`` is region k's boundary for every k.
+
+    The window holds two labels exactly when it contains a non-uniform 2 x 2 block, i.e. a
+    pixel of the DAVIS boundary map (``block_map``, computed here if not given) whose block
+    lies inside the window: one dilation of that map by a 2d x 2d square (offsets -d..d-1).
     """
     h, w = codes.shape
     flags = np.ones((h, w), dtype=bool)
     if h <= 2 * d or w <= 2 * d:
         return flags
-    c = _cv_codes(codes)
-    kernel = np.ones((2 * d + 1, 2 * d + 1), dtype=np.uint8)
-    lo = cv2.erode(c, kernel)
-    hi = cv2.dilate(c, kernel)
-    flags[d : h - d, d : w - d] = (lo != hi)[d : h - d, d : w - d]
+    b = davis_boundary_map(codes) if block_map is None else block_map
+    near = cv2.dilate(b.view(np.uint8), np.ones((2 * d, 2 * d), np.uint8), anchor=(d, d))
+    flags[d : h - d, d : w - d] = near[d : h - d, d : w - d].view(bool)
     return flags

@@ -87,12 +87,15 @@ def small_codes(codes: np.ndarray, n_codes: int) -> np.ndarray:
 def _codes(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """H x W compact codes (small dtype) and the id of each code; code 0 is always id 0.
 
-    Maps whose ids are all below 256 go through OpenCV's histogram and lookup table (two fast
-    passes); others through ``np.bincount`` and a numpy lookup table.
+    Ids below 64 are used as codes directly (some codes may then be absent); maps with ids
+    below 256 are compacted through OpenCV's histogram and lookup table (two fast passes);
+    others through ``np.bincount`` and a numpy lookup table.
     """
     if arr.size == 0:
         return arr.astype(np.uint8), np.zeros(1, dtype=np.int64)
     top = int(arr.max())
+    if top < 64:  # small ids are their own codes (absent codes are dropped later)
+        return arr.astype(np.uint8), np.arange(top + 1, dtype=np.int64)
     if top < 256:
         a8 = arr if arr.dtype == np.uint8 else arr.astype(np.uint8)
         a8 = np.ascontiguousarray(a8)
@@ -172,7 +175,7 @@ def build_domain(
 def joint_counts(
     dom: Domain, gt_flags: np.ndarray | None = None, pred_flags: np.ndarray | None = None
 ) -> np.ndarray:
-    """Counts over domain pixels in one ``np.bincount``.
+    """Counts over domain pixels in one pass (OpenCV 2-D histogram, else ``np.bincount``).
 
     Without flags: the (n_gt_codes x n_pred_codes) contingency table. With two H x W bool
     flag maps: a (n_gt_codes, 2, n_pred_codes, 2) array, ``[g, gf, p, pf]`` = pixels with GT
@@ -180,25 +183,46 @@ def joint_counts(
     In void mode row 0 is all zero (GT 0 is outside); in background mode it counts GT-0 pixels.
     """
     ng, npc = dom.n_gt_codes, dom.n_pred_codes
-    g = dom.gt_codes.ravel().astype(np.intp)
-    rows = ng
-    if dom.outside is not None:
-        rows = ng + 1
-        g[dom.outside.ravel()] = ng  # a dropped row
+    flags = gt_flags is not None and pred_flags is not None
+    g = dom.gt_codes.ravel()
     p = dom.pred_codes.ravel()
-    if gt_flags is None or pred_flags is None:
-        idx = g * npc
-        idx += p
-        counts = np.bincount(idx, minlength=rows * npc).reshape(rows, npc)
+    if flags:  # fold each flag into its code: 2 c + f, still in the small dtype when it fits
+        g = _fold(g, gt_flags.ravel(), ng)
+        p = _fold(p, pred_flags.ravel(), npc)
+    width = npc * (2 if flags else 1)
+    height = ng * (2 if flags else 1)
+    ignored = dom.background and dom.outside is not None  # ignored pixels in background mode
+    if g.dtype == np.uint8 and p.dtype == np.uint8 and g.size < (1 << 24):
+        # Joint histogram of two 8-bit code images (exact: float32 counts below 2**24).
+        mask = None if not ignored else (~dom.outside).view(np.uint8)
+        hist = cv2.calcHist(
+            [g.reshape(dom.gt_codes.shape), p.reshape(dom.gt_codes.shape)],
+            [0, 1],
+            mask,
+            [height, width],
+            [0, height, 0, width],
+        )
+        counts = np.rint(hist).astype(np.int64)
     else:
-        idx = g * 2
-        idx += gt_flags.ravel()
-        idx *= npc
+        idx = g.astype(np.intp)
+        if ignored:
+            idx[dom.outside.ravel()] = height  # a row that is dropped
+        idx *= width
         idx += p
-        idx *= 2
-        idx += pred_flags.ravel()
-        counts = np.bincount(idx, minlength=rows * 4 * npc).reshape(rows, 2, npc, 2)
-    return counts[:ng].astype(np.int64, copy=False)
+        counts = np.bincount(idx, minlength=(height + 1) * width)[: height * width]
+    counts = counts.reshape(ng, 2, npc, 2) if flags else counts.reshape(ng, npc)
+    counts = counts.astype(np.int64, copy=False)
+    if not dom.background:
+        counts[0] = 0  # void mode: code 0 holds exactly the pixels outside the domain
+    return counts
+
+
+def _fold(codes: np.ndarray, flag: np.ndarray, n: int) -> np.ndarray:
+    dt = np.uint8 if 2 * n <= 256 else (np.uint16 if 2 * n <= 65536 else np.int64)
+    out = codes.astype(dt)
+    out <<= 1
+    out |= flag.view(np.uint8).astype(dt, copy=False)
+    return out
 
 
 def ari_from_table(table: np.ndarray) -> float:

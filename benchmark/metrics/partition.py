@@ -111,8 +111,10 @@ def partition_stats(
     dom = build_domain(pred, gt, ignore_index, gt_zero)
     shape = dom.gt_codes.shape
     d = boundary_iou_dilation(shape, dilation_ratio)
-    gt_f = region_boundary_flags(dom.gt_codes, d)
-    pred_f = region_boundary_flags(dom.pred_codes, d)
+    gt_b = davis_boundary_map(dom.gt_codes)  # also the DAVIS boundary maps, used below
+    pred_b = davis_boundary_map(dom.pred_codes)
+    gt_f = region_boundary_flags(dom.gt_codes, d, gt_b)
+    pred_f = region_boundary_flags(dom.pred_codes, d, pred_b)
     quad = joint_counts(dom, gt_f, pred_f)  # [g, gt flag, p, pred flag]
     full_t = quad.sum(axis=(1, 3))
     rows_g = np.flatnonzero(full_t[1:].sum(axis=1) > 0) + 1  # GT regions (codes)
@@ -131,7 +133,7 @@ def partition_stats(
     if n_p == 0:
         stats.scores = _failure_scores(n_g, n)
         stats.covering_den = int(t[1:].sum())
-        stats.bf_n_gt = int(np.count_nonzero(davis_boundary_map(dom.gt_codes)))
+        stats.bf_n_gt = int(np.count_nonzero(gt_b))
         return stats
 
     inter = t[1:, 1:].astype(np.float64)  # G x P
@@ -179,8 +181,6 @@ def partition_stats(
 
     # Boundary F (DAVIS) on the zeroed label maps.
     radius = davis_bound_pix(shape, bound_th)
-    gt_b = davis_boundary_map(dom.gt_codes)
-    pred_b = davis_boundary_map(dom.pred_codes)
     fg_match, n_fg, gt_match, n_gtb = boundary_f_counts(pred_b, gt_b, radius)
     stats.bf_fg_match, stats.bf_n_fg, stats.bf_gt_match, stats.bf_n_gt = fg_match, n_fg, gt_match, n_gtb
     s["boundary_f"] = f_from_counts(fg_match, n_fg, gt_match, n_gtb)

@@ -55,8 +55,9 @@ def random_pair(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --------------------------------------------------------------------------- slow reference
-def reference(pred: np.ndarray, gt: np.ndarray, ignore_index=None, background=False) -> dict:
-    """Straight from the definitions: boolean masks per region, brute-force best assignment."""
+def reference(pred: np.ndarray, gt: np.ndarray, ignore_index=None, background=False, brute=True) -> dict:
+    """Straight from the definitions: boolean masks per region, brute-force best assignment
+    (scipy's linear_sum_assignment on the reference IoUs when ``brute`` is False)."""
     dom = gt != ignore_index if ignore_index is not None else np.ones(gt.shape, bool)
     if not background:
         dom &= gt != 0
@@ -72,7 +73,13 @@ def reference(pred: np.ndarray, gt: np.ndarray, ignore_index=None, background=Fa
         return out
     # Brute force over every assignment of min(G, P) pairs.
     best, best_pairs, second = -1.0, None, -1.0
-    if len(g_ids) <= len(p_ids):
+    if not brute:
+        from scipy.optimize import linear_sum_assignment
+
+        mat = np.array([[iou[(g, p)] for p in p_ids] for g in g_ids])
+        r, c = linear_sum_assignment(mat, maximize=True)
+        cands = iter([[(g_ids[a], p_ids[b]) for a, b in zip(r, c)]])
+    elif len(g_ids) <= len(p_ids):
         cands = ([(g, p) for g, p in zip(g_ids, perm)] for perm in itertools.permutations(p_ids, len(g_ids)))
     else:
         cands = ([(g, p) for g, p in zip(perm, p_ids)] for perm in itertools.permutations(g_ids, len(p_ids)))
@@ -106,9 +113,9 @@ def reference(pred: np.ndarray, gt: np.ndarray, ignore_index=None, background=Fa
     return out
 
 
-def check_against_reference(pred, gt, **kw):
+def check_against_reference(pred, gt, brute=True, **kw):
     s = score_partition(pred, gt, **kw)
-    r = reference(pred, gt, kw.get("ignore_index"), kw.get("gt_zero") == "background")
+    r = reference(pred, gt, kw.get("ignore_index"), kw.get("gt_zero") == "background", brute)
     assert s["n_gt"] == r["n_gt"] and s["n_pred"] == r["n_pred"]
     if r["n_gt"] == 0 or r["n_pred"] == 0:
         return s, r
@@ -136,6 +143,19 @@ def test_random_partitions_background_mode_and_ignore_index():
             check_against_reference(pred, gt, ignore_index=255, gt_zero=("void", "background")[i % 4 == 1])
         else:
             check_against_reference(pred, gt, gt_zero="background")
+
+
+def test_many_regions_take_the_wide_code_path():
+    """Over 127 regions per map the 8-bit joint histogram gives way to np.bincount."""
+    rng = np.random.default_rng(21)
+    for gt_zero in ("void", "background"):
+        gt = noise(rng, 40, 45, 49) * 7 + rng.integers(0, 4, (40, 45)) * 1000  # ~190 ids
+        gt[rng.random(gt.shape) < 0.1] = 0
+        gt[rng.random(gt.shape) < 0.05] = 65535
+        pred = rng.integers(0, 300, (40, 45)).astype(np.uint16)
+        s, r = check_against_reference(pred, gt, brute=False, ignore_index=65535, gt_zero=gt_zero)
+        assert s["n_gt"] > 128 and s["n_pred"] > 128
+        assert s["pixel_acc_matched"] == pytest.approx(r["pixel_acc_matched"], abs=1e-9)
 
 
 def test_keys_and_directions():
