@@ -9,7 +9,7 @@
    that cannot run here (e.g. weights not in the local cache) are listed as skipped with the reason;
 4. prints the leaderboard and writes ``OUT/leaderboard.{csv,md,png}``.
 
-Usage: ``python -m benchmark.demo --out demo_out [--n-ade 24] [--n-mosaics 8] [--methods a,b]``.
+Usage: ``python -m benchmark.demo --out demo_out [--n-ade 48] [--n-mosaics 16] [--methods a,b]``.
 Rerunning wipes OUT only when a previous demo made it (``OUT/.demo`` marker).
 """
 
@@ -109,8 +109,8 @@ def run_all(
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmark.demo", description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="demo_out", help="output folder (default demo_out)")
-    ap.add_argument("--n-ade", type=int, default=24, help="synthetic ADE20K images (about 1/3 become test)")
-    ap.add_argument("--n-mosaics", type=int, default=8)
+    ap.add_argument("--n-ade", type=int, default=48, help="synthetic ADE20K images (about 1/3 become test)")
+    ap.add_argument("--n-mosaics", type=int, default=16)
     ap.add_argument("--methods", default=None, help="comma-separated subset of methods (default: all)")
     ap.add_argument("--limit", type=int, default=None, help="at most N images per dataset")
     ap.add_argument(
