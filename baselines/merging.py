@@ -23,6 +23,10 @@ from scipy import ndimage
 from textureade.features import COLOUR_SLICE, TEXTURE_SLICE, region_descriptors
 
 STD_FLOOR = 0.02
+MIN_VARIANCE = 0.01
+"""Per-pixel total variance below which an image counts as flat: the autonomous rules divide by
+max(total sum of squares, MIN_VARIANCE * pixels), so float noise on a uniform image is not "structure".
+(In the appearance space an image whose every channel varies has a per-pixel total variance of 1.)"""
 
 
 def appearance_space(features: np.ndarray, colour_weight: float = 0.4) -> np.ndarray:
@@ -86,6 +90,7 @@ def merge_regions(
     within = float(sum(stats[i].spread.sum() * stats[i].n for i in range(n)))
     grand = (means * counts[:, None]).sum(0) / counts.sum()
     tss = within + float((counts * ((means - grand) ** 2).sum(1)).sum())
+    tss = max(tss, MIN_VARIANCE * float(counts.sum()))
     adj = adjacency(seg, n)
     alive = np.ones(n, bool)
     parent = np.arange(n)
@@ -109,7 +114,7 @@ def merge_regions(
         c = float(cost[i, j])
         if not np.isfinite(c):
             break
-        if k is None and n_alive <= max_regions and c > tau * max(tss, 1e-12):
+        if k is None and n_alive <= max_regions and c > tau * tss:
             break
         # merge j into i
         total = counts[i] + counts[j]
@@ -128,7 +133,7 @@ def merge_regions(
         n_alive -= 1
         last = c
     labels = relabel_by_area(parent[seg])
-    return labels, {"segments": int(n), "regions": int(n_alive), "last_merge_share": last / max(tss, 1e-12)}
+    return labels, {"segments": int(n), "regions": int(n_alive), "last_merge_share": last / tss}
 
 
 def clean_labels(labels: np.ndarray, min_share: float = 0.005) -> np.ndarray:

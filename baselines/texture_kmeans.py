@@ -12,7 +12,8 @@ Pipeline (all at the features' working resolution, longest side 256, then neares
    pixel is assigned).
 
 Autonomous mode (k=None): k-means is fitted on the subsample for K = 2..``max_k``; each step
-K-1 -> K explains a share ``(W_{K-1} - W_K) / W_1`` of the subsample's total sum of squares W_1.
+K-1 -> K explains a share ``(W_{K-1} - W_K) / W_1`` of the subsample's total sum of squares W_1
+(floored at ``MIN_VARIANCE`` per pixel, so a flat image stays one region).
 K grows from 2 while the next step explains at least ``min_gain`` (0.065); if even the first
 split explains less than ``min_first_gain`` (0.2) the image is judged one texture (K = 1). This
 "explained variance" rule is the k-means twin of the merge rule of ``felzenszwalb``/``slic``; on
@@ -27,7 +28,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from baselines.merging import appearance_space, clean_labels, relabel_by_area, upsample_labels
+from baselines.merging import MIN_VARIANCE, appearance_space, clean_labels, relabel_by_area, upsample_labels
 from textureade.features import pixel_features
 from textureade.types import Prediction
 
@@ -132,9 +133,10 @@ class TextureKMeans:
         if k is not None:
             return kmeans(sub, k, rng, n_init=self.n_init)[0], {}
         total = float(((sub - sub.mean(0)) ** 2).sum())
+        denominator = max(total, MIN_VARIANCE * len(sub))
         fits = {kk: kmeans(sub, kk, rng, n_init=self.n_init) for kk in range(2, self.max_k + 1)}
         inertia = [total] + [fits[kk][2] for kk in range(2, self.max_k + 1)]
-        gains = [(inertia[i] - inertia[i + 1]) / max(total, 1e-12) for i in range(len(inertia) - 1)]
+        gains = [(inertia[i] - inertia[i + 1]) / denominator for i in range(len(inertia) - 1)]
         if gains[0] < self.min_first_gain:
             chosen = 1
         else:
