@@ -109,3 +109,44 @@ def region_boundary_flags(codes: np.ndarray, d: int, block_map: np.ndarray | Non
     near = cv2.dilate(b.view(np.uint8), np.ones((2 * d, 2 * d), np.uint8), anchor=(d, d))
     flags[d : h - d, d : w - d] = near[d : h - d, d : w - d].view(bool)
     return flags
+
+
+# -- both maps of an image at once: one OpenCV call on a 2-channel image per operation ---------
+
+
+def davis_boundary_maps(gt_codes: np.ndarray, pred_codes: np.ndarray) -> np.ndarray:
+    """H x W x 2 bool: :func:`davis_boundary_map` of the GT (channel 0) and prediction (1)."""
+    h, w = gt_codes.shape
+    b = np.zeros((h, w, 2), dtype=bool)
+    for ch, c in enumerate((gt_codes, pred_codes)):
+        if h and w:
+            b[..., ch] = davis_boundary_map(c)
+    return b
+
+
+def boundary_f_counts_pair(bmaps: np.ndarray, radius: int) -> tuple[int, int, int, int]:
+    """:func:`boundary_f_counts` from an H x W x 2 (GT, pred) boundary stack, one dilation."""
+    gt_b, pred_b = bmaps[..., 0], bmaps[..., 1]
+    n_gt = int(np.count_nonzero(gt_b))
+    n_fg = int(np.count_nonzero(pred_b))
+    if not (n_fg and n_gt):
+        return 0, n_fg, 0, n_gt
+    if radius <= 0:
+        dil = bmaps
+    else:
+        dil = cv2.dilate(bmaps.view(np.uint8), disk(radius), borderType=cv2.BORDER_CONSTANT, borderValue=0)
+        dil = dil.view(bool)
+    fg_match = int(np.count_nonzero(pred_b & dil[..., 0]))
+    gt_match = int(np.count_nonzero(gt_b & dil[..., 1]))
+    return fg_match, n_fg, gt_match, n_gt
+
+
+def region_boundary_flags_pair(bmaps: np.ndarray, d: int) -> np.ndarray:
+    """:func:`region_boundary_flags` of both maps (H x W x 2) from their DAVIS boundary stack."""
+    h, w = bmaps.shape[:2]
+    flags = np.ones((h, w, 2), dtype=bool)
+    if h <= 2 * d or w <= 2 * d:
+        return flags
+    near = cv2.dilate(bmaps.view(np.uint8), np.ones((2 * d, 2 * d), np.uint8), anchor=(d, d))
+    flags[d : h - d, d : w - d] = near[d : h - d, d : w - d].view(bool)
+    return flags

@@ -266,9 +266,10 @@ def conditional_entropies(table: np.ndarray) -> tuple[float, float]:
 
 
 def vi_from_table(table: np.ndarray) -> float:
-    """Variation of information H(G|S) + H(S|G), natural log, from a contingency table.
+    """Variation of information H(G|S) + H(S|G) in nats (natural log) from a contingency table.
 
-    Equals the sum of the two values ``skimage.metrics.variation_of_information`` returns.
+    ``skimage.metrics.variation_of_information`` returns the same two entropies in bits, so this
+    equals ln(2) times the sum of its two values.
     """
     a, b = conditional_entropies(table)
     return a + b

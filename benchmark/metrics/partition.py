@@ -14,11 +14,12 @@ Conventions (shared by every key; see :func:`score_partition`):
   so a predicted region lying entirely outside the domain does not exist.
 - Predicted 0 = unassigned: it belongs to no predicted region (never matched, never covers),
   and for ARI/VI all unassigned domain pixels form ONE extra cluster, as Detecture's dustbin
-  channel does (so ``ari`` = ``sklearn.metrics.adjusted_rand_score(gt[dom], pred[dom])``).
+  channel does (so ``ari`` = ``sklearn.metrics.adjusted_rand_score(gt[dom], pred[dom])``
+  whenever P > 0; see the empty-map rules for P = 0).
 - Empty maps: G = number of GT regions, P = number of predicted regions.
   G = 0 and P = 0 (nothing to find, nothing predicted): every higher-is-better key is 1.0 and
   ``vi`` is 0.0. P = 0 < G (empty prediction): scored as a failure, :func:`score_failure`
-  (every higher-is-better key 0.0, ``vi = log N``), even where a degenerate formula would
+  (every higher-is-better key 0.0, ``vi = log N``, N = domain pixels), even where a formula would
   reward it (sklearn gives ARI 1.0 and DAVIS gives F 1.0 for a one-region GT that covers the
   image). G = 0 < P (background mode only): region-matching keys are 0.0, ``ari``, ``vi`` and
   ``boundary_f`` follow their formulas.
@@ -33,12 +34,12 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from benchmark.metrics.boundary import (
-    boundary_f_counts,
+    boundary_f_counts_pair,
     boundary_iou_dilation,
     davis_bound_pix,
-    davis_boundary_map,
+    davis_boundary_maps,
     f_from_counts,
-    region_boundary_flags,
+    region_boundary_flags_pair,
 )
 from benchmark.metrics.contingency import ari_from_table, build_domain, joint_counts, vi_from_table
 
@@ -111,11 +112,9 @@ def partition_stats(
     dom = build_domain(pred, gt, ignore_index, gt_zero)
     shape = dom.gt_codes.shape
     d = boundary_iou_dilation(shape, dilation_ratio)
-    gt_b = davis_boundary_map(dom.gt_codes)  # also the DAVIS boundary maps, used below
-    pred_b = davis_boundary_map(dom.pred_codes)
-    gt_f = region_boundary_flags(dom.gt_codes, d, gt_b)
-    pred_f = region_boundary_flags(dom.pred_codes, d, pred_b)
-    quad = joint_counts(dom, gt_f, pred_f)  # [g, gt flag, p, pred flag]
+    bmaps = davis_boundary_maps(dom.gt_codes, dom.pred_codes)  # DAVIS maps (GT, pred), used below
+    flags = region_boundary_flags_pair(bmaps, d)
+    quad = joint_counts(dom, flags[..., 0], flags[..., 1])  # [g, gt flag, p, pred flag]
     full_t = quad.sum(axis=(1, 3))
     rows_g = np.flatnonzero(full_t[1:].sum(axis=1) > 0) + 1  # GT regions (codes)
     col_tot = full_t.sum(axis=0)
@@ -133,7 +132,7 @@ def partition_stats(
     if n_p == 0:
         stats.scores = _failure_scores(n_g, n)
         stats.covering_den = int(t[1:].sum())
-        stats.bf_n_gt = int(np.count_nonzero(gt_b))
+        stats.bf_n_gt = int(np.count_nonzero(bmaps[..., 0]))
         return stats
 
     inter = t[1:, 1:].astype(np.float64)  # G x P
@@ -181,7 +180,7 @@ def partition_stats(
 
     # Boundary F (DAVIS) on the zeroed label maps.
     radius = davis_bound_pix(shape, bound_th)
-    fg_match, n_fg, gt_match, n_gtb = boundary_f_counts(pred_b, gt_b, radius)
+    fg_match, n_fg, gt_match, n_gtb = boundary_f_counts_pair(bmaps, radius)
     stats.bf_fg_match, stats.bf_n_fg, stats.bf_gt_match, stats.bf_n_gt = fg_match, n_fg, gt_match, n_gtb
     s["boundary_f"] = f_from_counts(fg_match, n_fg, gt_match, n_gtb)
 
@@ -228,8 +227,10 @@ def score_partition(
       the regions given its label; mean over the G GT regions (TextureSAM ``eval_agg_masks``;
       regions of a partition do not overlap, so painting order does not matter).
     - ``ari``: adjusted Rand index over domain pixels (= sklearn ``adjusted_rand_score``).
-    - ``vi``: variation of information H(G|S) + H(S|G), natural log, over domain pixels (= sum
-      of skimage ``variation_of_information``). Lower is better.
+    - ``vi``: variation of information H(G|S) + H(S|G) in nats (natural log) over domain
+      pixels. skimage's ``variation_of_information`` returns the two conditional entropies in
+      bits (log2, checked on skimage 0.26), so ``vi == ln(2) * sum(skimage's pair)``; BSDS
+      reports bits too. Lower is better.
     - ``covering``: BSDS region covering GT -> prediction, sum_R |R| max_S IoU(R, S) / sum_R |R|.
     - ``pixel_acc_matched``: share of domain pixels whose predicted region is the one matched
       to their GT region (background mode: GT-0 pixels are right when unassigned).
