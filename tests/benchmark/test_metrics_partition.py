@@ -41,7 +41,7 @@ def noise(rng: np.random.Generator, h: int, w: int, k: int) -> np.ndarray:
 
 
 def random_pair(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    h, w = (int(v) for v in rng.integers(3, 26, 2))
+    h, w = (int(v) for v in rng.integers(1, 26, 2))
     makers = [blobs, noise]
     gt = makers[rng.integers(2)](rng, h, w, int(rng.integers(1, 6)))
     pred = makers[rng.integers(2)](rng, h, w, int(rng.integers(1, 7)))
