@@ -17,7 +17,10 @@ requires_grad}, "dustbin_embed", "val_iou", "phase"})`` where the names are the 
 the transformers name), LoRA tensors are ``...{q,v}_proj.lora_{A,B}.default.weight``, and in the
 final (stage 2) checkpoint the full ``embed_tokens.weight`` and ``lm_head.weight`` tensors are
 trainable too (a gradient mask limits updates to the ``<|seg|>`` row). See :func:`published_keys`.
-Confirmed from the code: the module names, the two-stage curriculum, the dict keys above. Not
+Confirmed from the code: the module names, the two-stage curriculum, the dict keys above; and, from
+transformers' SAM 3 conversion maps, that Meta's ``backbone.language_backbone.resizer`` is
+``Sam3Model.text_projection`` and ``segmentation_head.cross_attend_prompt`` / ``cross_attn_norm``
+are ``mask_decoder.prompt_cross_attn`` / ``prompt_cross_attn_norm``. Not
 confirmed (no checkpoint file was available here): that the released file is a stage-2 checkpoint
 (the 7.5 GB size fits two bf16 vocab x 4096 tensors plus their AdamW moments), the tensor dtypes,
 and the transformers version's module names (we assume ``model.language_model.layers.N`` and

@@ -18,8 +18,11 @@ countable objects whose union depends on a score threshold. Both exist and ``out
 
 :class:`Sam3Method` (manifest ``sam3``): oracle-k grounds the K GT descriptions; oracle-k-blind
 and autonomous ground one generic prompt and keep the top proposals (K of them, or those above
-``proposal_threshold``, at most ``max_regions``, after mask NMS). The dustbin is the constant logit
-``dustbin_logit`` (channel 0).
+``proposal_threshold``, at most ``max_regions``, after optional mask NMS). ``prompts`` (a list of
+fixed phrases, e.g. ["foreground texture", "background texture"] as in the Detecture paper's SAM 3
+row on RWTD/STLD) replaces the descriptions whenever K is known (padded by repeating the last).
+The dustbin is the constant logit ``dustbin_logit`` (channel 0). Defaults follow the Detecture
+benchmark's SAM 3 baseline: semantic head for text, "texture regions" proposals above 0.5.
 """
 
 from __future__ import annotations
@@ -239,7 +242,10 @@ class Sam3Grounder:
         threshold: float = 0.3,
         nms_iou: float = 0.7,
     ) -> tuple[np.ndarray, list[float]]:
-        """Instance proposals of one prompt: (M, H, W) logit maps (logit(score * sigmoid(mask))) and scores.
+        """Instance proposals of one prompt: (M, H, W) mask logits and their query scores.
+
+        As in the Detecture benchmark's SAM 3 proposal mode, a proposal's map is its own mask logit
+        (the score ranks and filters proposals but does not scale the map).
 
         k given: the top-k after NMS whatever their score; else those with score >= threshold
         (at least the best one), at most max_regions. NMS drops a proposal whose binary mask
@@ -267,9 +273,7 @@ class Sam3Grounder:
                     if bool((inter / union.clamp(min=1) > nms_iou).any()):
                         continue
                 keep.append(q)
-            prob = score[keep, None, None] * torch.sigmoid(masks[keep])
-            maps = torch.logit(prob.clamp(1e-6, 1 - 1e-6))
-            result = self._upsample(maps, feats.size)
+            result = self._upsample(masks[keep], feats.size)
         self.timings["sam3_text_decode"] += time.perf_counter() - t0
         return result, [float(score[q]) for q in keep]
 
@@ -297,11 +301,14 @@ class Sam3Method:
         dtype: str = "float32",
         output: str = "semantic",
         dustbin_logit: float = 0.0,
-        generic_prompt: str = "texture",
-        proposal_threshold: float = 0.3,
-        nms_iou: float = 0.7,
+        generic_prompt: str = "texture regions",
+        proposal_threshold: float = 0.5,
+        nms_iou: float = 1.0,
         max_regions: int = 6,
+        prompts: list[str] | None = None,
     ):
+        if prompts is not None and (not isinstance(prompts, list) or not prompts):
+            raise UserError(f"sam3: prompts must be a non-empty list of phrases, got {prompts!r}")
         if output not in ("semantic", "instances"):
             raise UserError(f"sam3: output must be 'semantic' or 'instances', got {output!r}")
         reason = self.check_available({"sam3": sam3, "revision": revision})
@@ -314,6 +321,7 @@ class Sam3Method:
         self.proposal_threshold = float(proposal_threshold)
         self.nms_iou = float(nms_iou)
         self.max_regions = int(max_regions)
+        self.prompts = [str(p) for p in prompts] if prompts else None
 
     @classmethod
     def check_available(cls, params: dict[str, Any]) -> str | None:
@@ -323,6 +331,11 @@ class Sam3Method:
 
     def predict(self, image: np.ndarray, k: int | None, descriptions: list[str] | None) -> Prediction:
         feats = self.grounder.encode_image(image)
+        if self.prompts and k is not None:  # fixed phrases (the paper's RWTD/STLD/CAID setting)
+            texts = (self.prompts + [self.prompts[-1]] * k)[:k]
+            maps = self.grounder.ground(feats, texts, self.output)
+            extras = {"mode": "fixed-prompts", "output": self.output, "prompts": texts}
+            return Prediction(scores=stack_scores(maps, self.dustbin_logit), extras=extras)
         if descriptions:
             maps = self.grounder.ground(feats, list(descriptions), self.output)
             return Prediction(

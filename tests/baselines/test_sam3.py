@@ -80,7 +80,7 @@ def test_multiplexed_prompts_do_not_interact_but_joint_ones_do(method, image):
     feats = g.encode_image(image)
     a = g.ground(feats, ["red brick wall", "green grass", "blue sky"])
     b = g.ground(feats, ["wooden floor", "green grass", "blue sky"])
-    np.testing.assert_allclose(a[1:], b[1:], atol=1e-6)  # prompts 2, 3 unchanged
+    np.testing.assert_allclose(a[1:], b[1:], atol=1e-5)  # prompts 2, 3 unchanged
     assert np.abs(a[0] - b[0]).max() > 1e-3  # prompt 1 itself did change
     ja = g.ground_joint(feats, ["red brick wall", "green grass", "blue sky"])
     jb = g.ground_joint(feats, ["wooden floor", "green grass", "blue sky"])
@@ -129,3 +129,28 @@ def test_manifest_builds_through_registry(tmp_path, image):
     params = smoke_params(spec, tmp_path)
     m = build_method(spec, params)
     assert m.predict(image, 2, ["Texture of a b c d", "Texture of e f g h"]).scores.shape == (3, 48, 70)
+
+
+def test_fixed_prompts_replace_descriptions(tiny_sam3, image):
+    m = Sam3Method(sam3=str(tiny_sam3), device="cpu", prompts=["foreground texture", "background texture"])
+    pred = m.predict(image, 3, ["Texture of a b c d", "Texture of e f g h", "Texture of i j k l"])
+    assert pred.extras["prompts"] == ["foreground texture", "background texture", "background texture"]
+    assert pred.scores.shape == (4, 48, 70)
+    np.testing.assert_allclose(pred.scores[2], pred.scores[3], atol=1e-5)  # repeated phrase, same map
+    with pytest.raises(UserError):
+        Sam3Method(sam3=str(tiny_sam3), device="cpu", prompts="foreground texture")
+
+
+def test_proposal_nms_drops_overlapping_masks(method, image):
+    feats = method.grounder.encode_image(image[:32, :32])  # the tiny model's mask size: no resampling
+    loose, _ = method.grounder.propose(
+        feats, "texture regions", k=None, threshold=0.0, nms_iou=1.0, max_regions=10
+    )
+    strict, scores = method.grounder.propose(
+        feats, "texture regions", k=None, threshold=0.0, nms_iou=0.0, max_regions=10
+    )
+    assert loose.shape[0] == 10 and 1 <= strict.shape[0] <= loose.shape[0]
+    binary = strict > 0
+    for i in range(len(strict)):
+        for j in range(i):
+            assert not (binary[i] & binary[j]).any()  # IoU 0 between kept masks
