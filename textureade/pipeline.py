@@ -84,9 +84,11 @@ def _process(ref: Any) -> ItemResult:
     ade_split = ref.split
     try:
         scene = _STATE["source"].load(ref)
-    except ReadError as exc:
+    except Exception as exc:  # ReadError, or a reader bug on one odd file: recorded, never fatal
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = msg if isinstance(exc, ReadError) else f"{type(exc).__name__}: {msg}"
         return ItemResult(
-            ref.id, reject={"id": ref.id, "ade_split": ade_split, "stage": "read", "reason": str(exc)}
+            ref.id, reject={"id": ref.id, "ade_split": ade_split, "stage": "read", "reason": reason}
         )
     try:
         result = mine_item(scene, ade_split, _STATE["mining"], config.seed, config.val_fraction)

@@ -196,3 +196,23 @@ def test_cli_export_check_and_errors(ref_build, tmp_path):
     assert (
         proc.returncode == 2 and "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     )
+
+
+@pytest.mark.models
+def test_vlm_captioner_build(synth, tmp_path):
+    pytest.importorskip("transformers")
+    from textureade.testing.tiny_vlm import save_tiny_vlm
+
+    model = save_tiny_vlm("qwen2_5_vl", tmp_path / "vlm")
+    out = tmp_path / "ds"
+    opts = {"max_retries": 0, "max_new_tokens": 8, "batch_size": 6}
+    report = _build(synth, out, limit=2, captioner="vlm", vlm=str(model), workers=2, describer_options=opts)
+    samples = list(read_textureade(out))
+    assert report.items == 2 and len(samples) + report.rejects == 2
+    for s in samples:
+        assert s.provenance["describer"]["describer"] == "vlm" or "vlm" in json.dumps(
+            s.provenance["describer"]
+        )
+        assert all(p is None for p in descriptions_problems(s.descriptions))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["captioner"] == "vlm" and manifest["config"]["vlm"] == str(model)
