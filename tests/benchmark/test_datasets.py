@@ -15,8 +15,11 @@ from benchmark.datasets import load_dataset_specs, open_dataset
 from textureade.errors import UserError
 
 
-def write_detecture(folder: Path, n: int = 3, size: int = 20) -> Path:
-    """A Detecture-form folder: metadata.json + RGB images + 0/255 masks (two textures each)."""
+def write_detecture(folder: Path, n: int = 3, size: int = 20, gap: int = 0) -> Path:
+    """A Detecture-form folder: metadata.json + RGB images + 0/255 masks (two textures each).
+
+    gap: columns left out of both masks at the middle (ground-truth 0 there).
+    """
     (folder / "images").mkdir(parents=True)
     (folder / "masks").mkdir()
     rng = np.random.default_rng(1)
@@ -29,6 +32,8 @@ def write_detecture(folder: Path, n: int = 3, size: int = 20) -> Path:
             m = np.zeros((size, size + 4), np.uint8)
             m[:, : (size + 4) // 2] = 255 if t == 0 else 0
             m[:, (size + 4) // 2 :] = 0 if t == 0 else 255
+            mid = (size + 4) // 2
+            m[:, mid - gap // 2 : mid + (gap + 1) // 2] = 0
             Image.fromarray(m).save(folder / "masks" / f"im{i}_{t}.png")
             textures.append(
                 {"description": f"Texture of thing {t}, rough, side {t}", "mask_path": f"masks/im{i}_{t}.png"}

@@ -152,3 +152,30 @@ def test_limit_and_options_override(tmp_path):
     assert (s.n_resumed, s.n_records) == (4, 6)
     s = run(spec(), handle(12), tmp_path / "r", options={"half": False}, limit=2, progress=False)
     assert s.n_records == 2 and list(records(tmp_path / "r")["id"]) == ["toy00000", "toy00001"]
+
+
+def test_saved_predictions_rescore_to_the_same_records(tmp_path, monkeypatch):
+    """`bench score` on the runner's --save-predictions output reproduces the runner's scores.
+
+    By path the folder is scored with GT 0 as void; by the name ``rwtd`` with its manifest's
+    ``gt_zero: background``: both tools must follow the dataset's scoring rule.
+    """
+    from test_datasets import write_detecture
+
+    from benchmark.metrics import METRIC_KEYS
+    from benchmark.score import score_folder
+
+    folder = write_detecture(tmp_path / "data" / "RWTD", n=4, gap=6)
+    monkeypatch.setenv("TEXTUREADE_DATA", str(tmp_path / "data"))
+    scored_as = {}
+    for dataset in (str(folder), "rwtd"):
+        out = tmp_path / dataset.replace("/", "_")
+        run(spec(), dataset, out / "run", save_predictions=True, progress=False)
+        score_folder(dataset, out / "run" / "predictions", out / "scored")
+        a = records(out / "run").set_index("id")
+        b = pd.read_parquet(out / "scored" / "records.parquet").set_index("id").loc[a.index]
+        assert len(a) == 4 and (a["status"] == "ok").all() and (b["status"] == "ok").all()
+        pd.testing.assert_frame_equal(a[list(METRIC_KEYS)], b[list(METRIC_KEYS)], check_dtype=False)
+        scored_as[dataset] = a[list(METRIC_KEYS)]
+    # the GT-0 gap makes the two rules differ, so the rule really was applied by both tools
+    assert not scored_as["rwtd"].equals(scored_as[str(folder)])
