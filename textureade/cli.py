@@ -61,7 +61,10 @@ def inspect_cmd(path: str, split: str | None, limit: int, mapping: str | None) -
 )
 @click.option("--seed", type=int, default=None, help="Seed of the region miner's sampling (default 0).")
 @click.option("--no-progress", is_flag=True, default=False, help="No progress bar.")
-def build_cmd(ade20k, out, captioner, vlm, limit, workers, config_path, mapping, seed, no_progress) -> None:
+@click.option("--strict", is_flag=True, default=False, help="Exit 1 when any image was rejected.")
+def build_cmd(
+    ade20k, out, captioner, vlm, limit, workers, config_path, mapping, seed, no_progress, strict
+) -> None:
     """Mine TextureADE from ADE20K into OUT (parquet shards, README.md card, manifest.json)."""
     from textureade.config import resolve_build_config
     from textureade.pipeline import build
@@ -83,6 +86,9 @@ def build_cmd(ade20k, out, captioner, vlm, limit, workers, config_path, mapping,
     click.echo(
         f"{state}: {report.out}: {counts}; {report.rejects} rejected of {report.items} ({report.seconds:.1f}s)"
     )
+    if strict and report.rejects:
+        click.echo(f"{report.rejects} image(s) rejected (see {report.out}/rejects.jsonl)", err=True)
+        raise click.exceptions.Exit(1)
 
 
 @cli.command("mosaic")

@@ -133,6 +133,10 @@ def test_bad_inputs_land_in_rejects(synth, tmp_path):
     assert by_id[images[0].stem]["stage"] == "read"
     assert any(r["stage"] == "regions" and "cover" in r["reason"] for r in rejects)
     assert json.loads((out / "manifest.json").read_text())["rejects"] == len(rejects)
+    args = ["build", "--ade20k", str(src.parent), "--out", str(out), "--config", str(cfg), "--no-progress"]
+    res = CliRunner().invoke(cli, [*args, "--strict"])  # finished build, with rejects: exit 1
+    assert res.exit_code == 1 and "already complete" in res.output
+    assert CliRunner().invoke(cli, args).exit_code == 0
 
 
 def test_full_form_uses_instances_and_parts(tmp_path):
