@@ -234,17 +234,20 @@ def build(config: BuildConfig) -> BuildReport:
     pool = None
     try:
         if config.workers > 1 and todo:
-            method = (
-                "fork"
-                if config.captioner == "heuristic" and "fork" in mp.get_all_start_methods()
-                else "spawn"
+            from concurrent.futures import ProcessPoolExecutor
+
+            fork = config.captioner == "heuristic" and "fork" in mp.get_all_start_methods()
+            ctx = mp.get_context("fork" if fork else "spawn")
+            # a worker that dies (OOM kill, segfault) raises BrokenProcessPool here instead of hanging;
+            # the journal keeps every finished chunk, so rerunning the command resumes
+            pool = ProcessPoolExecutor(
+                config.workers, mp_context=ctx, initializer=_init_worker, initargs=(config,)
             )
-            pool = mp.get_context(method).Pool(config.workers, initializer=_init_worker, initargs=(config,))
         else:
             _init_worker(config)
         for ci in todo:
             chunk = chunks[ci]
-            results = pool.imap(_process, chunk, chunksize=1) if pool else map(_process, chunk)
+            results = pool.map(_process, chunk) if pool else map(_process, chunk)
             samples: dict[str, list] = {s: [] for s in SPLITS}
             rejects: list[dict] = []
             for res in results:
@@ -265,8 +268,7 @@ def build(config: BuildConfig) -> BuildReport:
     finally:
         bar.close()
         if pool is not None:
-            pool.close()
-            pool.join()
+            pool.shutdown(wait=True, cancel_futures=True)
     return _finish(out, config, source.form, journal, header, len(refs), processed, resumed, t0)
 
 
