@@ -48,7 +48,9 @@ def run_cmd(method, dataset, out_dir, protocol, suite, k, data_path, limit, opti
     for sid, reason in summary.failures:
         click.echo(f"  failed {sid}: {reason}")
     if summary.n_rejected:
-        click.echo(f"  {summary.n_rejected} samples could not be read and were skipped (see run.json)", err=True)
+        click.echo(
+            f"  {summary.n_rejected} samples could not be read and were skipped (see run.json)", err=True
+        )
     if summary.n_failed > len(summary.failures):
         click.echo(
             f"  ... {summary.n_failed - len(summary.failures)} more failures in {summary.records_path}"
