@@ -184,31 +184,27 @@ def joint_counts(
     """
     ng, npc = dom.n_gt_codes, dom.n_pred_codes
     flags = gt_flags is not None and pred_flags is not None
-    g = dom.gt_codes.ravel()
-    p = dom.pred_codes.ravel()
+    g, p = dom.gt_codes, dom.pred_codes
     if flags:  # fold each flag into its code: 2 c + f, still in the small dtype when it fits
-        g = _fold(g, gt_flags.ravel(), ng)
-        p = _fold(p, pred_flags.ravel(), npc)
+        g = _fold(g, gt_flags, ng)
+        p = _fold(p, pred_flags, npc)
     width = npc * (2 if flags else 1)
     height = ng * (2 if flags else 1)
     ignored = dom.background and dom.outside is not None  # ignored pixels in background mode
-    if g.dtype == np.uint8 and p.dtype == np.uint8 and g.size < (1 << 24):
-        # Joint histogram of two 8-bit code images (exact: float32 counts below 2**24).
-        mask = None if not ignored else (~dom.outside).view(np.uint8)
-        hist = cv2.calcHist(
-            [g.reshape(dom.gt_codes.shape), p.reshape(dom.gt_codes.shape)],
-            [0, 1],
-            mask,
-            [height, width],
-            [0, height, 0, width],
-        )
-        counts = np.rint(hist).astype(np.int64)
+    mask = None if not ignored else (~dom.outside).view(np.uint8)
+    if height * width <= 65536 and g.size < (1 << 24) and g.dtype == np.uint8 and p.dtype == np.uint8:
+        # One 16-bit joint index, one OpenCV histogram (exact: float32 counts below 2**24).
+        idx = g.astype(np.uint16)
+        idx *= width
+        idx += p
+        hist = cv2.calcHist([idx], [0], mask, [height * width], [0, height * width])
+        counts = np.rint(hist.ravel()).astype(np.int64)
     else:
-        idx = g.astype(np.intp)
+        idx = g.ravel().astype(np.intp)
         if ignored:
             idx[dom.outside.ravel()] = height  # a row that is dropped
         idx *= width
-        idx += p
+        idx += p.ravel()
         counts = np.bincount(idx, minlength=(height + 1) * width)[: height * width]
     counts = counts.reshape(ng, 2, npc, 2) if flags else counts.reshape(ng, npc)
     counts = counts.astype(np.int64, copy=False)
@@ -218,10 +214,14 @@ def joint_counts(
 
 
 def _fold(codes: np.ndarray, flag: np.ndarray, n: int) -> np.ndarray:
-    dt = np.uint8 if 2 * n <= 256 else (np.uint16 if 2 * n <= 65536 else np.int64)
+    """2 * code + flag (flag: bool or 0/1 uint8), in the smallest dtype that holds 2 n values."""
+    f = flag.view(np.uint8) if flag.dtype == bool else flag
+    if 2 * n <= 256 and codes.dtype == np.uint8:
+        return cv2.add(cv2.add(codes, codes), f)  # no saturation: 2 * code + 1 < 256
+    dt = np.uint16 if 2 * n <= 65536 else np.int64
     out = codes.astype(dt)
     out <<= 1
-    out |= flag.view(np.uint8).astype(dt, copy=False)
+    out |= f.astype(dt, copy=False)
     return out
 
 

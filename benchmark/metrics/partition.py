@@ -37,7 +37,7 @@ from benchmark.metrics.boundary import (
     boundary_f_counts_pair,
     boundary_iou_dilation,
     davis_bound_pix,
-    davis_boundary_maps,
+    davis_boundary_map,
     f_from_counts,
     region_boundary_flags_pair,
 )
@@ -112,9 +112,10 @@ def partition_stats(
     dom = build_domain(pred, gt, ignore_index, gt_zero)
     shape = dom.gt_codes.shape
     d = boundary_iou_dilation(shape, dilation_ratio)
-    bmaps = davis_boundary_maps(dom.gt_codes, dom.pred_codes)  # DAVIS maps (GT, pred), used below
-    flags = region_boundary_flags_pair(bmaps, d)
-    quad = joint_counts(dom, flags[..., 0], flags[..., 1])  # [g, gt flag, p, pred flag]
+    gt_b = davis_boundary_map(dom.gt_codes)  # the DAVIS boundary maps, used below too
+    pred_b = davis_boundary_map(dom.pred_codes)
+    gt_f, pred_f = region_boundary_flags_pair(gt_b, pred_b, d)
+    quad = joint_counts(dom, gt_f, pred_f)  # [g, gt flag, p, pred flag]
     full_t = quad.sum(axis=(1, 3))
     rows_g = np.flatnonzero(full_t[1:].sum(axis=1) > 0) + 1  # GT regions (codes)
     col_tot = full_t.sum(axis=0)
@@ -132,7 +133,7 @@ def partition_stats(
     if n_p == 0:
         stats.scores = _failure_scores(n_g, n)
         stats.covering_den = int(t[1:].sum())
-        stats.bf_n_gt = int(np.count_nonzero(bmaps[..., 0]))
+        stats.bf_n_gt = int(np.count_nonzero(gt_b))
         return stats
 
     inter = t[1:, 1:].astype(np.float64)  # G x P
@@ -180,7 +181,7 @@ def partition_stats(
 
     # Boundary F (DAVIS) on the zeroed label maps.
     radius = davis_bound_pix(shape, bound_th)
-    fg_match, n_fg, gt_match, n_gtb = boundary_f_counts_pair(bmaps, radius)
+    fg_match, n_fg, gt_match, n_gtb = boundary_f_counts_pair(gt_b, pred_b, radius)
     stats.bf_fg_match, stats.bf_n_fg, stats.bf_gt_match, stats.bf_n_gt = fg_match, n_fg, gt_match, n_gtb
     s["boundary_f"] = f_from_counts(fg_match, n_fg, gt_match, n_gtb)
 

@@ -13,6 +13,7 @@ from benchmark.metrics.boundary import (
     davis_bound_pix,
     davis_boundary_map,
     dilate,
+    dilate_disk_pair,
     region_boundary_flags,
 )
 
@@ -115,7 +116,9 @@ def test_davis_map_matches_loop_and_binary_davis():
     rng = np.random.default_rng(0)
     for _ in range(30):
         lab = rng.integers(0, 3, (int(rng.integers(1, 9)), int(rng.integers(1, 9))))
-        np.testing.assert_array_equal(davis_boundary_map(lab), loop_bmap(lab))
+        want = loop_bmap(lab)
+        for dt in (np.int64, np.uint8, np.uint16):  # numpy path and OpenCV 2x2-filter path
+            np.testing.assert_array_equal(davis_boundary_map(lab.astype(dt)), want)
 
 
 def test_disk_dilation_matches_loop():
@@ -123,6 +126,17 @@ def test_disk_dilation_matches_loop():
     for r in (1, 2, 3, 5):
         b = rng.random((13, 17)) < 0.05
         np.testing.assert_array_equal(dilate(b, r), loop_dilate(b, r))
+
+
+def test_decomposed_disk_dilation_is_exact():
+    rng = np.random.default_rng(4)
+    for r in (0, 1, 2, 3, 4, 6, 7, 9, 12):
+        a, b = rng.random((30, 33)) < 0.01, rng.random((30, 33)) < 0.02
+        da, db = dilate_disk_pair(a, b, r)
+        np.testing.assert_array_equal(da, dilate(a, r))
+        np.testing.assert_array_equal(db, dilate(b, r))
+        if r <= 3:
+            np.testing.assert_array_equal(da, loop_dilate(a, r))
 
 
 def test_tolerances_follow_the_papers():
