@@ -132,6 +132,9 @@ class VlmDescriber:
         self.model_key = (local_model_key(self.model_id) if is_local(self.model_id)
                           else f"{self.model_id}@{self.revision or 'unpinned'}")  # fmt: skip
         self.prompt_hash = pr.prompt_hash(self.prompts, self.presentation, self.hints)
+        # cached fallback decisions also depend on how hard the model was asked: fold that in
+        settings = f"{self.prompt_hash}|{self.max_new_tokens}|{self.max_retries}|{self.seed}"
+        self.cache_hash = hashlib.sha256(settings.encode()).hexdigest()[:16]
         self.cache = DescriptionCache(cache_dir) if cache_dir else None
         self._fallback = fallback
         self._model: Any = None
@@ -240,7 +243,7 @@ class VlmDescriber:
         context = None
         if self.presentation.startswith("overlay") and group:
             context = np.where(np.isin(label_map, group), label_map, 0)
-        return cache_key(img_h, mask_hash(label_map == rid, context), self.model_key, self.prompt_hash)
+        return cache_key(img_h, mask_hash(label_map == rid, context), self.model_key, self.cache_hash)
 
     def provenance(self) -> dict[str, Any]:
         return {
@@ -251,6 +254,7 @@ class VlmDescriber:
             "family": self.family,
             "presentation": self.presentation,
             "prompt_hash": self.prompt_hash,
+            "cache_hash": self.cache_hash,
             "hints": self.hints,
             "decoding": {
                 "first": "greedy",

@@ -227,7 +227,7 @@ def _finish(d: Any, st: _State) -> DescribeResult:
         for k, reason in st.fallback.items():
             if k not in st.cached:
                 new[st.keys[k]] = {"status": "fallback", "reason": reason}
-        d.cache.put_many(new, model=d.model_key, prompt=d.prompt_hash)
+        d.cache.put_many(new, model=d.model_key, prompt=d.cache_hash)
     sources = ["fallback" if (whole or k in st.fallback) else "model" for k in st.ids]
     prov = d.provenance() | {
         "sources": sources,

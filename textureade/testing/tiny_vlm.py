@@ -102,7 +102,7 @@ def _seed() -> None:
     torch.manual_seed(0)
 
 
-def _qwen2_5_vl(out: Path) -> None:
+def _qwen2_5_vl(out: Path, hidden: int) -> None:
     from transformers import (
         Qwen2_5_VLConfig,
         Qwen2_5_VLForConditionalGeneration,
@@ -114,12 +114,12 @@ def _qwen2_5_vl(out: Path) -> None:
     tok = _qwen_tokenizer(QWEN_SPECIAL, QWEN_CHAT_TEMPLATE)
     ids = {t: tok.convert_tokens_to_ids(t) for t in QWEN_SPECIAL}
     text = dict(
-        vocab_size=_pad_vocab(len(tok)), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+        vocab_size=_pad_vocab(len(tok)), hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=2,
+        num_attention_heads=hidden // 16, num_key_value_heads=2, max_position_embeddings=2048,
         rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]},
         bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"],
     )  # fmt: skip
-    vision = dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64,
+    vision = dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=hidden,
                   patch_size=14, spatial_merge_size=2, window_size=56, fullatt_block_indexes=[1])  # fmt: skip
     config = Qwen2_5_VLConfig(
         text_config=text, vision_config=vision, image_token_id=ids["<|image_pad|>"],
@@ -140,7 +140,7 @@ def _qwen2_5_vl(out: Path) -> None:
     proc.save_pretrained(out)
 
 
-def _qwen3_vl(out: Path) -> None:
+def _qwen3_vl(out: Path, hidden: int) -> None:
     from transformers import (
         Qwen2VLImageProcessor,
         Qwen3VLConfig,
@@ -152,13 +152,13 @@ def _qwen3_vl(out: Path) -> None:
     tok = _qwen_tokenizer(QWEN_SPECIAL, QWEN_CHAT_TEMPLATE)
     ids = {t: tok.convert_tokens_to_ids(t) for t in QWEN_SPECIAL}
     text = dict(
-        vocab_size=_pad_vocab(len(tok)), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=2048,
+        vocab_size=_pad_vocab(len(tok)), hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=2,
+        num_attention_heads=hidden // 16, num_key_value_heads=2, head_dim=16, max_position_embeddings=2048,
         rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [4, 2, 2],
                          "mrope_interleaved": True},
         bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"],
     )  # fmt: skip
-    vision = dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64,
+    vision = dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=hidden,
                   patch_size=16, spatial_merge_size=2, num_position_embeddings=64,
                   deepstack_visual_indexes=[0])  # fmt: skip
     config = Qwen3VLConfig(
@@ -181,7 +181,7 @@ def _qwen3_vl(out: Path) -> None:
     proc.save_pretrained(out)
 
 
-def _smolvlm(out: Path) -> None:
+def _smolvlm(out: Path, hidden: int) -> None:
     from transformers import (
         Idefics3Config,
         Idefics3ForConditionalGeneration,
@@ -194,8 +194,8 @@ def _smolvlm(out: Path) -> None:
     tok.add_tokens(rows)
     ids = {t: tok.convert_tokens_to_ids(t) for t in SMOLVLM_SPECIAL}
     text = dict(
-        model_type="llama", vocab_size=_pad_vocab(len(tok)), hidden_size=64, intermediate_size=128,
-        num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+        model_type="llama", vocab_size=_pad_vocab(len(tok)), hidden_size=hidden, intermediate_size=2 * hidden,
+        num_hidden_layers=2, num_attention_heads=hidden // 16, num_key_value_heads=2, max_position_embeddings=2048,
         bos_token_id=ids["<|im_start|>"], eos_token_id=ids["<end_of_utterance>"],
         pad_token_id=ids["<|endoftext|>"],
     )  # fmt: skip
@@ -218,7 +218,7 @@ def _smolvlm(out: Path) -> None:
     proc.save_pretrained(out)
 
 
-def _florence2(out: Path) -> None:
+def _florence2(out: Path, hidden: int) -> None:
     from transformers import (
         BartTokenizer,
         CLIPImageProcessor,
@@ -272,15 +272,70 @@ def _set_generation(model: Any, *, eos: int, pad: int) -> None:
 _BUILDERS = {"qwen2_5_vl": _qwen2_5_vl, "qwen3_vl": _qwen3_vl, "smolvlm": _smolvlm, "florence2": _florence2}
 
 
-def save_tiny_vlm(family: str, out_dir: str | Path) -> Path:
+def save_tiny_vlm(family: str, out_dir: str | Path, hidden_size: int = 64) -> Path:
     """Build the tiny random ``family`` model + processor and save both into ``out_dir``.
 
-    family: one of :data:`FAMILIES`. Returns ``out_dir`` as a Path (created if needed). Deterministic:
+    family: one of :data:`FAMILIES`. hidden_size: width of the text model (a multiple of 32; heads of
+    16 dims); wider models let a test fit the output layer to chosen answers (``fit_answers``).
+    Florence-2 is always 32 wide. Returns ``out_dir`` as a Path (created if needed). Deterministic:
     the weights are drawn after ``torch.manual_seed(0)``. Raises ValueError for an unknown family.
     """
     if family not in _BUILDERS:
         raise ValueError(f"unknown tiny VLM family {family!r}; use one of {', '.join(FAMILIES)}")
+    if hidden_size % 32 or hidden_size < 32:
+        raise ValueError(f"hidden_size must be a positive multiple of 32, got {hidden_size}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    _BUILDERS[family](out)
+    _BUILDERS[family](out, hidden_size)
     return out
+
+
+def fit_answers(
+    model: Any, tokenizer: Any, inputs: dict[str, Any], answers: list[str], eos_token: str
+) -> None:
+    """Fit a decoder-only model's output layer so greedy decoding answers ``answers`` (in place).
+
+    inputs: the keyword arguments a ``generate`` call received for a batch of left-padded prompts
+    (``input_ids`` B x P, ``attention_mask``, pixel tensors, ...); answers: B target strings, each
+    followed by ``eos_token``. The hidden states feeding ``lm_head`` are read with the answers
+    teacher-forced after the prompts, and ``lm_head.weight`` is replaced by the least-squares map
+    that scores each next target token highest. Hidden states depend only on the prefix, so greedy
+    decoding then reproduces every answer exactly. Needs ``hidden_size`` >= the number of answer
+    tokens (build with ``save_tiny_vlm(..., hidden_size=256)`` for a few short answers); raises
+    ValueError when the fit does not reach every token.
+    """
+    import torch
+
+    eos = tokenizer.convert_tokens_to_ids(eos_token)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
+    targets = [tokenizer(a, add_special_tokens=False)["input_ids"] + [eos] for a in answers]
+    length = max(map(len, targets))
+    tgt = torch.tensor([t + [pad] * (length - len(t)) for t in targets])
+    keep = torch.tensor([[True] * len(t) + [False] * (length - len(t)) for t in targets])
+    prompt_len = inputs["input_ids"].shape[1]
+    extra = {k: v for k, v in inputs.items() if k not in ("input_ids", "attention_mask", "generation_config")}
+    if "mm_token_type_ids" in extra:  # Qwen-VL: text tokens are type 0
+        extra["mm_token_type_ids"] = torch.cat([extra["mm_token_type_ids"], torch.zeros_like(tgt)], 1)
+    captured: dict[str, Any] = {}
+    hook = model.lm_head.register_forward_hook(lambda m, i, o: captured.__setitem__("x", i[0].detach()))
+    try:
+        with torch.no_grad():
+            model(
+                input_ids=torch.cat([inputs["input_ids"], tgt], 1),
+                attention_mask=torch.cat([inputs["attention_mask"], keep.long()], 1),
+                **extra,
+            )
+    finally:
+        hook.remove()
+    # the state at position p predicts token p + 1: prompt end predicts the first answer token
+    states = captured["x"][:, prompt_len - 1 : prompt_len - 1 + length][keep].double()
+    labels = tgt[keep]
+    goal = torch.full((states.shape[0], model.lm_head.weight.shape[0]), -1.0, dtype=torch.float64)
+    goal[torch.arange(labels.numel()), labels] = 10.0
+    weight = torch.linalg.lstsq(states, goal).solution.T.to(model.lm_head.weight.dtype)
+    if not bool(((states.to(weight.dtype) @ weight.T).argmax(1) == labels).all()):
+        raise ValueError(f"cannot fit {labels.numel()} answer tokens with hidden size {states.shape[1]}")
+    with torch.no_grad():
+        model.lm_head.weight.copy_(weight)
+        if getattr(model.lm_head, "bias", None) is not None:
+            model.lm_head.bias.zero_()
