@@ -169,3 +169,36 @@ def test_genuine_samples_mine(ade_samples, cfg):
         for r in rs.regions:
             assert r.area / n >= cfg.min_region_frac and r.class_names
         assert set(np.unique(rs.label_map)) <= set(range(len(rs.regions) + 1))
+
+
+def test_instances_of_one_material_rejoin_and_parts_stand_apart(tex, cfg):
+    from textureade.types import SceneObject
+
+    image = tex["brick"].copy()
+    image[:, 128:384] = tex["grass"][:, 128:384]  # brick | grass | the same brick again
+    image[:, 384:] = tex["brick"][:, :128]
+    image[96:288, 176:336] = tex["gravel"][96:288, 176:336]  # a gravel "part" inside the grass
+    labels = np.full((384, 512), 1, np.int32)  # wall left and right ...
+    labels[:, 128:384] = 3  # ... grass between them
+    inst = np.zeros((384, 512), np.int32)
+    inst[:, :128], inst[:, 384:], inst[:, 128:384] = 1, 2, 3  # two wall instances, not touching
+    parts = np.zeros((384, 512), np.int32)
+    parts[96:288, 176:336] = 4
+    objects = [
+        SceneObject("wall", 1, instance_id=1, attributes=["brick"]),
+        SceneObject("wall", 1, instance_id=2),
+        SceneObject("grass", 3, instance_id=3),
+        SceneObject("earth", 4, part_level=1, attributes=["gravel"]),
+    ]
+    scene = Scene("inst", image, labels, instances=inst, parts=[parts], objects=objects, class_names=NAMES)
+    types = type_classes(NAMES, [1, 3, 4], cfg)
+    rs = mine_regions(scene, types, cfg)
+    kinds = [s["kind"] for s in rs.provenance["segments"]]
+    assert kinds == ["instance", "instance", "instance", "part"]
+    assert [m["why"] for m in rs.provenance["merges"]] == ["same class"]
+    names = sorted(r.class_names[0] for r in rs.regions)
+    assert names == ["earth", "grass", "wall"]
+    wall = next(r for r in rs.regions if r.class_names == ["wall"])
+    assert wall.attributes == ["brick"] and wall.area == 2 * 384 * 128
+    earth = next(r for r in rs.regions if r.class_names == ["earth"])
+    assert earth.attributes == ["gravel"] and (rs.label_map[96:288, 176:336] == earth.index).all()

@@ -89,7 +89,14 @@ class _Groups:
     def __init__(self, piece_w: np.ndarray, z: np.ndarray, piece_class: dict[int, set[int]]):
         self.z = z
         self.piece_w = piece_w
+        # appearance statistics from each piece's interior (>= SPLIT_MARGIN working pixels from any
+        # other piece: there the descriptors' windows see only the piece); all its pixels when the
+        # interior is smaller than MIN_STAT_PIXELS
+        inner = np.where(interior_map(piece_w), piece_w, 0)
         self.stats = segment_stats(piece_w.ravel(), z)
+        for p, st in segment_stats(inner.ravel(), z).items():
+            if st.n >= MIN_STAT_PIXELS:
+                self.stats[p] = st
         self.classes = {g: set(piece_class[g]) for g in piece_class}
         self.owner = {g: g for g in piece_class}
         self.adj: dict[int, set[int]] = {}
@@ -206,6 +213,17 @@ def _block_weights(d: int) -> np.ndarray:
     return w
 
 
+def interior_map(ids: np.ndarray, margin: int = 0) -> np.ndarray:
+    """Boolean map of the pixels whose L1 neighbourhood of radius ``margin`` (default SPLIT_MARGIN)
+    holds a single id (the image border does not count as a neighbour)."""
+    m = margin or SPLIT_MARGIN
+    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    f = ids.astype(np.float32)
+    lo = cv2.erode(f, cross, iterations=m, borderType=cv2.BORDER_REPLICATE)
+    hi = cv2.dilate(f, cross, iterations=m, borderType=cv2.BORDER_REPLICATE)
+    return lo == hi
+
+
 def _coherence(mask: np.ndarray, min_piece: float) -> float:
     """Share of ``mask``'s pixels that lie in connected pieces of >= ``min_piece`` pixels (1 = all in
     solid pieces; low = salt-and-pepper)."""
@@ -229,10 +247,7 @@ def _try_split(
     # statistics come from the segment's interior: near its edge the descriptors' windows see the
     # neighbours, and that blur must not pass for a second texture
     # (a segment too thin to have an interior is never split)
-    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
-    interior = cv2.erode(
-        mask.astype(np.uint8), cross, iterations=SPLIT_MARGIN, borderType=cv2.BORDER_REPLICATE
-    ).astype(bool)
+    interior = interior_map(mask.astype(np.uint8)) & mask
     if interior.sum() < 0.5 * idx.size:
         return None
     inner_idx = np.flatnonzero(interior.ravel())
@@ -286,6 +301,7 @@ def _try_split(
     entry["accepted"] = bool(
         j > cfg.split_separability and min(coh) >= cfg.split_coherence and valley <= cfg.split_valley
     )
+    entry["interior"] = interior
     return half1, entry
 
 
@@ -339,6 +355,7 @@ def mine_regions(
         if found is None:
             continue
         half_w, entry = found
+        interior = entry.pop("interior")
         if not entry.pop("accepted"):
             entry["names"] = names(g)
             rejected_splits.append(entry)
@@ -354,8 +371,10 @@ def mine_regions(
         seg_names[new] = entry["names"][0] if entry["names"] else "region"
         grp.owner[new] = new
         grp.classes[new] = set(grp.classes[g])
-        grp.stats[new] = GroupStats.of(z[half_w.ravel()])
-        grp.stats[g] = GroupStats.of(z[(group_w == g).ravel() & ~half_w.ravel()])
+        rest_w = (group_w == g) & ~half_w
+        for gid, part in ((new, half_w), (g, rest_w)):
+            core = part & interior
+            grp.stats[gid] = GroupStats.of(z[(core if core.sum() >= MIN_STAT_PIXELS else part).ravel()])
         splits.append(entry)
     if splits:
         grp.merge_pass(cfg.merge_separability, names, merges, cfg.min_region_frac * hs * ws)
