@@ -279,14 +279,14 @@ def run(
             diff = [key for key in IDENTITY_KEYS if previous.get(key) != identity[key]]
             if diff:
                 raise UserError(
-                    f"{out} holds a partial run with other {', '.join(diff)}; pass another --out or delete it"
+                    f"{out} holds a run with other {', '.join(diff)}; pass another --out or delete it"
                 )
         elif n_done:
             raise UserError(f"{out} has records.jsonl but no run.json; pass another --out or delete it")
         info: dict[str, Any] = {
             "identity": identity,
             "config": {
-                "method": spec.name, "dataset": handle.name, "dataset_path": str(handle.path or ""),
+                "method": spec.name, "dataset": handle.name, "dataset_path": str(handle.path.resolve()) if handle.path else None,
                 "protocol": proto, "k": kk, "suite": suite, "options": _jsonable(options),
                 "limit": limit, "timeout": timeout, "save_predictions": save_predictions,
             },

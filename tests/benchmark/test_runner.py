@@ -130,7 +130,7 @@ def test_resume_after_crash_gives_identical_records(tmp_path):
 
 def test_resume_refuses_another_configuration(tmp_path):
     run(spec(), handle(3), tmp_path / "r", progress=False)
-    with pytest.raises(UserError, match="partial run with other params"):
+    with pytest.raises(UserError, match="holds a run with other params"):
         run(spec(half=False), handle(3), tmp_path / "r", progress=False)
     with pytest.raises(UserError, match="protocol"):
         run(spec(), handle(3), tmp_path / "r", protocol="oracle-k-blind", progress=False)
