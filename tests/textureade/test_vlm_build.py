@@ -1,0 +1,69 @@
+"""End to end: `textureade build --captioner vlm --vlm <tiny model>` offline, then a re-run from the cache.
+
+A tiny random Qwen2.5-VL answers junk, so every region falls back to the offline describer with the
+reason recorded in the sample's provenance; the second build (new output folder, same cache) hits
+the cache for every region and never calls ``generate``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+pytest.importorskip("transformers")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Tiny models run several times faster on one thread on this shared 2-core machine."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_vlm_build_then_cached_rebuild(tmp_path, monkeypatch):
+    from textureade.cli import cli
+    from textureade.describe.vlm import VlmDescriber
+    from textureade.store import read_textureade
+    from textureade.synthetic_ade import write_synthetic_ade
+    from textureade.testing.tiny_vlm import save_tiny_vlm
+
+    ade = write_synthetic_ade(tmp_path / "ade", n=4, form="challenge", seed=1)
+    model = save_tiny_vlm("qwen2_5_vl", tmp_path / "vlm")
+    config = tmp_path / "build.yaml"
+    config.write_text(
+        f"describer_options:\n  cache_dir: {tmp_path / 'cache'}\n  max_new_tokens: 12\n  max_retries: 1\n"
+    )
+    calls = []
+    real = VlmDescriber.generate
+    monkeypatch.setattr(
+        VlmDescriber,
+        "generate",
+        lambda self, jobs, attempt: calls.append(len(jobs)) or real(self, jobs, attempt),
+    )
+
+    def build(out):
+        args = ["build", "--ade20k", str(ade), "--out", str(out), "--captioner", "vlm", "--vlm", str(model),
+                "--config", str(config), "--no-progress"]  # fmt: skip
+        res = CliRunner().invoke(cli, args)
+        assert res.exit_code == 0, res.output
+        return list(read_textureade(out))
+
+    first = build(tmp_path / "out1")
+    assert first, "the synthetic folder should yield samples"
+    assert calls, "the model was asked"
+    for s in first:
+        prov = s.provenance["describer"]
+        k = len(s.descriptions)
+        assert prov["describer"] == "vlm" and prov["presentation"] == "overlay"
+        assert prov["sources"] == ["fallback"] * k and len(prov["fallback_reasons"]) == k
+        assert prov["fallback_describer"] == "heuristic" and prov["cache_hits"] == 0
+
+    calls.clear()
+    second = build(tmp_path / "out2")
+    assert calls == []  # every region came from the cache
+    assert [s.descriptions for s in second] == [s.descriptions for s in first]
+    for s in second:
+        assert s.provenance["describer"]["cache_hits"] == len(s.descriptions)
