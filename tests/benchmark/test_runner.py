@@ -179,3 +179,23 @@ def test_saved_predictions_rescore_to_the_same_records(tmp_path, monkeypatch):
         scored_as[dataset] = a[list(METRIC_KEYS)]
     # the GT-0 gap makes the two rules differ, so the rule really was applied by both tools
     assert not scored_as["rwtd"].equals(scored_as[str(folder)])
+
+
+def test_timeout_outside_the_main_thread_is_checked_after_predict(tmp_path):
+    """SIGALRM only reaches the main thread: elsewhere a slow image still fails, once predict returns."""
+    import threading
+
+    result = {}
+
+    def work():
+        result["s"] = run(
+            spec("Sleeper", seconds=0.4), handle(2), tmp_path / "t", timeout=0.1, progress=False
+        )
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join(30)
+    assert result["s"].n_failed == 2
+    df = records(tmp_path / "t")
+    assert all(r.startswith("SampleTimeout: timeout: predict took") for r in df["reason"])
+    assert (df["time_predict"] >= 0.4).all()
