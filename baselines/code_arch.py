@@ -288,11 +288,38 @@ def build_net(c: CoDeConfig, eos_token_id: int) -> Any:
     return _net_class()(c, eos_token_id)
 
 
+def complete_from_frozen_clip(sd: dict[str, Any]) -> dict[str, Any]:
+    """Fill absent frozen-CLIP copies from ``frozen_clip.*`` (never overwriting a present key).
+
+    The image encoder, its ``clip_proj`` (= CLIP's ``ln_post``/``proj``) and both text-tower copies
+    are frozen copies of the same pretrained CLIP that ``frozen_clip`` holds, so a checkpoint saved
+    without them (TCL's loader whitelists their absence) still has everything inference needs.
+    """
+    if "frozen_clip.visual.conv1.weight" not in sd:
+        return sd
+    out, vis = dict(sd), "frozen_clip.visual."
+    for key, value in sd.items():
+        if key.startswith(vis):
+            rest = key[len(vis) :]
+            if rest.startswith("ln_post."):
+                out.setdefault("clip_image_encoder.clip_proj.ln." + rest[len("ln_post.") :], value)
+            elif rest == "proj":
+                out.setdefault("clip_image_encoder.clip_proj.proj", value)
+            else:
+                out.setdefault("clip_image_encoder.clip_visual." + rest, value)
+        elif key.startswith("frozen_clip.") and key != "frozen_clip.logit_scale":
+            rest = key[len("frozen_clip.") :]
+            out.setdefault("clip_text_encoder.prompt_learner.clip_model." + rest, value)
+            if not rest.startswith("token_embedding."):
+                out.setdefault("clip_text_encoder.text_encoder." + rest, value)
+    return out
+
+
 def load_code_net(path: str | Path, vision_heads: int, text_heads: int, eos_token_id: int) -> Any:
     """Read the official checkpoint safely, check its layout strictly, return a loaded CoDeNet (eval)."""
     from baselines.safe_ckpt import check_layout, load_state_dict
 
-    sd = load_state_dict(path, "code", keys=("model", "state_dict"))
+    sd = complete_from_frozen_clip(load_state_dict(path, "code", keys=("model", "state_dict")))
     cfg = infer_config(sd, vision_heads, text_heads)
     check_layout(sd, official_layout(cfg), "code", ignore=TRAINING_ONLY)
     net = build_net(cfg, eos_token_id)

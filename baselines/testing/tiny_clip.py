@@ -125,6 +125,9 @@ def save_tiny_code(out_dir: str | Path, seed: int = 0) -> Path:
         else:
             sd[key] = torch.randn(shape, generator=gen) * 0.1
     sd["masker.sim2mask.w"], sd["masker.sim2mask.b"] = torch.tensor(10.0), torch.tensor(-2.5)
+    te, pl = "clip_text_encoder.text_encoder.", "clip_text_encoder.prompt_learner.clip_model."
+    for key in [k for k in sd if k.startswith(te)]:  # one shared text tower, saved under both names
+        sd[pl + key[len(te) :]] = sd[key]
     sd["frozen_clip.logit_scale"] = torch.tensor(4.6)
     sd["pamr.aff_x.kernel"] = torch.zeros(8, 1, 3, 3)
     sd["tcli_loss.logit_scale"] = torch.tensor(2.0)

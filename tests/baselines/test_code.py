@@ -64,6 +64,33 @@ def test_strict_layout_check(tmp_path):
         check_layout(bad, want, "code", ignore=ca.TRAINING_ONLY)
 
 
+def test_checkpoint_without_clip_copies_falls_back_to_frozen_clip(tmp_path, tiny, method):
+    """A checkpoint holding only ``frozen_clip`` (no encoder copies) loads to the very same network."""
+    sd = load_state_dict(tiny["checkpoint"], "code")
+    vis, pl, te = (
+        "clip_image_encoder.clip_visual.",
+        "clip_text_encoder.prompt_learner.clip_model.",
+        "clip_text_encoder.text_encoder.",
+    )
+    lean = {}
+    for key, value in sd.items():
+        if key.startswith(vis):
+            lean["frozen_clip.visual." + key[len(vis) :]] = value
+        elif key.startswith("clip_image_encoder.clip_proj.ln."):
+            lean["frozen_clip.visual.ln_post." + key.rsplit(".", 1)[1]] = value
+        elif key == "clip_image_encoder.clip_proj.proj":
+            lean["frozen_clip.visual.proj"] = value
+        elif key.startswith(pl):
+            lean["frozen_clip." + key[len(pl) :]] = value
+        elif not key.startswith(te):
+            lean[key] = value
+    assert not any(k.startswith(("clip_image_encoder.", pl, te)) for k in lean)
+    torch.save({"model": lean}, tmp_path / "lean.pth")
+    net = ca.load_code_net(tmp_path / "lean.pth", 2, 2, method.tokenizer.eos_token_id)
+    ours = method.net.state_dict()
+    assert all(torch.equal(v, ours[k]) for k, v in net.state_dict().items() if k != "clip.logit_scale")
+
+
 def test_safe_loader_never_runs_pickled_code(tmp_path):
     marker = tmp_path / "pwned"
 
