@@ -51,6 +51,13 @@ def test_full_size_layout_matches_our_model_on_meta():
     with torch.device("meta"):
         net = la.build_lseg_net(la.VIT_L16, eos_token_id=49407)
     assert converted == {k: tuple(v.shape) for k, v in net.state_dict().items()}
+    # the image tower is exactly timm's registered vit_large_patch16_384 (its classifier aside)
+    import timm
+
+    with torch.device("meta"):
+        ref = timm.create_model("vit_large_patch16_384", pretrained=False)
+    ref_shapes = {k: tuple(v.shape) for k, v in ref.state_dict().items() if not k.startswith("head.")}
+    assert ref_shapes == {k: tuple(v.shape) for k, v in net.pretrained.model.state_dict().items()}
 
 
 def test_vit_levels_follow_timm_and_decoder_shapes(method):
