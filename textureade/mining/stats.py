@@ -87,20 +87,33 @@ def separability(a: GroupStats, b: GroupStats) -> float:
 
 
 def _lloyd(x: np.ndarray, lab: np.ndarray, iters: int) -> tuple[np.ndarray, float]:
-    """Lloyd iterations from a labelling; returns (labels, within-cluster sum of squares)."""
-    for _ in range(iters):
-        if lab.min() == lab.max():
-            break
-        c0 = x[lab == 0].mean(axis=0)
-        c1 = x[lab == 1].mean(axis=0)
-        new = (((x - c1) ** 2).sum(axis=1) < ((x - c0) ** 2).sum(axis=1)).astype(np.int64)
+    """Lloyd iterations from a labelling; returns (labels, within-cluster sum of squares).
+
+    The nearest-centre test is the equivalent half-space test 2 x.(c1 - c0) > |c1|^2 - |c0|^2, done
+    with elementwise products (no BLAS call)."""
+    n = x.shape[0]
+    tot = x.sum(axis=0)
+    lab = lab.astype(bool)
+    for _ in range(iters + 1):
+        n1 = int(lab.sum())
+        if n1 in (0, n):
+            return lab.astype(np.int64), float("inf")
+        c1 = x[lab].sum(axis=0) / n1
+        c0 = (tot - c1 * n1) / (n - n1)
+        w = c1 - c0
+        new = 2.0 * (x * w).sum(axis=1) > float((c1 * c1).sum() - (c0 * c0).sum())
         if np.array_equal(new, lab):
             break
         lab = new
-    if lab.min() == lab.max():
-        return lab, float("inf")
-    sse = sum(float(((x[lab == k] - x[lab == k].mean(axis=0)) ** 2).sum()) for k in (0, 1))
-    return lab, sse
+    n1 = int(lab.sum())
+    if n1 in (0, n):
+        return lab.astype(np.int64), float("inf")
+    c1 = x[lab].mean(axis=0)
+    c0 = x[~lab].mean(axis=0)
+    sse = float((x * x).sum() - n1 * (c1 * c1).sum() - (n - n1) * (c0 * c0).sum())
+    if lab[0]:  # canonical polarity: the first point is in cluster 0 (immune to a flipped PCA sign)
+        lab = ~lab
+    return lab.astype(np.int64), sse
 
 
 def two_means_candidates(x: np.ndarray, iters: int = 15) -> list[tuple[np.ndarray, float]]:
