@@ -13,6 +13,17 @@ Idefics3 + Llama text), ``florence2`` (Florence-2, BART encoder-decoder + DaViT 
 is 1-3 MB and generates 20 tokens in well under a second on one CPU core. Its outputs are random
 junk (what validation, retry and fallback tests need).
 
+``fit_answers(model, tokenizer, generate_kwargs, answers, eos)`` then replaces a decoder-only
+model's output layer by a least-squares fit so that greedy decoding of those exact prompts yields
+chosen answers: a real model that really generates valid text, for tests of the accepting path
+(build it wider, e.g. ``hidden_size=160``, so the fit has room).
+
+Reuse (e.g. a Qwen-VL inside another method): the tokenizers are ``Qwen2Tokenizer`` objects (Idefics3
+too) over the 256 byte symbols, so any text round-trips; add tokens with ``tokenizer.add_tokens`` and
+``model.resize_token_embeddings(len(tokenizer))``. Token ids of the special tokens are read from the
+tokenizer, never hard-coded; the configs' image/video/vision-start ids and the generation config's
+eos/pad ids are set from them.
+
 torch and transformers are imported inside the functions (``import textureade.testing`` stays light).
 """
 
