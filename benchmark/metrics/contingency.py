@@ -87,14 +87,14 @@ def small_codes(codes: np.ndarray, n_codes: int) -> np.ndarray:
 def _codes(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """H x W compact codes (small dtype) and the id of each code; code 0 is always id 0.
 
-    Ids below 64 are used as codes directly (some codes may then be absent); maps with ids
+    Ids below 128 are used as codes directly (some codes may then be absent); maps with ids
     below 256 are compacted through OpenCV's histogram and lookup table (two fast passes);
     others through ``np.bincount`` and a numpy lookup table.
     """
     if arr.size == 0:
         return arr.astype(np.uint8), np.zeros(1, dtype=np.int64)
     top = int(arr.max())
-    if top < 64:  # small ids are their own codes (absent codes are dropped later)
+    if top < 128:  # small ids are their own codes (absent codes are dropped later)
         return arr.astype(np.uint8), np.arange(top + 1, dtype=np.int64)
     if top < 256:
         a8 = arr if arr.dtype == np.uint8 else arr.astype(np.uint8)

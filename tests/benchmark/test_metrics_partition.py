@@ -265,7 +265,11 @@ def test_ids_dtypes_and_relabelling_do_not_matter():
     big = dict(zip(ids_p, [0] + list(rng.choice(np.arange(70000, 90000), len(ids_p) - 1, replace=False))))
     pred_big = np.vectorize(big.get)(pred).astype(np.int32)
     gt_small = np.unique(gt, return_inverse=True)[1].reshape(gt.shape) + 1
+    mid = dict(zip(ids_p, [0] + list(rng.choice(np.arange(130, 256), len(ids_p) - 1, replace=False))))
+    pred_mid = np.vectorize(mid.get)(pred).astype(np.uint8)  # 8-bit ids >= 128: compacted by LUT
     for p, g in [
+        (pred_mid, gt),
+        (pred_mid, (gt_small + 127).astype(np.uint8)),
         (pred_big, gt),
         (pred.astype(np.uint16), gt.astype(np.uint16)),
         (pred_big.astype(np.int64), gt_small.astype(np.uint8)),
