@@ -9,7 +9,7 @@ Procedure (all thresholds in ``MiningConfig``; tests in ``textureade.mining.stat
    the working size) or share a class (instances of one class need not touch);
 4. split: for each segment big enough, 2-means on its interior pixels' descriptors (>= 6 working
    px from its edge, where descriptors see the neighbours; no interior, no split; PCA-median start, a seeded subsample of
-   <= 1000 pixels); split when J(halves) > ``split_separability``, each half
+   <= 600 pixels); split when J(halves) > ``split_separability``, each half
    covers >= ``split_min_frac`` of the image and is spatially coherent (after a 3x3 majority
    smoothing, >= ``split_coherence`` of it lies in connected pieces of >= ``min_region_frac``); then merge again;
 5. drop regions under ``min_region_frac``; order by area (largest = region 1); keep at most
@@ -40,7 +40,7 @@ from textureade.types import Scene
 FeatureFn = Callable[[np.ndarray, int], np.ndarray]
 """(image H x W x 3 uint8, work_max_side) -> h x w x D float32 at the working size (``work_size``)."""
 MIN_STAT_PIXELS = 8  # groups with fewer working pixels have unreliable statistics: never merged
-MAX_SPLIT_SAMPLE = 1000
+MAX_SPLIT_SAMPLE = 600
 SPLIT_MARGIN = 6  # working pixels of a segment's edge left out of the split statistics
 
 
