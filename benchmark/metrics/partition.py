@@ -72,6 +72,7 @@ class PartitionStats:
     correct / n_pixels: matched-correct pixels and domain pixels. bf_*: DAVIS counts
     (pred boundary near GT, pred boundary, GT boundary near pred, GT boundary).
     biou_inter / biou_union: summed Boundary-IoU intersections and unions of matched pairs.
+    assignment: the Hungarian pairs as (GT id, predicted id), original label values.
     """
 
     scores: dict[str, float]
@@ -146,7 +147,9 @@ def partition_stats(
     if n_g > 0:
         rows, cols = linear_sum_assignment(iou, maximize=True)
         matched = iou[rows, cols]
-        stats.assignment = [(int(r), int(c)) for r, c in zip(rows, cols)]
+        stats.assignment = [
+            (int(dom.gt_ids[rows_g[r]]), int(dom.pred_ids[cols_p[c]])) for r, c in zip(rows, cols)
+        ]
         stats.matched_iou_sum = float(matched.sum())
         stats.n_matched = len(matched)
         s["miou_matched"] = float(matched.mean())

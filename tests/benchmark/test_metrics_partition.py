@@ -316,6 +316,9 @@ def test_stats_sums_are_consistent_with_scores():
     assert st.covering_num / st.covering_den == pytest.approx(st.scores["covering"])
     assert st.correct / st.n_pixels == pytest.approx(st.scores["pixel_acc_matched"])
     assert st.n_matched == min(st.scores["n_gt"], st.scores["n_pred"])
+    r = reference(pred, gt)
+    if r["unique"]:
+        assert sorted(st.assignment) == sorted((int(g), int(p)) for g, p in r["pairs"])
 
 
 def test_inputs_are_not_modified_and_layout_does_not_matter():
