@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         warm = VlmDescriber(model, **opts)
         warm.describe_batch(items[:1])  # loads weights, warms kernels; not timed
         d = VlmDescriber(model, cache_dir=Path(tmp) / "cache", **opts)
-        d._model, d._processor, d._device = warm._model, warm._processor, warm._device
+        d._model, d._processor = warm._model, warm._processor
         t0 = time.perf_counter()
         results = d.describe_batch(items)
         if torch.cuda.is_available():
@@ -84,9 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         sec = time.perf_counter() - t0
         regions = sum(len(r.descriptions) for r in results)
         fell = sum(len(r.provenance["fallback_regions"]) for r in results)
-        where = (
-            f"{d._device} ({torch.cuda.get_device_name()})" if str(d._device).startswith("cuda") else "cpu"
-        )
+        where = f"{d.device} ({torch.cuda.get_device_name()})" if str(d.device).startswith("cuda") else "cpu"
         print(
             f"model {d.model_id} [{d.family}, {d.presentation}, {args.dtype}] on {where}, torch threads "
             f"{torch.get_num_threads()}"
@@ -96,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{d.stats['generate_calls']} generate calls, {d.stats['prompts']} prompts, {fell} regions fell back)"
         )
         again = VlmDescriber(model, cache_dir=Path(tmp) / "cache", **opts)
-        again._model, again._processor, again._device = warm._model, warm._processor, warm._device
+        again._model, again._processor = warm._model, warm._processor
         t0 = time.perf_counter()
         again.describe_batch(items)
         sec = time.perf_counter() - t0

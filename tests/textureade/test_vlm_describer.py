@@ -151,8 +151,18 @@ def test_missing_weights_are_one_line_user_errors(tiny_models, tmp_path):
     assert "\n" not in str(exc.value) and "cannot load" in str(exc.value)
 
 
-def test_bad_presentations_are_user_errors(tiny_models):
+def test_bad_options_are_user_errors(tiny_models):
+    import torch
+
     from textureade.describe.vlm import VlmDescriber
+
+    if not torch.cuda.is_available():
+        with pytest.raises(UserError, match="no CUDA GPU"):
+            VlmDescriber(str(tiny_models["smolvlm"]), device="cuda")
+    with pytest.raises(UserError, match="unknown dtype"):
+        VlmDescriber(str(tiny_models["smolvlm"]), dtype="int3")
+    with pytest.raises(UserError, match="batch_size"):
+        VlmDescriber(str(tiny_models["smolvlm"]), batch_size=0)
 
     with pytest.raises(UserError, match="Florence-2 answers one region"):
         VlmDescriber(str(tiny_models["florence2"]), presentation="overlay")

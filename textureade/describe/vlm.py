@@ -101,7 +101,7 @@ class VlmDescriber:
         manifest = read_describer_manifest(str(model)) or {}
         self.model_id = str(manifest.get("model", model))
         self.revision = revision or manifest.get("revision")
-        self.device_name, self.dtype_name = device, dtype
+        self.dtype_name = dtype
         self.batch_size, self.max_retries = int(batch_size), int(max_retries)
         if self.batch_size < 1 or self.max_retries < 0:
             raise UserError("vlm describer: batch_size must be >= 1 and max_retries >= 0")
@@ -129,8 +129,12 @@ class VlmDescriber:
         if self.family != FLORENCE and self.presentation == "box":
             raise UserError("vlm describer: presentation 'box' is Florence-2's; use overlay, crop, "
                             "crop+overlay or overlay+crop")  # fmt: skip
+        # the commit actually found in the local HF cache (a manifest's "main" resolves to a sha here)
+        self.commit = getattr(config, "_commit_hash", None)
         self.model_key = (local_model_key(self.model_id) if is_local(self.model_id)
-                          else f"{self.model_id}@{self.revision or 'unpinned'}")  # fmt: skip
+                          else f"{self.model_id}@{self.commit or self.revision or 'unpinned'}")  # fmt: skip
+        self.device = pick_device(device)  # one-line UserErrors now, not at the first image
+        torch_dtype(dtype)
         self.prompt_hash = pr.prompt_hash(self.prompts, self.presentation, self.hints)
         # cached fallback decisions also depend on how hard the model was asked: fold that in
         settings = f"{self.prompt_hash}|{self.max_new_tokens}|{self.max_retries}|{self.seed}"
@@ -167,10 +171,8 @@ class VlmDescriber:
             tok = getattr(self._processor, "tokenizer", None)
             if tok is not None:
                 tok.padding_side = "left"  # decoder-only generation needs prompts right-aligned
-        device = pick_device(self.device_name)
         model = load_pretrained(loader, self.model_id, dtype=torch_dtype(self.dtype_name), **kw)
-        self._model = model.to(device).eval()
-        self._device = device
+        self._model = model.to(self.device).eval()
 
     def _max_tokens(self, job: _Job) -> int:
         if self.max_new_tokens:
@@ -197,7 +199,7 @@ class VlmDescriber:
                     texts.append(proc.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False))
                 images = [[pres.to_pil(im) for im in j.images] for j in batch]
                 inputs = proc(text=texts, images=images, return_tensors="pt", padding=True)
-            inputs = inputs.to(self._device)
+            inputs = inputs.to(self.device)
             for key, value in inputs.items():
                 if torch.is_floating_point(value):
                     inputs[key] = value.to(model.dtype)
@@ -250,6 +252,7 @@ class VlmDescriber:
             "describer": self.name,
             "model": self.model_id,
             "revision": self.revision,
+            "commit": self.commit,
             "model_key": self.model_key,
             "family": self.family,
             "presentation": self.presentation,
