@@ -8,7 +8,8 @@ import skimage.data as skd
 
 from textureade.config import load_mining_config
 from textureade.mining import mine_scene
-from textureade.mining.regions import MiningSkip, mine_regions, valley_ratio
+from textureade.mining.regions import MiningSkip, mine_regions
+from textureade.mining.split import valley_ratio
 from textureade.mining.stats import GroupStats, separability, two_means
 from textureade.mining.typing import type_classes
 from textureade.types import Scene
