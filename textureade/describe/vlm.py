@@ -241,9 +241,9 @@ class VlmDescriber:
         return self._fallback
 
     def region_key(self, img_h: str, label_map: np.ndarray, rid: int, group: list[int] | None) -> str:
-        """Cache key of region ``rid``; overlay-first presentations include the group's layout."""
+        """Cache key of region ``rid``; presentations with an overlay stage include the group's layout."""
         context = None
-        if self.presentation.startswith("overlay") and group:
+        if "overlay" in self.presentation and group:
             context = np.where(np.isin(label_map, group), label_map, 0)
         return cache_key(img_h, mask_hash(label_map == rid, context), self.model_key, self.cache_hash)
 
