@@ -9,7 +9,7 @@ Procedure (all thresholds in ``MiningConfig``; tests in ``textureade.mining.stat
    the working size) or share a class (instances of one class need not touch);
 4. split (``split.try_split``): for each segment big enough, 2-means on its interior pixels'
    descriptors (>= 6 working px from its edge, where descriptors see the neighbours; no interior,
-   no split; three deterministic starts, a seeded subsample of <= 600 pixels, in two weightings of
+   no split; two deterministic starts, a seeded subsample of <= 600 pixels, in two weightings of
    the descriptors); split when J(halves) > ``split_separability``, the 2-means axis shows a valley
    (``valley_ratio`` <= ``split_valley``), each half covers >= ``split_min_frac`` of the image and
    is spatially coherent (after a 3x3 majority smoothing, >= ``split_coherence`` of it lies in

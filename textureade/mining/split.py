@@ -198,7 +198,7 @@ def try_split(
         if inner_idx.size > MAX_SPLIT_SAMPLE
         else np.arange(inner_idx.size)
     )
-    # 2-means (best of three starts by within-cluster SSE) in two spaces: colour and texture blocks
+    # 2-means (best of two starts by within-cluster SSE) in two spaces: colour and texture blocks
     # weighted equally, and the plain standardised descriptors; the space whose split shows the
     # deeper valley between its two modes is the one tested
     best = None

@@ -117,10 +117,10 @@ def _lloyd(x: np.ndarray, lab: np.ndarray, iters: int) -> tuple[np.ndarray, floa
 
 
 def two_means_candidates(x: np.ndarray, iters: int = 15) -> list[tuple[np.ndarray, float]]:
-    """Deterministic 2-means of an N x D array from three starts; returns [(labels, SSE)] per start.
+    """Deterministic 2-means of an N x D array from two starts; returns [(labels, SSE)] per start.
 
-    Three starts, no randomness: the median and the mean of the projection on the first principal
-    component, and the farthest pair (the point farthest from the mean, then the point farthest from
+    Two starts, no randomness: the median of the projection on the first principal component, and
+    the farthest pair (the point farthest from the mean, then the point farthest from
     it); Lloyd iterations from each (SSE = within-cluster sum of squares, inf for a single cluster).
     """
     if x.shape[0] < 4:
@@ -141,7 +141,7 @@ def two_means_candidates(x: np.ndarray, iters: int = 15) -> list[tuple[np.ndarra
     a = int(np.argmax((xc * xc).sum(axis=1)))
     b = int(np.argmax(((x - x[a]) ** 2).sum(axis=1)))
     far = (((x - x[b]) ** 2).sum(axis=1) < ((x - x[a]) ** 2).sum(axis=1)).astype(np.int64)
-    starts = [(proj > np.median(proj)).astype(np.int64), (proj > 0).astype(np.int64), far]
+    starts = [(proj > np.median(proj)).astype(np.int64), far]
     return [_lloyd(x, start, iters) for start in starts]
 
 
