@@ -260,7 +260,11 @@ def _florence2(out: Path, hidden: int) -> None:
         window_size=2, projection_dim=32, max_position_embeddings=8, max_temporal_embeddings=8,
         drop_path_rate=0.0,
     )  # fmt: skip
-    config = Florence2Config(text_config=text, vision_config=vision, image_token_id=ids["<image>"])
+    # untied output layer (real Florence-2 ties it): lets fit_answers change answers, not inputs
+    text["tie_word_embeddings"] = False
+    config = Florence2Config(
+        text_config=text, vision_config=vision, image_token_id=ids["<image>"], tie_word_embeddings=False
+    )
     _seed()
     model = Florence2ForConditionalGeneration(config).eval()
     _set_generation(model, eos=ids["</s>"], pad=ids["<pad>"])
@@ -304,42 +308,53 @@ def save_tiny_vlm(family: str, out_dir: str | Path, hidden_size: int = 64) -> Pa
 def fit_answers(
     model: Any, tokenizer: Any, inputs: dict[str, Any], answers: list[str], eos_token: str
 ) -> None:
-    """Fit a decoder-only model's output layer so greedy decoding answers ``answers`` (in place).
+    """Fit a model's output layer so greedy decoding of given prompts answers ``answers`` (in place).
 
-    inputs: the keyword arguments a ``generate`` call received for a batch of left-padded prompts
-    (``input_ids`` B x P, ``attention_mask``, pixel tensors, ...); answers: B target strings, each
-    followed by ``eos_token``. The hidden states feeding ``lm_head`` are read with the answers
-    teacher-forced after the prompts, and ``lm_head.weight`` is replaced by the least-squares map
-    that scores each next target token highest. Hidden states depend only on the prefix, so greedy
-    decoding then reproduces every answer exactly. Needs ``hidden_size`` >= the number of answer
-    tokens (build with ``save_tiny_vlm(..., hidden_size=256)`` for a few short answers); raises
-    ValueError when the fit does not reach every token.
+    inputs: the keyword arguments a ``generate`` call received for a batch of prompts (decoder-only:
+    left-padded ``input_ids`` B x P, ``attention_mask``, pixel tensors, ...; encoder-decoder such as
+    Florence-2: the encoder inputs); answers: B target strings, each followed by ``eos_token``. The
+    hidden states feeding ``lm_head`` are read with the answers teacher-forced after the prompts (for
+    an encoder-decoder, after the decoder start and any forced BOS token), and ``lm_head.weight`` is
+    replaced by the least-squares map that scores each next target token highest. Hidden states
+    depend only on the prefix, so greedy decoding then reproduces every answer exactly. Needs an
+    output layer not tied to the input embeddings and ``hidden_size`` >= the number of answer tokens
+    (build with ``save_tiny_vlm(..., hidden_size=160)`` for a few short answers); raises ValueError
+    otherwise.
     """
     import torch
 
+    if model.lm_head.weight.data_ptr() == model.get_input_embeddings().weight.data_ptr():
+        raise ValueError("fit_answers needs an output layer that is not tied to the input embeddings")
     eos = tokenizer.convert_tokens_to_ids(eos_token)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
-    targets = [tokenizer(a, add_special_tokens=False)["input_ids"] + [eos] for a in answers]
+    gen = model.generation_config
+    encdec = bool(model.config.is_encoder_decoder)
+    forced = [gen.forced_bos_token_id] if encdec and gen.forced_bos_token_id is not None else []
+    targets = [forced + tokenizer(a, add_special_tokens=False)["input_ids"] + [eos] for a in answers]
     length = max(map(len, targets))
     tgt = torch.tensor([t + [pad] * (length - len(t)) for t in targets])
     keep = torch.tensor([[True] * len(t) + [False] * (length - len(t)) for t in targets])
-    prompt_len = inputs["input_ids"].shape[1]
     extra = {k: v for k, v in inputs.items() if k not in ("input_ids", "attention_mask", "generation_config")}
-    if "mm_token_type_ids" in extra:  # Qwen-VL: text tokens are type 0
-        extra["mm_token_type_ids"] = torch.cat([extra["mm_token_type_ids"], torch.zeros_like(tgt)], 1)
+    if encdec:  # decoder reads [start, t_0 .. t_{n-2}] and predicts t_0 .. t_{n-1}
+        start = torch.full((len(targets), 1), gen.decoder_start_token_id)
+        feed = dict(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
+                    decoder_input_ids=torch.cat([start, tgt[:, :-1]], 1),
+                    decoder_attention_mask=torch.cat([torch.ones_like(start), keep[:, :-1].long()], 1))  # fmt: skip
+        first = 0
+    else:  # the state at position p predicts token p + 1: the prompt's end predicts the first answer token
+        if "mm_token_type_ids" in extra:  # Qwen-VL: text tokens are type 0
+            extra["mm_token_type_ids"] = torch.cat([extra["mm_token_type_ids"], torch.zeros_like(tgt)], 1)
+        feed = dict(input_ids=torch.cat([inputs["input_ids"], tgt], 1),
+                    attention_mask=torch.cat([inputs["attention_mask"], keep.long()], 1))  # fmt: skip
+        first = inputs["input_ids"].shape[1] - 1
     captured: dict[str, Any] = {}
     hook = model.lm_head.register_forward_hook(lambda m, i, o: captured.__setitem__("x", i[0].detach()))
     try:
         with torch.no_grad():
-            model(
-                input_ids=torch.cat([inputs["input_ids"], tgt], 1),
-                attention_mask=torch.cat([inputs["attention_mask"], keep.long()], 1),
-                **extra,
-            )
+            model(**feed, **extra)
     finally:
         hook.remove()
-    # the state at position p predicts token p + 1: prompt end predicts the first answer token
-    states = captured["x"][:, prompt_len - 1 : prompt_len - 1 + length][keep].double()
+    states = captured["x"][:, first : first + length][keep].double()
     labels = tgt[keep]
     goal = torch.full((states.shape[0], model.lm_head.weight.shape[0]), -1.0, dtype=torch.float64)
     goal[torch.arange(labels.numel()), labels] = 10.0

@@ -1,0 +1,59 @@
+"""Florence-2's region task on a tiny model that really answers: box prompts, composed descriptions.
+
+The tiny Florence-2's output layer is fitted (``fit_answers``) to answer the two
+``<REGION_TO_DESCRIPTION><loc_..>`` prompts of a two-region scene with short phrases; the describer
+must complete them as "Texture of <answer>, <size> region in the <position> of the image".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from textureade.describe.base import RegionInfo
+from textureade.describe.validate import descriptions_problems
+
+pytest.importorskip("transformers")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Tiny models run several times faster on one thread on this shared 2-core machine."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def scene():
+    img = np.random.default_rng(3).integers(0, 256, (56, 56, 3), dtype=np.uint8)
+    lm = np.ones((56, 56), np.int32)
+    lm[:, 28:] = 2
+    return img, lm, [RegionInfo(1, ["wall"]), RegionInfo(2, ["sand"])]
+
+
+def test_florence_box_answers_are_composed_into_descriptions(tmp_path):
+    from textureade.describe.vlm import VlmDescriber
+    from textureade.testing.tiny_vlm import fit_answers, save_tiny_vlm
+
+    src = save_tiny_vlm("florence2", tmp_path / "random")
+    d = VlmDescriber(str(src), max_retries=0, max_new_tokens=30)
+    d.load()
+    seen = []
+    real = d._model.generate
+    d._model.generate = lambda **kw: seen.append(kw) or real(**kw)
+    d.describe(*scene())
+    assert len(seen) == 1 and seen[0]["input_ids"].shape[0] == 2  # both regions in one batch
+    fit_answers(d._model, d._processor.tokenizer, seen[0], ["weathered red brick", "pale sand"], "</s>")
+    d._model.generate = real
+    d._model.save_pretrained(tmp_path / "taught")
+    d._processor.save_pretrained(tmp_path / "taught")
+
+    res = VlmDescriber(str(tmp_path / "taught"), max_retries=0, max_new_tokens=30).describe(*scene())
+    assert res.descriptions == [
+        "Texture of weathered red brick, large region in the left side of the image",
+        "Texture of pale sand, large region in the right side of the image",
+    ]
+    assert res.provenance["sources"] == ["model", "model"] and res.provenance["presentation"] == "box"
+    assert descriptions_problems(res.descriptions) == [None, None]
