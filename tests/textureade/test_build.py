@@ -114,7 +114,9 @@ def test_sigkill_then_resume_is_byte_identical(synth, ref_build, tmp_path):
     proc.wait()
     assert not (out / "manifest.json").exists() and any((out / "data").iterdir())
     with pytest.raises(UserError, match="partial build of a different config"):
-        build(resolve_build_config({"ade20k": str(synth), "out": str(out), "progress": False, "seed": 9}, yaml))
+        build(
+            resolve_build_config({"ade20k": str(synth), "out": str(out), "progress": False, "seed": 9}, yaml)
+        )
     with open(out / ".build" / "journal.jsonl", "ab") as f:  # a torn last line, as a kill mid-write leaves
         f.write(b'{"kind": "chunk", "index": 7, "shar')
     report = build(resolve_build_config({"ade20k": str(synth), "out": str(out), "progress": False}, yaml))
