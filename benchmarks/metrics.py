@@ -5,7 +5,10 @@ The naive reference computes the same published definitions the usual way: sklea
 nats), one boolean mask pair per (GT region, predicted region) for the IoU matrix, the
 boundary-iou-api ``mask_to_boundary`` (pad + d-fold 3x3 erosion) per region, and DAVIS
 ``_seg2bmap`` + disk dilation per region. Both run in this process on the same pairs; every
-key must agree to 1e-9. Usage: ``python benchmarks/metrics.py [--pairs N] [--repeat R]``.
+key must agree to 1e-9. Two id layouts: ids 1..K (what the readers and the runner write) and
+the same maps with ids scattered in 1..199 (adds one compaction pass to ``score_partition``).
+OpenCV runs single-threaded on both sides by default (``--threads``), so CPU time = wall time.
+Usage: ``python benchmarks/metrics.py [--pairs N] [--repeat R] [--threads T]``.
 Needs scikit-learn (a dev dependency; the metrics themselves never import it).
 """
 
@@ -26,15 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmark.metrics import METRIC_KEYS, score_partition  # noqa: E402
 
 
-def blob_partition(
-    rng: np.random.Generator, h: int, w: int, k: int, zero_frac: float = 0.0, scattered: bool = True
-) -> np.ndarray:
-    """Smooth random partition with k regions (ids 1..k, or scattered in 1..199), some 0 pixels."""
+def blob_partition(rng: np.random.Generator, h: int, w: int, k: int, zero_frac: float = 0.0) -> np.ndarray:
+    """Smooth random partition with k regions (ids 1..k), a share ``zero_frac`` of 0 pixels."""
     field = rng.standard_normal((k, h // 16 + 2, w // 16 + 2)).astype(np.float32)
     up = np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_CUBIC) for f in field])
     labels = np.argmax(up, axis=0)
-    ids = rng.choice(np.arange(1, 200), size=k, replace=False) if scattered else np.arange(1, k + 1)
-    out = ids[labels].astype(np.int32)
+    out = (labels + 1).astype(np.int32)
     if zero_frac > 0:
         hole = cv2.resize(rng.standard_normal((h // 32 + 2, w // 32 + 2)).astype(np.float32), (w, h))
         out[hole > np.quantile(hole, 1 - zero_frac)] = 0
@@ -138,14 +138,19 @@ def make_pairs(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """GT with ids 1..K (as the readers write them; 10% dustbin in every other image) and a
     prediction with 2-6 regions (5% unassigned in every third); every fourth prediction is the
-    GT shifted by (3, -5) pixels. ``scattered``: ids drawn from 1..199 instead of 1..K."""
+    GT shifted by (3, -5) pixels. ``scattered``: the same maps with every non-zero id sent to
+    a distinct random id in 1..199 (same work for the naive side, a compaction pass for ours)."""
     rng = np.random.default_rng(seed)
+    lut_g = np.concatenate([[0], rng.permutation(np.arange(1, 200))])
+    lut_p = np.concatenate([[0], rng.permutation(np.arange(1, 200))])
     pairs = []
     for i in range(n):
-        gt = blob_partition(rng, h, w, int(rng.integers(2, 7)), 0.1 if i % 2 else 0.0, scattered)
-        pred = blob_partition(rng, h, w, int(rng.integers(2, 7)), 0.05 if i % 3 == 0 else 0.0, scattered)
+        gt = blob_partition(rng, h, w, int(rng.integers(2, 7)), 0.1 if i % 2 else 0.0)
+        pred = blob_partition(rng, h, w, int(rng.integers(2, 7)), 0.05 if i % 3 == 0 else 0.0)
         if i % 4 == 0:  # a prediction close to the GT: shifted by a few pixels
             pred = np.roll(gt, (3, -5), axis=(0, 1))
+        if scattered:
+            gt, pred = lut_g[gt], lut_p[pred]
         pairs.append((pred.astype(np.uint16), gt.astype(np.uint8)))
     return pairs
 
@@ -154,7 +159,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pairs", type=int, default=16)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1, help="OpenCV threads (both sides; default 1)")
     args = ap.parse_args()
+    cv2.setNumThreads(args.threads)
     status = 0
     for scattered in (False, True):
         pairs = make_pairs(args.pairs, scattered=scattered)
