@@ -172,3 +172,19 @@ def test_cli_exit_codes(tmp_path):
     ]
     err = subprocess.run([*bad, "--out", str(tmp_path / "o3")], capture_output=True, text=True, cwd=REPO)
     assert err.returncode == 2 and err.stderr.count("\n") == 1 and "Traceback" not in err.stderr
+
+
+def test_score_reproduces_the_runners_records(tmp_path):
+    """`bench run --save-predictions` then `bench score` on those PNGs: the same scores per image."""
+    from benchmark.runner import run
+
+    samples = [sample(f"r{i}", i, h=32, w=40) for i in range(3)]
+    data = write_detecture_folder(samples, tmp_path / "data")
+    summary = run("slic", data, tmp_path / "run", save_predictions=True, progress=False)
+    assert summary.n_ok == 3
+    ran = read_records(tmp_path / "run").set_index("id")
+    score_folder(data, tmp_path / "run" / "predictions", tmp_path / "scored", n_boot=50)
+    scored = read_records(tmp_path / "scored").set_index("id")
+    for sid in ran.index:
+        for k in METRIC_KEYS:
+            assert scored.loc[sid, k] == pytest.approx(ran.loc[sid, k], abs=1e-12), (sid, k)
