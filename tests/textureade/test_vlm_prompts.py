@@ -60,6 +60,8 @@ def test_parse_single_cleans_quotes_prefixes_and_extra_lines():
         ("Texture of 3#$% 1234 *&^% 5678 !!@@", "non-letter"),
         ("Texture of grass grass grass grass field", "repeated"),
         ("Texture of " + "a" * 40 + " wall here", "over 30"),
+        ("Texture of Y, b q r s", "names nothing"),
+        ("Texture of wall, a b c d", "names nothing"),
     ],
 )
 def test_answer_problem_rejects_junk(text, reason):
@@ -69,6 +71,15 @@ def test_answer_problem_rejects_junk(text, reason):
 
 def test_answer_problem_accepts_a_good_description():
     assert pr.answer_problem(GOOD) is None
+
+
+@pytest.mark.parametrize(
+    "answer, ok",
+    [("wall", True), ("a weathered red brick wall", True), ("Y", False), ("", False), ("x q", False),
+     ("#$ 12 wall", False), ("wall " * 13, False), ("a\ufffdb wall", False)],
+)  # fmt: skip
+def test_phrase_problem(answer, ok):
+    assert (pr.phrase_problem(answer) is None) == ok
 
 
 def test_florence_answer_strips_tokens():

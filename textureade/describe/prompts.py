@@ -179,11 +179,18 @@ def florence_answer(text: str) -> str:
     return normalise(t).strip(" .,")
 
 
+def _real_word(word: str) -> bool:
+    """A word of >= 3 letters (hyphens and apostrophes allowed, surrounding punctuation ignored)."""
+    core = word.strip(".,;:!?()[]\"'")
+    return len(core) >= 3 and core.replace("-", "").replace("'", "").isalpha()
+
+
 def junk_problem(text: str) -> str | None:
     """Why ``text`` looks like junk rather than language (None when it looks fine).
 
     Rejects undecodable or control characters, words over 30 characters, fewer than 70% letters
-    among the non-space characters, and a word repeated 4+ times in a row.
+    among the non-space characters, a word repeated 4+ times in a row, and text that after a
+    leading "Texture of " has fewer than 2 real words (>= 3 letters).
     """
     if "\ufffd" in text or any(unicodedata.category(c) in ("Cc", "Co", "Cs", "Cn") for c in text):
         return "contains undecodable or control characters"
@@ -196,6 +203,28 @@ def junk_problem(text: str) -> str | None:
     low = [w.lower().strip(",.;") for w in words]
     if any(low[i] == low[i + 1] == low[i + 2] == low[i + 3] for i in range(len(low) - 3)):
         return "a word repeated 4 times in a row"
+    rest = text[len(PREFIX) :] if text.startswith(PREFIX) else text
+    if sum(_real_word(w) for w in rest.split()) < 2:
+        return "names nothing (fewer than 2 words of 3+ letters)"
+    return None
+
+
+def phrase_problem(answer: str) -> str | None:
+    """Why a short answer naming a region (Florence-2's) is unusable, or None.
+
+    Needs 1-12 words, at least one real word (>= 3 letters) and at least half of the words real or
+    short alphabetic words ("a", "of"); then the junk checks on characters apply.
+    """
+    words = answer.split()
+    if not words:
+        return "empty answer"
+    if len(words) > 12:
+        return f"answer has {len(words)} words (a region name needs at most 12)"
+    if "\ufffd" in answer or any(unicodedata.category(c) in ("Cc", "Co", "Cs", "Cn") for c in answer):
+        return "contains undecodable or control characters"
+    alpha = [w for w in words if _real_word(w) or w.strip(".,;:").isalpha()]
+    if not any(_real_word(w) for w in words) or len(alpha) < len(words) / 2:
+        return "answer names nothing (no word of 3+ letters)"
     return None
 
 

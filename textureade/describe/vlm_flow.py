@@ -141,7 +141,7 @@ def _apply(d: Any, st: _State, job: Any, raw: str) -> None:
     elif d.family == FLORENCE:
         (rid,) = job.numbers.values()
         answer = pr.florence_answer(raw)
-        problem = "empty answer" if not answer else pr.junk_problem(answer)
+        problem = pr.phrase_problem(answer)
         position = pres.position_phrase(job.masks[rid])
         cands = {rid: None if problem else d.prompts.compose.format(answer=answer, position=position)}
     else:
