@@ -162,6 +162,22 @@ def test_second_run_asks_the_model_nothing(taught, tmp_path):
     assert len(calls) == 1 and r3.provenance["cache_hits"] == 0
 
 
+def test_a_cached_answer_that_fails_todays_rules_is_asked_again(taught, tmp_path):
+    from textureade.describe.vlm import VlmDescriber
+
+    opts = dict(presentation="crop", max_retries=0, max_new_tokens=56, cache_dir=tmp_path / "cache")
+    first = VlmDescriber(str(taught), **opts)
+    first.describe(*scene())
+    img, lm, _ = scene()
+    key = first.region_key(image_hash(img), lm, 1, [1, 2, 3])
+    first.cache.put_many({key: {"status": "ok", "description": "Texture of Y b q r s"}})
+    second = VlmDescriber(str(taught), **opts)
+    calls = counting(second)
+    res = second.describe(*scene())
+    assert len(calls) == 1 and second.stats["prompts"] == 1  # only region 1 was asked again
+    assert res.descriptions[0] == ANSWERS[0] and res.provenance["cache_hits"] == 2
+
+
 def test_junk_overlay_decisions_are_cached_too(taught, tmp_path):
     from textureade.describe.vlm import VlmDescriber
 

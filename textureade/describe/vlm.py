@@ -205,12 +205,15 @@ class VlmDescriber:
                     inputs[key] = value.to(model.dtype)
             cfg = copy.deepcopy(model.generation_config)
             cfg.max_new_tokens = max(self._max_tokens(j) for j in batch)
-            if any(j.sample for j in batch):
+            sample = any(j.sample for j in batch)
+            if sample:
                 cfg.do_sample, cfg.temperature, cfg.top_p, cfg.top_k = True, 0.7, 0.9, None
-                torch.manual_seed(self.seed + attempt)
             else:
                 cfg.do_sample, cfg.temperature, cfg.top_p, cfg.top_k = False, None, None, None
-            with torch.inference_mode():
+            cuda = [torch.device(self.device).index or 0] if str(self.device).startswith("cuda") else []
+            with torch.random.fork_rng(devices=cuda), torch.inference_mode():  # callers' RNG untouched
+                if sample:
+                    torch.manual_seed(self.seed + attempt)
                 seqs = model.generate(**inputs, generation_config=cfg)
             self.stats["generate_calls"] += 1
             self.stats["prompts"] += len(batch)

@@ -174,8 +174,8 @@ def run_flow(d: Any, items: list[tuple[np.ndarray, np.ndarray, list[RegionInfo]]
         for st in states:
             for rid in st.ids:
                 entry = found.get(st.keys[rid])
-                if entry is None:
-                    continue
+                if entry is None or (entry["status"] == "ok" and pr.answer_problem(entry["description"])):
+                    continue  # a miss, or an answer today's rules reject: ask again
                 st.cached.add(rid)
                 if entry["status"] == "fallback":
                     st.fallback[rid] = entry.get("reason", "cached fallback")
