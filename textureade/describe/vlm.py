@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from textureade.describe import presentation as pres
 from textureade.describe import prompts as pr
 from textureade.describe.base import DescribeResult, RegionInfo
 from textureade.describe.cache import DescriptionCache, cache_key, image_hash, mask_hash
+from textureade.describe.vlm_flow import Job, run_flow
 from textureade.errors import UserError
 from textureade.hf import is_local, load_pretrained, pick_device, torch_dtype
 
@@ -65,19 +65,6 @@ def local_model_key(path: str) -> str:
         elif f.suffix in (".safetensors", ".bin"):
             h.update(f"{f.name}:{f.stat().st_size}".encode())
     return f"{root}#{h.hexdigest()[:12]}"
-
-
-@dataclass
-class _Job:
-    """One prompt: region ``numbers[n]`` is shown as number n (overlay) or alone (n = 1)."""
-
-    item: int
-    kind: str  # "overlay" | "crop" | "box"
-    numbers: dict[int, int]
-    images: list[np.ndarray]
-    text: str
-    sample: bool
-    masks: dict[int, np.ndarray]
 
 
 class VlmDescriber:
@@ -174,12 +161,12 @@ class VlmDescriber:
         model = load_pretrained(loader, self.model_id, dtype=torch_dtype(self.dtype_name), **kw)
         self._model = model.to(self.device).eval()
 
-    def _max_tokens(self, job: _Job) -> int:
+    def _max_tokens(self, job: Job) -> int:
         if self.max_new_tokens:
             return int(self.max_new_tokens)
         return 48 + 40 * len(job.numbers) if job.kind == "overlay" else 64
 
-    def generate(self, jobs: list[_Job], attempt: int) -> list[str]:
+    def generate(self, jobs: list[Job], attempt: int) -> list[str]:
         """Raw decoded answers of ``jobs`` (same order), ``batch_size`` prompts per generate call."""
         import torch
 
@@ -232,8 +219,6 @@ class VlmDescriber:
         self, items: list[tuple[np.ndarray, np.ndarray, list[RegionInfo]]]
     ) -> list[DescribeResult]:
         """``describe`` for several images at once: prompts of all images share generate batches."""
-        from textureade.describe.vlm_flow import run_flow
-
         return run_flow(self, items)
 
     def fallback_describer(self) -> Any:

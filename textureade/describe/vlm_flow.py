@@ -40,6 +40,26 @@ def attempt_plan(presentation: str, max_retries: int, florence: bool = False) ->
     return steps[: max(1 + max_retries, len(st))]
 
 
+@dataclass
+class Job:
+    """One prompt to the model.
+
+    item: index of the image in the batch of items. kind: the stage shown ("overlay" | "crop" |
+    "box"). numbers: overlay number (or 1) -> region id, for the regions whose answers are asked.
+    images: H x W x 3 uint8 arrays, in prompt order. text: the user prompt (chat models) or the
+    Florence-2 task string. sample: decode by seeded sampling instead of greedily. masks: region id ->
+    H x W bool, for completing Florence-2 answers with a position phrase.
+    """
+
+    item: int
+    kind: str  # "overlay" | "crop" | "box"
+    numbers: dict[int, int]
+    images: list[np.ndarray]
+    text: str
+    sample: bool
+    masks: dict[int, np.ndarray]
+
+
 def _key(text: str) -> str:
     return normalise(text).lower().rstrip(".")
 
@@ -96,7 +116,7 @@ def _hints(d: Any, st: _State, numbers: dict[int, int], single: bool) -> str:
     return pr.hint_sentence(names, single=single)
 
 
-def _jobs(d: Any, i: int, st: _State, stage: str, variant: str, job_cls: Any) -> list[Any]:
+def _jobs(d: Any, i: int, st: _State, stage: str, variant: str) -> list[Job]:
     pending = st.pending()
     florence = d.family == FLORENCE
     sample = variant == "sample"
@@ -114,14 +134,14 @@ def _jobs(d: Any, i: int, st: _State, stage: str, variant: str, job_cls: Any) ->
             legend = [pres.COLOURS[n - 1][0] for n in numbers]
             text = pr.overlay_prompt(d.prompts, legend, list(ask), _hints(d, st, numbers, False)) + retry
             overlay = pres.render_overlay(st.image, st.label_map, group)
-            jobs.append(job_cls(i, "overlay", ask, [st.image, overlay], text, sample, {}))
+            jobs.append(Job(i, "overlay", ask, [st.image, overlay], text, sample, {}))
         return jobs
     for rid in pending:
         mask = st.label_map == rid
         if stage == "box":
             h, w = mask.shape
             text = d.prompts.florence_task + pres.florence_box_tokens(pres.region_box(mask), w, h)
-            jobs.append(job_cls(i, "box", {1: rid}, [st.image], text, sample, {rid: mask}))
+            jobs.append(Job(i, "box", {1: rid}, [st.image], text, sample, {rid: mask}))
             continue
         crop = pres.masked_crop(st.image, mask)
         if florence:
@@ -129,11 +149,11 @@ def _jobs(d: Any, i: int, st: _State, stage: str, variant: str, job_cls: Any) ->
                                                                       crop.shape[1], crop.shape[0])  # fmt: skip
         else:
             text = d.prompts.crop.format(hints=_hints(d, st, {1: rid}, True)) + retry
-        jobs.append(job_cls(i, "crop", {1: rid}, [crop], text, sample, {rid: mask}))
+        jobs.append(Job(i, "crop", {1: rid}, [crop], text, sample, {rid: mask}))
     return jobs
 
 
-def _apply(d: Any, st: _State, job: Any, raw: str) -> None:
+def _apply(d: Any, st: _State, job: Job, raw: str) -> None:
     """Turn one raw answer into tentative answers or rejection reasons for the job's regions."""
     if job.kind == "overlay":
         parsed, problem = pr.parse_overlay(raw, list(job.numbers))
@@ -158,8 +178,6 @@ def _apply(d: Any, st: _State, job: Any, raw: str) -> None:
 
 def run_flow(d: Any, items: list[tuple[np.ndarray, np.ndarray, list[RegionInfo]]]) -> list[DescribeResult]:
     """Describe every (image, label_map, regions) item with describer ``d`` (a VlmDescriber)."""
-    from textureade.describe.vlm import _Job
-
     states = []
     for image, label_map, regions in items:
         ids = _check_item(image, label_map, regions)
@@ -187,7 +205,7 @@ def run_flow(d: Any, items: list[tuple[np.ndarray, np.ndarray, list[RegionInfo]]
 
     florence = d.family == FLORENCE
     for attempt, (stage, variant) in enumerate(attempt_plan(d.presentation, d.max_retries, florence)):
-        jobs = [j for i, st in enumerate(states) for j in _jobs(d, i, st, stage, variant, _Job)]
+        jobs = [j for i, st in enumerate(states) for j in _jobs(d, i, st, stage, variant)]
         if not jobs:
             break
         for job, raw in zip(jobs, d.generate(jobs, attempt)):
