@@ -183,3 +183,20 @@ def test_bad_region_lists_are_rejected(tiny_models):
         d.describe(img, lm, regions[::-1])
     with pytest.raises(ValueError, match="no pixels"):
         d.describe(img, lm, [*regions, RegionInfo(3, ["x"])])
+
+
+@pytest.mark.parametrize("family", ["qwen2_5_vl", "smolvlm"])
+def test_decoder_only_batches_are_left_padded(tiny_models, family):
+    from textureade.describe.vlm import VlmDescriber
+
+    d = VlmDescriber(str(tiny_models[family]), presentation="crop", max_retries=0, max_new_tokens=4)
+    d.load()
+    seen = []
+    real = d._model.generate
+    d._model.generate = lambda **kw: seen.append(kw) or real(**kw)
+    img, lm, regions = scenes()[0]
+    regions[0].class_names = ["sky", "cloud", "mountain", "hill"]  # a longer hint: a longer prompt
+    d.describe(img, lm, regions)
+    mask = seen[0]["attention_mask"]
+    assert mask.shape[0] == 3 and bool(mask[:, -1].all())  # every prompt ends at the last column
+    assert bool((mask[:, 0] == 0).any())  # shorter prompts are padded on the left
