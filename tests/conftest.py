@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# builds cache VLM descriptions under $TEXTUREADE_CACHE: keep tests away from ~/.cache
+os.environ.setdefault("TEXTUREADE_CACHE", tempfile.mkdtemp(prefix="textureade-test-cache-"))
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 ADE_SAMPLES = SHARED / "data" / "ade20k-sceneparsing-samples"

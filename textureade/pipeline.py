@@ -73,8 +73,30 @@ def _make_describer(config: BuildConfig) -> Any:
 
     opts = dict(config.describer_options)
     if config.captioner == "vlm":
+        from textureade.describe.cache import default_cache_dir
+
         opts.setdefault("model", config.vlm)
+        opts.setdefault("cache_dir", str(default_cache_dir()))
     return get_describer(config.captioner, **opts)
+
+
+def describe_pending(results: list[ItemResult], describer: Any) -> list[ItemResult]:
+    """Describe every pending result of a chunk in one ``describe_batch`` call when the describer has
+    one (the VLM batches prompts across images), else one image at a time. A batch that fails as a
+    whole is retried image by image, so one bad image costs only its own sample."""
+    pending = [r for r in results if r.pending is not None]
+    described: list[Any] = [None] * len(pending)
+    if len(pending) > 1 and hasattr(describer, "describe_batch"):
+        try:
+            items = [(r.pending["image"], r.pending["label_map"], r.pending["regions"]) for r in pending]
+            described = list(describer.describe_batch(items))
+        except Exception:  # fall back to per-image calls, which record each image's own failure
+            described = [None] * len(pending)
+    done = {
+        id(r): finish_sample(r.id, r.pending["provenance"].get("ade_split"), r.pending, describer, d)
+        for r, d in zip(pending, described)
+    }
+    return [done.get(id(r), r) for r in results]
 
 
 def _process(ref: Any) -> ItemResult:
@@ -247,21 +269,21 @@ def build(config: BuildConfig) -> BuildReport:
             _init_worker(config)
         for ci in todo:
             chunk = chunks[ci]
-            results = pool.map(_process, chunk) if pool else map(_process, chunk)
+            results = []
+            for res in pool.map(_process, chunk) if pool else map(_process, chunk):
+                results.append(res)
+                bar.update(1)
+            if any(r.pending is not None for r in results):
+                if main_describer is None:
+                    main_describer = _make_describer(config)
+                results = describe_pending(results, main_describer)
             samples: dict[str, list] = {s: [] for s in SPLITS}
             rejects: list[dict] = []
             for res in results:
-                if res.pending is not None:
-                    if main_describer is None:
-                        main_describer = _make_describer(config)
-                    res = finish_sample(
-                        res.id, res.pending["provenance"].get("ade_split"), res.pending, main_describer
-                    )
                 if res.sample is not None:
                     samples[res.sample.split].append(res.sample)
                 else:
                     rejects.append(res.reject)
-                bar.update(1)
                 processed += 1
             shards = [write_shard(samples[s], out, s, ci).to_dict() for s in SPLITS if samples[s]]
             journal.finish_chunk(ci, {"shards": shards, "rejects": rejects, "items": len(chunk)})

@@ -67,3 +67,37 @@ def test_vlm_build_then_cached_rebuild(tmp_path, monkeypatch):
     assert [s.descriptions for s in second] == [s.descriptions for s in first]
     for s in second:
         assert s.provenance["describer"]["cache_hits"] == len(s.descriptions)
+
+
+def test_default_cache_and_cross_image_batches(tmp_path, monkeypatch):
+    """Without a cache_dir the build caches under $TEXTUREADE_CACHE, so a rebuild (or a resumed build)
+    asks the model nothing; a chunk's images share generate batches (overlay: one prompt per image)."""
+    from textureade.config import BuildConfig
+    from textureade.describe.vlm import VlmDescriber
+    from textureade.pipeline import build
+    from textureade.synthetic_ade import write_synthetic_ade
+    from textureade.testing.tiny_vlm import save_tiny_vlm
+
+    monkeypatch.setenv("TEXTUREADE_CACHE", str(tmp_path / "envcache"))
+    ade = write_synthetic_ade(tmp_path / "ade", n=4, form="challenge", seed=1)
+    model = save_tiny_vlm("qwen2_5_vl", tmp_path / "vlm")
+    calls = []
+    real = VlmDescriber.generate
+    monkeypatch.setattr(
+        VlmDescriber,
+        "generate",
+        lambda self, jobs, attempt: calls.append(len(jobs)) or real(self, jobs, attempt),
+    )
+
+    def run(out):
+        cfg = BuildConfig(ade20k=str(ade), out=str(out), captioner="vlm", vlm=str(model), progress=False,
+                          describer_options={"max_new_tokens": 12, "max_retries": 0})  # fmt: skip
+        return build(cfg)
+
+    first = run(tmp_path / "a")
+    assert sum(first.counts.values()) >= 2
+    assert max(calls) > 1, f"images were not batched together: generate batch sizes {calls}"
+    assert (tmp_path / "envcache" / "descriptions" / "descriptions.sqlite").is_file()
+    calls.clear()
+    run(tmp_path / "b")
+    assert calls == []

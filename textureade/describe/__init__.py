@@ -30,5 +30,10 @@ def get_describer(name: str, **opts: Any):
             raise UserError(
                 f"the vlm describer is unavailable here ({exc}); install textureade[models]"
             ) from None
-        return VlmDescriber(**opts)
+        try:
+            return VlmDescriber(**opts)
+        except TypeError as exc:
+            raise UserError(
+                f"vlm describer: bad option(s) {sorted(opts)} ({exc}); see describer_options"
+            ) from None
     raise UserError(f"unknown describer {name!r}; use one of {', '.join(DESCRIBERS)}")

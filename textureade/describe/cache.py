@@ -55,6 +55,16 @@ def cache_key(img_hash: str, msk_hash: str, model_key: str, prompt_h: str) -> st
     return hashlib.sha256(f"{img_hash}|{msk_hash}|{model_key}|{prompt_h}".encode()).hexdigest()
 
 
+def default_cache_dir() -> Path:
+    """Where builds cache VLM descriptions unless told otherwise: $TEXTUREADE_CACHE/descriptions,
+    else ~/.cache/textureade/descriptions. Shared by every build on the machine, so a resumed build
+    or a rebuild into another folder never asks the model twice (keys include model and prompts)."""
+    import os
+
+    root = os.environ.get("TEXTUREADE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "textureade")
+    return Path(root) / "descriptions"
+
+
 class DescriptionCache:
     """A key -> entry store in ``cache_dir/descriptions.sqlite`` (created on first use).
 

@@ -53,11 +53,19 @@ def finish_sample(
     ade_split: str | None,
     pending: dict[str, Any],
     describer: Any,
+    described: Any = None,
 ) -> ItemResult:
-    """Describe a mined scene and build its Sample (or a describe-stage reject)."""
+    """Describe a mined scene and build its Sample (or a describe-stage reject).
+
+    described: a DescribeResult already computed for this scene (e.g. by one ``describe_batch``
+    call over a whole chunk); when None, ``describer.describe`` is called here.
+    """
     regions: list[RegionInfo] = pending["regions"]
     try:
-        result = describer.describe(pending["image"], pending["label_map"], regions)
+        if described is not None:
+            result = described
+        else:
+            result = describer.describe(pending["image"], pending["label_map"], regions)
     except Exception as exc:  # a describer failure is a per-image problem
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return _reject(scene_id, ade_split, "describe", f"{type(exc).__name__}: {msg}")
