@@ -20,7 +20,8 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from textureade.features import COLOUR_SLICE, TEXTURE_SLICE, region_descriptors
+from textureade.features import COLOUR_SLICE, TEXTURE_SLICE, pixel_features, region_descriptors, working_size
+from textureade.types import Prediction
 
 STD_FLOOR = 0.02
 MIN_VARIANCE = 0.01
@@ -164,3 +165,56 @@ def upsample_labels(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     if labels.shape == tuple(shape):
         return labels.astype(np.int32, copy=False)
     return cv2.resize(labels.astype(np.int32), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+
+
+def downscale(image: np.ndarray, work_size: int) -> np.ndarray:
+    """The image at the features' working resolution (INTER_AREA), uint8 RGB."""
+    wh, ww = working_size(image.shape[:2], work_size)
+    if (wh, ww) == image.shape[:2]:
+        return image
+    return cv2.resize(image, (ww, wh), interpolation=cv2.INTER_AREA)
+
+
+class OversegmentAndMerge:
+    """Base of the over-segment-then-merge methods (felzenszwalb, slic).
+
+    Subclasses implement ``segments(small) -> h x w int ids`` on the working-resolution image; this
+    class merges them by Ward linkage on mean colour + texture features (:func:`merge_regions`) to K
+    regions, or with ``k=None`` until a merge would add more than ``tau`` of the total sum of squares
+    (at most ``max_regions``), and nearest-upsamples labels 1..K (largest first) to the image.
+    Descriptions are ignored and none are returned. Deterministic.
+    """
+
+    name = ""
+
+    def __init__(
+        self,
+        colour_weight: float = 0.6,
+        tau: float = 0.04,
+        max_regions: int = 6,
+        nonadjacent_penalty: float = 2.0,
+        work_size: int = 256,
+    ) -> None:
+        self.colour_weight = float(colour_weight)
+        self.tau = float(tau)
+        self.max_regions = int(max_regions)
+        self.nonadjacent_penalty = float(nonadjacent_penalty)
+        self.work_size = int(work_size)
+
+    def segments(self, small: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict(self, image: np.ndarray, k: int | None, descriptions: list[str] | None = None) -> Prediction:
+        """Label map (H x W int32, 1..K, every pixel assigned) for an H x W x 3 uint8 image."""
+        small = downscale(image, self.work_size)
+        space = appearance_space(pixel_features(small, work_size=None), self.colour_weight)
+        labels, info = merge_regions(
+            self.segments(small),
+            space,
+            k,
+            tau=self.tau,
+            max_regions=self.max_regions,
+            nonadjacent_penalty=self.nonadjacent_penalty,
+        )
+        info["k"] = int(labels.max())
+        return Prediction(label_map=upsample_labels(labels, image.shape[:2]), extras=info)
