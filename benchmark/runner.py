@@ -304,10 +304,20 @@ def run(
             "started": now_utc(),
             "resumed_records": n_done,
         }  # fmt: skip
+        previous_run_json = run_json.read_text() if run_json.exists() else None
         _write_json(run_json, info)
         t_start = time.perf_counter()
         t_build = time.perf_counter()
-        method = build_method(spec, options)
+        try:
+            method = build_method(spec, options)
+        except BaseException:
+            # refused (no weights, bad option) or interrupted before any sample ran: leave --out as
+            # it was, not a run.json claiming a run that is "running" forever
+            if previous_run_json is None:
+                run_json.unlink(missing_ok=True)
+            else:
+                run_json.write_text(previous_run_json)
+            raise
         info["build_seconds"] = time.perf_counter() - t_build
         pred_dir = out / "predictions" if save_predictions else None
         if pred_dir is not None:

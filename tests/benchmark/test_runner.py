@@ -142,6 +142,14 @@ def test_protocol_the_method_does_not_support_is_a_user_error(tmp_path):
         run(s, handle(2), tmp_path / "r", protocol="autonomous", progress=False)
 
 
+def test_a_method_refused_at_build_leaves_no_run_json(tmp_path):
+    # a refusal (missing weights, bad option) exits before any sample: no run.json stuck at "running"
+    with pytest.raises(UserError, match="bad parameters"):
+        run(spec(no_such_param=1), handle(2), tmp_path / "r", progress=False)
+    assert not (tmp_path / "r" / "run.json").exists()
+    assert not list((tmp_path / "r").glob("records.*"))
+
+
 def test_limit_and_options_override(tmp_path):
     s = run(spec(), handle(12), tmp_path / "r", options={"half": False}, limit=4, progress=False)
     df = records(tmp_path / "r")
