@@ -149,6 +149,17 @@ def _from_spec(spec: DatasetSpec, path: Path | str | None) -> DatasetHandle:
     return open_textureade(where, split=spec.split, **common)
 
 
+def _is_mosaic_set(folder: Path) -> bool:
+    """True when ``folder/manifest.json`` says ``textureade mosaic`` wrote it (generator textureade.mosaic)."""
+    import json
+
+    try:
+        config = json.loads((folder / "manifest.json").read_text()).get("config")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(config, dict) and config.get("generator") == "textureade.mosaic"
+
+
 def open_dataset(
     name_or_path: str | Path,
     *,
@@ -159,7 +170,8 @@ def open_dataset(
     """Open a dataset by manifest name (optionally at another ``path``) or by folder path.
 
     A path is auto-detected: a folder with ``metadata.json`` is Detecture form (default protocol
-    oracle-k with the ground-truth K), a folder of parquet shards is TextureADE form (autonomous).
+    oracle-k with the ground-truth K), a folder of parquet shards is TextureADE form (autonomous;
+    a ``textureade mosaic`` set takes the ``mosaics`` manifest's defaults: oracle-k, ground-truth K).
     ``protocol``/``k`` override the defaults. Raises UserError (one line) when nothing is found.
     """
     specs = load_dataset_specs()
@@ -180,6 +192,9 @@ def open_dataset(
             where = where.parent
         if form == "detecture":
             handle = open_detecture(where, protocol="oracle-k")
+        elif _is_mosaic_set(where) and "mosaics" in specs:
+            # a `textureade mosaic` folder: the mosaics manifest's defaults (oracle-k, GT K)
+            handle = open_textureade(where, protocol=specs["mosaics"].protocol, k=specs["mosaics"].k)
         else:
             handle = open_textureade(where, protocol="autonomous")
     if protocol is not None:

@@ -121,6 +121,17 @@ def test_textureade_parquet_folder_is_detected(tmp_path):
     assert h.fingerprint and h.fingerprint == open_dataset(tmp_path / "tade").fingerprint
 
 
+def test_a_mosaic_folder_by_path_takes_the_mosaics_defaults(tmp_path):
+    # `textureade mosaic --out DIR` then `bench run --dataset DIR`: oracle-k with the GT K, as the
+    # named `mosaics` dataset (an oracle-k-only method must not be refused for 'autonomous')
+    from textureade.mosaic import make_mosaics
+
+    make_mosaics(tmp_path / "mos", n=2, k=(2, 3), size=(48, 48))
+    h = open_dataset(tmp_path / "mos")
+    assert (h.form, h.protocol, h.k) == ("textureade", "oracle-k", None)
+    assert open_dataset(tmp_path / "mos", protocol="autonomous").protocol == "autonomous"
+
+
 def test_unknown_names_and_foreign_folders_are_user_errors(tmp_path):
     with pytest.raises(UserError, match="unknown dataset 'nope'"):
         open_dataset("nope")
