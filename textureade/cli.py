@@ -86,6 +86,10 @@ def build_cmd(
     click.echo(
         f"{state}: {report.out}: {counts}; {report.rejects} rejected of {report.items} ({report.seconds:.1f}s)"
     )
+    if "cache_hits" in report.describer:
+        st = report.describer
+        click.echo(f"describer: {st['regions']} regions, {st['cache_hits']} from the cache, "
+                   f"{st['generate_calls']} generate calls, {st['fallback_regions']} fell back")  # fmt: skip
     if strict and report.rejects:
         click.echo(f"{report.rejects} image(s) rejected (see {report.out}/rejects.jsonl)", err=True)
         raise click.exceptions.Exit(1)

@@ -40,7 +40,9 @@ DATASET_NAME = "TextureADE"
 @dataclass
 class BuildReport:
     """What a build did. counts: samples per split (whole dataset); rejects: skipped images (whole
-    dataset); processed: items handled by this call (0 when it found a finished build)."""
+    dataset); processed: items handled by this call (0 when it found a finished build). describer:
+    this call's describer counters (VLM: generate_calls, prompts, regions, cache_hits,
+    fallback_regions); run facts, kept out of the dataset so that its bytes never depend on them."""
 
     out: str
     items: int
@@ -50,6 +52,7 @@ class BuildReport:
     resumed: bool = False
     already_complete: bool = False
     seconds: float = 0.0
+    describer: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -291,7 +294,9 @@ def build(config: BuildConfig) -> BuildReport:
         bar.close()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    return _finish(out, config, source.form, journal, header, len(refs), processed, resumed, t0)
+    report = _finish(out, config, source.form, journal, header, len(refs), processed, resumed, t0)
+    report.describer = dict(getattr(main_describer, "stats", None) or {})
+    return report
 
 
 def _finish(out, config, form, journal, header, n_items, processed, resumed, t0) -> BuildReport:

@@ -7,10 +7,13 @@ layout of the regions shown beside it, because the answer depends on them); the 
 the prompt hash covers templates, presentation and hints (``prompts.prompt_hash``) and, in the
 describer's key, the generation settings that decide a fallback (max_new_tokens, max_retries, seed).
 
-Value: ``{"status": "ok", "description": str}`` for a validated model answer, or
-``{"status": "fallback", "reason": str}`` when the model gave no usable answer after all retries.
-Fallback decisions are cached too, so a re-run does not query a junk-producing model again: the
-fallback describer (deterministic, cheap) is simply re-run for those regions. Junk is never stored.
+Value: ``{"status": "ok", "description": str, "attempts": int}`` for a validated model answer, or
+``{"status": "fallback", "reason": str, "attempts": int}`` when the model gave no usable answer after
+all retries. Fallback decisions are cached too, so a re-run does not query a junk-producing model
+again: the fallback describer (deterministic, cheap) is simply re-run for those regions. Junk is never
+stored. An entry holds everything the sample's provenance records about the decision (attempts,
+reason), so a cache hit reproduces the provenance of the original run byte for byte; whether a region
+came from the cache is a property of the run (the describer's ``stats``), not of the dataset.
 
 Storage: one SQLite file ``descriptions.sqlite`` in ``cache_dir``. Every ``put_many`` is one
 transaction, so a kill mid-write loses at most that batch and never corrupts the file; several

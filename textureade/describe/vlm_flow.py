@@ -77,7 +77,6 @@ class _State:
     attempts: dict[int, int] = field(default_factory=dict)
     cached: set[int] = field(default_factory=set)
     tentative: dict[int, str] = field(default_factory=dict)
-    prompts: int = 0
 
     def pending(self) -> list[int]:
         return [k for k in self.ids if k not in self.answers and k not in self.fallback]
@@ -176,6 +175,14 @@ def _apply(d: Any, st: _State, job: Job, raw: str) -> None:
             st.reasons[rid] = reason
 
 
+def _usable(entry: dict[str, Any] | None) -> bool:
+    """A cached decision can stand in for asking: it records its attempts (entries written before
+    they did cannot reproduce the provenance) and an "ok" answer passes today's rules."""
+    if entry is None or not isinstance(entry.get("attempts"), int):
+        return False
+    return entry["status"] != "ok" or pr.answer_problem(entry.get("description")) is None
+
+
 def run_flow(d: Any, items: list[tuple[np.ndarray, np.ndarray, list[RegionInfo]]]) -> list[DescribeResult]:
     """Describe every (image, label_map, regions) item with describer ``d`` (a VlmDescriber)."""
     states = []
@@ -192,15 +199,19 @@ def run_flow(d: Any, items: list[tuple[np.ndarray, np.ndarray, list[RegionInfo]]
         for st in states:
             for rid in st.ids:
                 entry = found.get(st.keys[rid])
-                if entry is None or (entry["status"] == "ok" and pr.answer_problem(entry["description"])):
-                    continue  # a miss, or an answer today's rules reject: ask again
+                if not _usable(entry):
+                    continue  # a miss, an old entry, or an answer today's rules reject: ask again
                 st.cached.add(rid)
+                st.attempts[rid] = int(entry["attempts"])  # a hit reproduces the original provenance
                 if entry["status"] == "fallback":
                     st.fallback[rid] = entry.get("reason", "cached fallback")
                 else:
                     st.tentative[rid] = entry["description"]
             st.accept()
-            st.cached -= {rid for rid in st.ids if rid not in st.answers and rid not in st.fallback}
+            for rid in [r for r in st.cached if r not in st.answers and r not in st.fallback]:
+                st.cached.discard(rid)  # a cached answer that now collides: asked afresh
+                st.attempts.pop(rid, None)
+                st.reasons.pop(rid, None)
             d.stats["cache_hits"] += len(st.cached)
 
     florence = d.family == FLORENCE
@@ -209,7 +220,6 @@ def run_flow(d: Any, items: list[tuple[np.ndarray, np.ndarray, list[RegionInfo]]
         if not jobs:
             break
         for job, raw in zip(jobs, d.generate(jobs, attempt)):
-            states[job.item].prompts += 1
             _apply(d, states[job.item], job, raw)
         for st in states:
             st.accept()
@@ -238,13 +248,13 @@ def _finish(d: Any, st: _State) -> DescribeResult:
     d.stats["fallback_regions"] += len(st.fallback)
     if d.cache is not None:
         new = {
-            st.keys[k]: {"status": "ok", "description": v}
+            st.keys[k]: {"status": "ok", "description": v, "attempts": st.attempts.get(k, 0)}
             for k, v in st.answers.items()
             if k not in st.cached
         }
         for k, reason in st.fallback.items():
             if k not in st.cached:
-                new[st.keys[k]] = {"status": "fallback", "reason": reason}
+                new[st.keys[k]] = {"status": "fallback", "reason": reason, "attempts": st.attempts.get(k, 0)}
         d.cache.put_many(new, model=d.model_key, prompt=d.cache_hash)
     sources = ["fallback" if (whole or k in st.fallback) else "model" for k in st.ids]
     prov = d.provenance() | {
@@ -254,7 +264,5 @@ def _finish(d: Any, st: _State) -> DescribeResult:
         "fallback_reasons": {str(k): v for k, v in sorted(st.fallback.items())},
         "fallback_describer": fb_name,
         "whole_image_fallback": whole,
-        "cache_hits": len(st.cached),
-        "prompts_asked": st.prompts,
-    }
+    }  # the decision only: cache hits and prompt counts go to ``d.stats`` (build report), never here
     return DescribeResult(descriptions=[normalise(t) for t in descriptions], provenance=prov)
