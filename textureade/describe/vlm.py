@@ -123,8 +123,10 @@ class VlmDescriber:
         self.device = pick_device(device)  # one-line UserErrors now, not at the first image
         torch_dtype(dtype)
         self.prompt_hash = pr.prompt_hash(self.prompts, self.presentation, self.hints)
-        # cached fallback decisions also depend on how hard the model was asked: fold that in
-        settings = f"{self.prompt_hash}|{self.max_new_tokens}|{self.max_retries}|{self.seed}"
+        # cached decisions also depend on how hard the model was asked and on its number format
+        settings = (
+            f"{self.prompt_hash}|{self.max_new_tokens}|{self.max_retries}|{self.seed}|{torch_dtype(dtype)}"
+        )
         self.cache_hash = hashlib.sha256(settings.encode()).hexdigest()[:16]
         self.cache = DescriptionCache(cache_dir) if cache_dir else None
         self._fallback = fallback
