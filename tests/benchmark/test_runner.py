@@ -207,3 +207,28 @@ def test_timeout_outside_the_main_thread_is_checked_after_predict(tmp_path):
     df = records(tmp_path / "t")
     assert all(r.startswith("SampleTimeout: timeout: predict took") for r in df["reason"])
     assert (df["time_predict"] >= 0.4).all()
+
+
+def test_weights_provenance_of_a_local_path_has_no_hub_revision_and_a_fingerprint(tmp_path):
+    from benchmark.provenance import weights_info
+
+    s = MethodSpec(
+        name="w",
+        entry="runner_toys:Threshold",
+        params={"model_revision": "main"},
+        weights={"model": {"id": "org/model", "revision": "abc123", "param": "model"}},
+    )
+    assert weights_info(s, {"model_revision": "main"})["model"] == {
+        "id": "org/model", "revision": "abc123", "overridden": False,
+    }  # fmt: skip
+    assert weights_info(s, {"model": "org/other", "model_revision": "v2"})["model"]["revision"] == "v2"
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"hidden_size": 32}')
+    (folder / "model.safetensors").write_bytes(b"\0" * 10)
+    got = weights_info(s, {"model": str(folder), "model_revision": "main"})["model"]
+    assert got["revision"] is None and got["overridden"] is True
+    assert got["local"]["files"] == 2 and got["local"]["bytes"] == 10 + len('{"hidden_size": 32}')
+    before = got["local"]["sha256"]
+    (folder / "config.json").write_text('{"hidden_size": 64}')  # same size, other config
+    assert weights_info(s, {"model": str(folder)})["model"]["local"]["sha256"] != before
