@@ -151,12 +151,8 @@ class LSeg:
         return F.normalize(out.text_embeds.float(), dim=-1), truncated
 
     def score_fn(self, text: Any) -> Any:
-        import torch
-        import torch.nn.functional as F
-
         def logits(x: Any) -> Any:
-            emb = F.normalize(self.net.pixel_embeddings(x).float(), dim=1)
-            return la.LOGIT_SCALE * torch.einsum("bchw,kc->bkhw", emb, text)
+            return self.net.logits(x, text)
 
         def fn(crops: Any) -> Any:
             out = logits(crops)

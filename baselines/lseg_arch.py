@@ -250,7 +250,24 @@ def _classes() -> Any:
             return levels
 
         def pixel_embeddings(self, x: Any) -> Any:
-            """(B, 3, H, W), H and W multiples of 32 -> (B, out_c, H, W) pixel embeddings (not normalised)."""
+            """(B, 3, H, W), H and W multiples of 32 -> (B, out_c, H, W) pixel embeddings (not normalised).
+
+            ``head_embeddings`` upsampled 2x; LSeg's logits are computed at half resolution and then
+            upsampled (its ``output_conv``), see :func:`logits`.
+            """
+            emb = self.head_embeddings(x)
+            return nn.functional.interpolate(emb, scale_factor=2, mode="bilinear", align_corners=True)
+
+        def logits(self, x: Any, text: Any, scale: float = LOGIT_SCALE) -> Any:
+            """(B, 3, H, W) and (K, out_c) normalised text -> (B, K, H, W) logits, in LSeg's order:
+            ``head1`` output normalised per pixel at H/2 x W/2, ``scale`` * cosine, then the 2x
+            bilinear (align_corners) ``output_conv`` on the logits (not on the embeddings)."""
+            emb = nn.functional.normalize(self.head_embeddings(x).float(), dim=1)
+            out = scale * torch.einsum("bchw,kc->bkhw", emb, text.float())
+            return nn.functional.interpolate(out, scale_factor=2, mode="bilinear", align_corners=True)
+
+        def head_embeddings(self, x: Any) -> Any:
+            """(B, 3, H, W), H and W multiples of 32 -> (B, out_c, H/2, W/2) ``head1`` output (not normalised)."""
             b, gh, gw = x.shape[0], x.shape[-2] // self.cfg.patch, x.shape[-1] // self.cfg.patch
             feats = []
             for i, lv in enumerate(self.vit_levels(x)):
@@ -262,8 +279,7 @@ def _classes() -> Any:
             path = s.refinenet3(path, feats[2])
             path = s.refinenet2(path, feats[1])
             path = s.refinenet1(path, feats[0])
-            emb = s.head1(path)
-            return nn.functional.interpolate(emb, scale_factor=2, mode="bilinear", align_corners=True)
+            return s.head1(path)
 
     return LSegNet
 

@@ -80,6 +80,25 @@ def test_vit_levels_follow_timm_and_decoder_shapes(method):
         assert net.pixel_embeddings(torch.randn(2, 3, 64, 96)).shape == (2, 16, 64, 96)
 
 
+def test_logits_in_lsegs_order_normalise_at_half_resolution_then_upsample(method):
+    # official LSeg.forward: head1 -> per-pixel normalise -> scale * cosine -> output_conv (2x bilinear,
+    # align_corners) on the logits; normalising the upsampled embeddings instead gives other numbers
+    F = torch.nn.functional
+    net, x = method.net, torch.randn(1, 3, 64, 96)
+    text = F.normalize(torch.randn(3, net.cfg.out_c), dim=-1)
+    with torch.no_grad():
+        half = F.normalize(net.head_embeddings(x), dim=1)
+        assert half.shape == (1, net.cfg.out_c, 32, 48)
+        want = la.LOGIT_SCALE * torch.einsum("bchw,kc->bkhw", half, text)
+        want = F.interpolate(want, scale_factor=2, mode="bilinear", align_corners=True)
+        got = net.logits(x, text)
+        other = la.LOGIT_SCALE * torch.einsum(
+            "bchw,kc->bkhw", F.normalize(net.pixel_embeddings(x), dim=1), text
+        )
+    assert got.shape == (1, 3, 64, 96) and torch.allclose(got, want, atol=1e-4)
+    assert not torch.allclose(got, other, atol=1e-3)
+
+
 def test_lightning_checkpoint_with_objects_loads_and_strict_check(tmp_path):
     path = save_tiny_lseg(tmp_path)
     obj, refused = load_torch_file(path, "lseg")
