@@ -20,6 +20,7 @@ from benchmark.metrics.contingency import (
 from benchmark.metrics.partition import (
     COUNT_KEYS,
     HIGHER_IS_BETTER,
+    LOWER_IS_BETTER,
     METRIC_KEYS,
     SCORE_KEYS,
     PartitionStats,
@@ -32,6 +33,7 @@ from benchmark.metrics.semantic import IoUMetricAccumulator, intersect_and_union
 __all__ = [
     "COUNT_KEYS",
     "HIGHER_IS_BETTER",
+    "LOWER_IS_BETTER",
     "METRIC_KEYS",
     "SCORE_KEYS",
     "IoUMetricAccumulator",

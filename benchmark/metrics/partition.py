@@ -18,8 +18,9 @@ Conventions (shared by every key; see :func:`score_partition`):
   whenever P > 0; see the empty-map rules for P = 0).
 - Empty maps: G = number of GT regions, P = number of predicted regions.
   G = 0 and P = 0 (nothing to find, nothing predicted): every higher-is-better key is 1.0 and
-  ``vi`` is 0.0. P = 0 < G (empty prediction): scored as a failure, :func:`score_failure`
-  (every higher-is-better key 0.0, ``vi = log N``, N = domain pixels), even where a formula would
+  ``vi`` / ``vi_bits`` are 0.0. P = 0 < G (empty prediction): scored as a failure,
+  :func:`score_failure` (every higher-is-better key 0.0, ``vi = ln N``, ``vi_bits = log2 N``,
+  N = domain pixels), even where a formula would
   reward it (sklearn gives ARI 1.0 and DAVIS gives F 1.0 for a one-region GT that covers the
   image). G = 0 < P (background mode only): region-matching keys are 0.0, ``ari``, ``vi`` and
   ``boundary_f`` follow their formulas.
@@ -50,6 +51,7 @@ METRIC_KEYS: tuple[str, ...] = (
     "miou_many_to_one",
     "ari",
     "vi",
+    "vi_bits",
     "covering",
     "pixel_acc_matched",
     "boundary_f",
@@ -59,8 +61,11 @@ METRIC_KEYS: tuple[str, ...] = (
 COUNT_KEYS: tuple[str, ...] = ("n_gt", "n_pred")
 #: Every key of :func:`score_partition`'s dict.
 SCORE_KEYS: tuple[str, ...] = METRIC_KEYS + COUNT_KEYS
-#: Direction of each metric: only VI (a distance) is lower-is-better.
-HIGHER_IS_BETTER: dict[str, bool] = {k: k != "vi" for k in METRIC_KEYS}
+#: Lower-is-better metrics: VI (a distance), in nats and in bits.
+LOWER_IS_BETTER: frozenset[str] = frozenset({"vi", "vi_bits"})
+#: Direction of each metric.
+HIGHER_IS_BETTER: dict[str, bool] = {k: k not in LOWER_IS_BETTER for k in METRIC_KEYS}
+_LN2 = math.log(2.0)
 
 
 @dataclass
@@ -95,6 +100,7 @@ class PartitionStats:
 def _failure_scores(n_gt: int, n_pixels: int) -> dict[str, float]:
     scores = {k: 0.0 for k in METRIC_KEYS}
     scores["vi"] = math.log(n_pixels) if n_pixels > 0 else 0.0
+    scores["vi_bits"] = math.log2(n_pixels) if n_pixels > 0 else 0.0
     scores["n_gt"] = float(n_gt)
     scores["n_pred"] = 0.0
     return scores
@@ -128,7 +134,7 @@ def partition_stats(
     stats = PartitionStats(scores={}, n_pixels=n, max_gp=max(n_g, n_p))
     if n_g == 0 and n_p == 0:
         stats.scores = {k: 1.0 for k in METRIC_KEYS}
-        stats.scores.update(vi=0.0, n_gt=0.0, n_pred=0.0)
+        stats.scores.update(vi=0.0, vi_bits=0.0, n_gt=0.0, n_pred=0.0)
         stats.correct = n
         return stats
     if n_p == 0:
@@ -181,6 +187,7 @@ def partition_stats(
     # one cluster).
     s["ari"] = float(ari_from_table(t))
     s["vi"] = float(vi_from_table(t))
+    s["vi_bits"] = s["vi"] / _LN2
 
     # Boundary F (DAVIS) on the zeroed label maps.
     radius = davis_bound_pix(shape, bound_th)
@@ -235,6 +242,9 @@ def score_partition(
       pixels. skimage's ``variation_of_information`` returns the two conditional entropies in
       bits (log2, checked on skimage 0.26), so ``vi == ln(2) * sum(skimage's pair)``; BSDS
       reports bits too. Lower is better.
+    - ``vi_bits``: the same VI in bits, ``vi / ln(2)``: equals the sum of the two values
+      ``skimage.metrics.variation_of_information(gt[dom], pred[dom])`` returns (BSDS's unit).
+      Lower is better.
     - ``covering``: BSDS region covering GT -> prediction, sum_R |R| max_S IoU(R, S) / sum_R |R|.
     - ``pixel_acc_matched``: share of domain pixels whose predicted region is the one matched
       to their GT region (background mode: GT-0 pixels are right when unassigned).
@@ -258,9 +268,9 @@ def score_failure(
 ) -> dict[str, float]:
     """Scores of an image the method failed on (no prediction, or an unusable one).
 
-    Every higher-is-better metric is 0.0; ``vi`` is log(N) with N the number of domain pixels
-    (the largest VI any two partitions of N pixels can have, so a failure never beats a real
-    prediction; 0.0 when N = 0); ``n_gt`` = G, ``n_pred`` = 0. Equals
+    Every higher-is-better metric is 0.0; ``vi`` is ln(N) and ``vi_bits`` log2(N) with N the number
+    of domain pixels (the largest VI any two partitions of N pixels can have, so a failure never
+    beats a real prediction; 0.0 when N = 0); ``n_gt`` = G, ``n_pred`` = 0. Equals
     ``score_partition(np.zeros_like(gt), gt, ...)`` whenever the GT has a region.
     """
     dom = build_domain(np.zeros(np.shape(gt), dtype=np.uint8), gt, ignore_index, gt_zero)

@@ -12,6 +12,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from benchmark.metrics import (
     HIGHER_IS_BETTER,
+    LOWER_IS_BETTER,
     METRIC_KEYS,
     SCORE_KEYS,
     adjusted_rand_index,
@@ -109,7 +110,8 @@ def reference(pred: np.ndarray, gt: np.ndarray, ignore_index=None, background=Fa
         correct += int(((gz == 0) & (pz == 0) & dom).sum())
     out["pixel_acc_matched"] = correct / n
     out["ari"] = adjusted_rand_score(gt[dom], pred[dom])
-    out["vi"] = float(sk_vi(gt[dom], pred[dom]).sum()) * math.log(2)  # skimage returns bits
+    out["vi_bits"] = float(sk_vi(gt[dom], pred[dom]).sum())  # skimage returns bits
+    out["vi"] = out["vi_bits"] * math.log(2)
     return out
 
 
@@ -119,7 +121,7 @@ def check_against_reference(pred, gt, brute=True, **kw):
     assert s["n_gt"] == r["n_gt"] and s["n_pred"] == r["n_pred"]
     if r["n_gt"] == 0 or r["n_pred"] == 0:
         return s, r
-    for k in ("miou_matched", "iou_panoptic", "miou_many_to_one", "covering", "ari", "vi"):
+    for k in ("miou_matched", "iou_panoptic", "miou_many_to_one", "covering", "ari", "vi", "vi_bits"):
         assert s[k] == pytest.approx(r[k], abs=1e-9), k
     if r["unique"]:
         assert s["pixel_acc_matched"] == pytest.approx(r["pixel_acc_matched"], abs=1e-9)
@@ -164,8 +166,9 @@ def test_keys_and_directions():
     s = score_partition(pred, gt)
     assert tuple(s) == SCORE_KEYS
     assert set(HIGHER_IS_BETTER) == set(METRIC_KEYS)
-    assert HIGHER_IS_BETTER["vi"] is False
-    assert all(HIGHER_IS_BETTER[k] for k in METRIC_KEYS if k != "vi")
+    assert HIGHER_IS_BETTER["vi"] is False and HIGHER_IS_BETTER["vi_bits"] is False
+    assert all(HIGHER_IS_BETTER[k] for k in METRIC_KEYS if k not in ("vi", "vi_bits"))
+    assert set(LOWER_IS_BETTER) == {"vi", "vi_bits"}
     assert all(isinstance(v, float) for v in s.values())
 
 
@@ -176,6 +179,9 @@ def test_ari_vi_match_sklearn_skimage_on_large_maps():
     s = score_partition(pred.astype(np.uint16), gt.astype(np.int32))
     assert s["ari"] == pytest.approx(adjusted_rand_score(gt.ravel(), pred.ravel()), abs=1e-12)
     assert s["vi"] == pytest.approx(sk_vi(gt, pred).sum() * math.log(2), abs=1e-9)
+    # vi_bits is skimage's raw sum (log2), no unit conversion on the reference side.
+    assert s["vi_bits"] == pytest.approx(float(np.sum(sk_vi(gt, pred))), abs=1e-9)
+    assert s["vi_bits"] == pytest.approx(s["vi"] / math.log(2), abs=1e-12)
 
 
 def test_ari_oracles_from_the_reference_notes():
@@ -206,7 +212,7 @@ def test_perfect_prediction_and_one_region():
     gt = np.array([[3, 3, 8], [3, 8, 8]])
     s = score_partition(gt * 10, gt)
     for k in METRIC_KEYS:
-        assert s[k] == pytest.approx(0.0 if k == "vi" else 1.0), k
+        assert s[k] == pytest.approx(1.0 if HIGHER_IS_BETTER[k] else 0.0), k
     one = np.ones((5, 6), int)
     s = score_partition(one * 4, one)
     assert s["ari"] == 1.0 and s["boundary_f"] == 1.0 and s["boundary_iou"] == 1.0 and s["vi"] == 0.0
@@ -216,8 +222,9 @@ def test_empty_prediction_is_scored_as_failure():
     gt = np.array([[1, 1, 2], [1, 2, 2], [0, 2, 2]])
     s = score_partition(np.zeros_like(gt), gt)
     assert s == score_failure(gt)
-    assert all(s[k] == 0.0 for k in METRIC_KEYS if k != "vi")
+    assert all(s[k] == 0.0 for k in METRIC_KEYS if HIGHER_IS_BETTER[k])
     assert s["vi"] == pytest.approx(math.log(8))  # 8 domain pixels (GT 0 is void)
+    assert s["vi_bits"] == pytest.approx(3.0)  # log2(8)
     assert s["n_gt"] == 2 and s["n_pred"] == 0
     # One GT region covering the image: sklearn would give ARI 1.0, DAVIS F 1.0; still a failure.
     one = np.ones((4, 4), np.uint8)
@@ -231,7 +238,7 @@ def test_empty_prediction_is_scored_as_failure():
 def test_empty_gt_and_all_ignored():
     z = np.zeros((4, 5), np.uint8)
     s = score_partition(z, z)
-    assert all(s[k] == (0.0 if k == "vi" else 1.0) for k in METRIC_KEYS)
+    assert all(s[k] == (1.0 if HIGHER_IS_BETTER[k] else 0.0) for k in METRIC_KEYS)
     assert s["n_gt"] == 0 and s["n_pred"] == 0
     # In void mode a prediction on an all-0 GT has no domain: nothing to find, nothing predicted.
     assert score_partition(np.ones_like(z), z)["miou_matched"] == 1.0
@@ -252,7 +259,9 @@ def test_score_failure_values():
     f = score_failure(gt, ignore_index=255)
     assert f["n_gt"] == 2 and f["n_pred"] == 0 and f["vi"] == pytest.approx(math.log(4))
     assert score_failure(gt, ignore_index=255, gt_zero="background")["vi"] == pytest.approx(math.log(5))
+    assert f["vi_bits"] == pytest.approx(2.0)  # log2(4)
     assert score_failure(np.zeros((3, 3), int))["vi"] == 0.0
+    assert score_failure(np.zeros((3, 3), int))["vi_bits"] == 0.0
     assert all(f[k] == 0.0 for k in METRIC_KEYS if HIGHER_IS_BETTER[k])
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmark.metrics import METRIC_KEYS, bootstrap_ci, score_failure, score_partition
+from benchmark.metrics import HIGHER_IS_BETTER, METRIC_KEYS, bootstrap_ci, score_failure, score_partition
 from benchmark.records import read_records, write_records_parquet
 from benchmark.score import score_folder
 from textureade.detecture_format import write_detecture_folder
@@ -70,7 +70,7 @@ def test_every_gt_sample_gets_a_record(scored):
     # Scores: ok images equal score_partition; failures equal score_failure (0, vi = log N).
     want1 = score_partition(shifted, samples[1].label_map)
     for k in METRIC_KEYS:
-        assert by.loc["s0", k] == pytest.approx(0.0 if k == "vi" else 1.0)
+        assert by.loc["s0", k] == pytest.approx(1.0 if HIGHER_IS_BETTER[k] else 0.0)
         assert by.loc["s1", k] == pytest.approx(want1[k], abs=1e-12)
         assert by.loc["s2", k] == pytest.approx(score_failure(samples[2].label_map)[k])
     assert by.loc["s6", "miou_matched"] == 0.0 and by.loc["s6", "n_pred"] == 0
@@ -89,6 +89,7 @@ def test_summary_means_intervals_and_run_json(scored):
         assert m["mean"] == pytest.approx(df[k].mean())
         assert m["ci95"] == list(bootstrap_ci(df[k].to_numpy(), n=200, seed=0))
     assert summary["metrics"]["vi"]["higher_is_better"] is False
+    assert summary["metrics"]["vi_bits"]["higher_is_better"] is False
     assert 0 <= summary["pooled"]["pooled_iou_panoptic"] <= 1
     run = json.loads((out / "run.json").read_text())
     assert run["metric_keys"] == list(METRIC_KEYS) and run["config"]["method"] == "preds"
