@@ -47,6 +47,10 @@ def hf_weights_reason(name: str | None, revision: str | None, what: str, option:
         return f"no {what} weights given; pass --option {option}=PATH"
     if is_local(name):
         return None
+    if str(name).startswith(("/", ".", "~")) or str(name).count("/") > 1:  # a path, not an org/name id
+        return (
+            f"{what} weights folder {name} does not exist; pass --option {option}=PATH to an existing folder"
+        )
     try:
         from huggingface_hub import try_to_load_from_cache
 
