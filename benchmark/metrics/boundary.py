@@ -50,6 +50,15 @@ def davis_boundary_map(codes: np.ndarray) -> np.ndarray:
     return b
 
 
+def davis_boundary_255(codes: np.ndarray) -> np.ndarray:
+    """:func:`davis_boundary_map` as uint8 0 / 255 (the layout :mod:`.bitpack` packs)."""
+    c = np.asarray(codes)
+    if c.dtype in (np.uint8, np.uint16) and c.size:
+        k = np.ones((2, 2), np.uint8)
+        return cv2.compare(cv2.erode(c, k, anchor=(0, 0)), cv2.dilate(c, k, anchor=(0, 0)), cv2.CMP_NE)
+    return np.negative(davis_boundary_map(c).view(np.uint8))
+
+
 def davis_bound_pix(shape: tuple[int, int], bound_th: float = 0.008) -> int:
     """DAVIS tolerance radius in pixels: ``bound_th`` if >= 1 else ceil(bound_th * diagonal)."""
     if bound_th >= 1:

@@ -87,25 +87,15 @@ def small_codes(codes: np.ndarray, n_codes: int) -> np.ndarray:
 def _codes(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """H x W compact codes (small dtype) and the id of each code; code 0 is always id 0.
 
-    Ids below 128 are used as codes directly (some codes may then be absent); maps with ids
-    below 256 are compacted through OpenCV's histogram and lookup table (two fast passes);
-    others through ``np.bincount`` and a numpy lookup table.
+    Ids below 256 are used as codes directly (uint8; absent codes are dropped from the joint
+    histogram later), so the common maps need no compaction pass at all; larger ids are
+    compacted through ``np.bincount`` and a numpy lookup table (``np.unique`` above 2**20).
     """
     if arr.size == 0:
         return arr.astype(np.uint8), np.zeros(1, dtype=np.int64)
     top = int(arr.max())
-    if top < 128:  # small ids are their own codes (absent codes are dropped later)
+    if top < 256:  # small ids are their own codes
         return arr.astype(np.uint8), np.arange(top + 1, dtype=np.int64)
-    if top < 256:
-        a8 = arr if arr.dtype == np.uint8 else arr.astype(np.uint8)
-        a8 = np.ascontiguousarray(a8)
-        hist = cv2.calcHist([a8], [0], None, [256], [0, 256]).ravel()
-        ids = np.flatnonzero(hist > 0)
-        if ids[0] != 0:
-            ids = np.concatenate([[0], ids])
-        lut = np.zeros(256, dtype=np.uint8)
-        lut[ids] = np.arange(len(ids), dtype=np.uint8)
-        return cv2.LUT(a8, lut), ids.astype(np.int64)
     flat = _flat_intp(arr)
     ids = present_ids(flat)
     if ids[0] != 0:
@@ -172,57 +162,65 @@ def build_domain(
     return Domain(gt_codes, pred_codes, gt_ids, pred_ids, outside, background)
 
 
-def joint_counts(
-    dom: Domain, gt_flags: np.ndarray | None = None, pred_flags: np.ndarray | None = None
-) -> np.ndarray:
-    """Counts over domain pixels in one pass (OpenCV 2-D histogram, else ``np.bincount``).
+def joint_counts(dom: Domain, flags: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Joint histogram of the domain pixels in one pass, restricted to the codes present.
 
-    Without flags: the (n_gt_codes x n_pred_codes) contingency table. With two H x W bool
-    flag maps: a (n_gt_codes, 2, n_pred_codes, 2) array, ``[g, gf, p, pf]`` = pixels with GT
-    code g, GT flag gf, pred code p and pred flag pf; summing the flag axes gives the table.
-    In void mode row 0 is all zero (GT 0 is outside); in background mode it counts GT-0 pixels.
+    flags: None, or an H x W uint8 map with values 0..3 (``2 * gt_flag + pred_flag``).
+    Returns ``(counts, g_codes, p_codes)``: ``g_codes`` / ``p_codes`` are code 0 followed by
+    every other code that has a domain pixel (ascending); ``counts[i, j, f]`` (int64, shape
+    len(g_codes) x len(p_codes) x nf, nf = 4 with flags else 1) counts domain pixels with GT
+    code ``g_codes[i]``, predicted code ``p_codes[j]`` and flag value f. In void mode row 0 is
+    all zero (GT 0 is outside); in background mode it counts GT-0 pixels.
+
+    8-bit codes go through one OpenCV histogram (a 16-bit joint key when the table has at most
+    65536 cells, else a 2-D/3-D histogram of the planes; float32 counts are exact below 2**24);
+    other codes through ``np.bincount``.
     """
     ng, npc = dom.n_gt_codes, dom.n_pred_codes
-    flags = gt_flags is not None and pred_flags is not None
+    nf = 1 if flags is None else 4
     g, p = dom.gt_codes, dom.pred_codes
-    if flags:  # fold each flag into its code: 2 c + f, still in the small dtype when it fits
-        g = _fold(g, gt_flags, ng)
-        p = _fold(p, pred_flags, npc)
-    width = npc * (2 if flags else 1)
-    height = ng * (2 if flags else 1)
     ignored = dom.background and dom.outside is not None  # ignored pixels in background mode
-    mask = None if not ignored else (~dom.outside).view(np.uint8)
-    if height * width <= 65536 and g.size < (1 << 24) and g.dtype == np.uint8 and p.dtype == np.uint8:
-        # One 16-bit joint index, one OpenCV histogram (exact: float32 counts below 2**24).
-        idx = g.astype(np.uint16)
-        idx *= width
-        idx += p
-        hist = cv2.calcHist([idx], [0], mask, [height * width], [0, height * width])
-        counts = np.rint(hist.ravel()).astype(np.int64)
+    if g.dtype == np.uint8 and p.dtype == np.uint8 and g.size < (1 << 24):
+        mask = (~dom.outside).view(np.uint8) if ignored else None
+        n = ng * npc * nf
+        if n <= 65536:
+            key = g.astype(np.uint16)
+            key *= npc * nf
+            pk = p.astype(np.uint16)
+            if flags is not None:
+                pk *= nf
+                pk += flags
+            key += pk
+            hist = cv2.calcHist([key], [0], mask, [n], [0, n])
+        else:
+            planes, sizes = [g, p], [ng, npc]
+            if flags is not None:
+                planes.append(flags)
+                sizes.append(nf)
+            ranges = [v for size in sizes for v in (0, size)]
+            hist = cv2.calcHist(planes, list(range(len(planes))), mask, sizes, ranges)
+        hist = hist.reshape(ng, npc, nf)
     else:
         idx = g.ravel().astype(np.intp)
         if ignored:
-            idx[dom.outside.ravel()] = height  # a row that is dropped
-        idx *= width
+            idx[dom.outside.ravel()] = ng  # a row that is dropped
+        idx *= npc
         idx += p.ravel()
-        counts = np.bincount(idx, minlength=(height + 1) * width)[: height * width]
-    counts = counts.reshape(ng, 2, npc, 2) if flags else counts.reshape(ng, npc)
-    counts = counts.astype(np.int64, copy=False)
+        if flags is not None:
+            idx *= nf
+            idx += flags.ravel()
+        hist = np.bincount(idx, minlength=(ng + 1) * npc * nf)[: ng * npc * nf].reshape(ng, npc, nf)
     if not dom.background:
-        counts[0] = 0  # void mode: code 0 holds exactly the pixels outside the domain
-    return counts
-
-
-def _fold(codes: np.ndarray, flag: np.ndarray, n: int) -> np.ndarray:
-    """2 * code + flag (flag: bool or 0/1 uint8), in the smallest dtype that holds 2 n values."""
-    f = flag.view(np.uint8) if flag.dtype == bool else flag
-    if 2 * n <= 256 and codes.dtype == np.uint8:
-        return cv2.add(cv2.add(codes, codes), f)  # no saturation: 2 * code + 1 < 256
-    dt = np.uint16 if 2 * n <= 65536 else np.int64
-    out = codes.astype(dt)
-    out <<= 1
-    out |= f.astype(dt, copy=False)
-    return out
+        hist[0] = 0  # void mode: code 0 holds exactly the pixels outside the domain
+    flat = hist.reshape(ng, npc * nf)  # counts are >= 0: max > 0 <=> some count (fast reductions)
+    rows = flat.max(axis=1) > 0
+    cols = flat.max(axis=0).reshape(npc, nf).max(axis=1) > 0
+    rows[0] = cols[0] = True
+    g_codes, p_codes = np.flatnonzero(rows), np.flatnonzero(cols)
+    counts = hist[np.ix_(g_codes, p_codes)]
+    if counts.dtype != np.int64:
+        counts = np.rint(counts).astype(np.int64)
+    return counts, g_codes, p_codes
 
 
 def ari_from_table(table: np.ndarray) -> float:

@@ -34,13 +34,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from benchmark.metrics.bitpack import boundary_f_counts_packed, flag_codes, pack_pair
 from benchmark.metrics.boundary import (
-    boundary_f_counts_pair,
     boundary_iou_dilation,
     davis_bound_pix,
-    davis_boundary_map,
+    davis_boundary_255,
     f_from_counts,
-    region_boundary_flags_pair,
 )
 from benchmark.metrics.contingency import ari_from_table, build_domain, joint_counts, vi_from_table
 
@@ -119,17 +118,16 @@ def partition_stats(
     dom = build_domain(pred, gt, ignore_index, gt_zero)
     shape = dom.gt_codes.shape
     d = boundary_iou_dilation(shape, dilation_ratio)
-    gt_b = davis_boundary_map(dom.gt_codes)  # the DAVIS boundary maps, used below too
-    pred_b = davis_boundary_map(dom.pred_codes)
-    gt_f, pred_f = region_boundary_flags_pair(gt_b, pred_b, d)
-    quad = joint_counts(dom, gt_f, pred_f)  # [g, gt flag, p, pred flag]
-    full_t = quad.sum(axis=(1, 3))
-    rows_g = np.flatnonzero(full_t[1:].sum(axis=1) > 0) + 1  # GT regions (codes)
-    col_tot = full_t.sum(axis=0)
-    cols_p = np.flatnonzero(col_tot[1:] > 0) + 1  # predicted regions present in the domain
+    radius = davis_bound_pix(shape, bound_th)
+    gt_b = davis_boundary_255(dom.gt_codes)  # DAVIS boundary maps (0/255), used below too
+    pred_b = davis_boundary_255(dom.pred_codes)
+    packed = pack_pair(gt_b, pred_b, max(d, radius))
+    # quad[i, j, 2 gt flag + pred flag]; rows/cols: code 0 then the codes present in the domain.
+    quad, g_codes, p_codes = joint_counts(dom, flag_codes(packed, d))
+    rows_g, cols_p = g_codes[1:], p_codes[1:]  # GT regions / predicted regions (codes)
     n_g, n_p = len(rows_g), len(cols_p)
     # Domain table: [GT 0 (background mode) + GT regions] x [unassigned + predicted regions].
-    t = full_t[np.concatenate([[0], rows_g])][:, np.concatenate([[0], cols_p])]
+    t = quad.sum(axis=2)
     n = int(t.sum())
     stats = PartitionStats(scores={}, n_pixels=n, max_gp=max(n_g, n_p))
     if n_g == 0 and n_p == 0:
@@ -190,17 +188,16 @@ def partition_stats(
     s["vi_bits"] = s["vi"] / _LN2
 
     # Boundary F (DAVIS) on the zeroed label maps.
-    radius = davis_bound_pix(shape, bound_th)
-    fg_match, n_fg, gt_match, n_gtb = boundary_f_counts_pair(gt_b, pred_b, radius)
+    fg_match, n_fg, gt_match, n_gtb = boundary_f_counts_packed(packed, radius)
     stats.bf_fg_match, stats.bf_n_fg, stats.bf_gt_match, stats.bf_n_gt = fg_match, n_fg, gt_match, n_gtb
     s["boundary_f"] = f_from_counts(fg_match, n_fg, gt_match, n_gtb)
 
     # Boundary IoU (Cheng et al.) per Hungarian-matched pair, mean over pairs.
     if n_g > 0:
-        gi, pi = rows_g[rows], cols_p[cols]
-        bi = quad[gi, 1, pi, 1].astype(np.float64)
-        b_g = quad[:, 1].sum(axis=(1, 2))
-        b_p = quad[:, :, :, 1].sum(axis=(0, 1))
+        gi, pi = rows + 1, cols + 1  # positions in the table (row/column 0: GT 0 / unassigned)
+        bi = quad[gi, pi, 3].astype(np.float64)
+        b_g = quad[:, :, 2:].sum(axis=(1, 2))
+        b_p = quad[:, :, 1::2].sum(axis=(0, 2))
         bu = b_g[gi] + b_p[pi] - bi
         stats.biou_inter, stats.biou_union = int(bi.sum()), int(bu.sum())
         s["boundary_iou"] = float(np.mean(bi / bu))
@@ -274,6 +271,5 @@ def score_failure(
     ``score_partition(np.zeros_like(gt), gt, ...)`` whenever the GT has a region.
     """
     dom = build_domain(np.zeros(np.shape(gt), dtype=np.uint8), gt, ignore_index, gt_zero)
-    t = joint_counts(dom)
-    n_g = int(np.count_nonzero(t[1:, 0]))
-    return _failure_scores(n_g, int(t.sum()))
+    t, g_codes, _ = joint_counts(dom)
+    return _failure_scores(len(g_codes) - 1, int(t.sum()))
