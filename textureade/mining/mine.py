@@ -9,6 +9,7 @@ import numpy as np
 
 from textureade.config import MiningConfig
 from textureade.mining.regions import FeatureFn, MiningSkip, RegionSet, mine_regions
+from textureade.mining.segments import label_counts
 from textureade.mining.selection import Selection, score_image
 from textureade.mining.typing import type_classes
 from textureade.types import Scene
@@ -37,15 +38,16 @@ def mine_scene(
     scene: Scene, cfg: MiningConfig, seed: int = 0, features_fn: FeatureFn | None = None
 ) -> MinedScene:
     """Score ``scene`` and, if it passes ``cfg.min_score``, mine its regions (never raises MiningSkip)."""
-    ids = set(np.flatnonzero(np.bincount(scene.labels.ravel())).tolist())
+    counts = label_counts(scene.labels)
+    ids = set(np.flatnonzero(counts).tolist())
     for part in scene.parts:
-        ids |= set(np.flatnonzero(np.bincount(part.ravel())).tolist())
+        ids |= set(np.flatnonzero(label_counts(part)).tolist())
     types = type_classes(scene.class_names, sorted(ids), cfg)
-    selection = score_image(scene.labels, types, cfg)
+    selection = score_image(scene.labels, types, cfg, counts=counts)
     if not selection.keep:
         return MinedScene(scene.id, selection, None, selection.reason)
     try:
-        regions = mine_regions(scene, types, cfg, features_fn=features_fn, seed=seed)
+        regions = mine_regions(scene, types, cfg, features_fn=features_fn, seed=seed, class_counts=counts)
     except MiningSkip as exc:
         return MinedScene(scene.id, selection, None, str(exc))
     return MinedScene(scene.id, selection, regions, None)

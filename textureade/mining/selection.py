@@ -21,8 +21,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
+import cv2
 import numpy as np
-from scipy import ndimage
 
 from textureade.config import MiningConfig
 from textureade.mining.typing import ClassType
@@ -45,20 +45,40 @@ class Selection:
 def boundary_pairs(labels: np.ndarray) -> dict[tuple[int, int], int]:
     """Shared boundary length of every pair of labels (a < b), counting 4-neighbour pixel pairs.
 
-    Pairs involving label 0 (unlabeled) are included; callers filter them.
+    Pairs involving label 0 (unlabeled) are included; callers filter them. One comparison pass per
+    direction over the map in its own dtype; only the (few) differing pixel pairs are gathered.
     """
-    lab = labels.astype(np.int64, copy=False)
-    m = int(lab.max()) + 1 if lab.size else 1
-    codes = []
-    for a, b in ((lab[:, 1:], lab[:, :-1]), (lab[1:, :], lab[:-1, :])):
-        diff = a != b
-        lo = np.minimum(a[diff], b[diff])
-        hi = np.maximum(a[diff], b[diff])
-        codes.append(lo * m + hi)
-    if not codes or sum(c.size for c in codes) == 0:
+    lab = np.ascontiguousarray(labels)
+    if lab.size == 0 or lab.ndim != 2:
         return {}
-    uniq, counts = np.unique(np.concatenate(codes), return_counts=True)
-    return {(int(u // m), int(u % m)): int(c) for u, c in zip(uniq, counts)}
+    h, w = lab.shape
+    flat = lab.ravel()
+    m = int(flat.max()) + 1
+    codes = []
+    # horizontal neighbours: (r, c) and (r, c + 1); vertical: (r, c) and (r + 1, c)
+    for k, step in ((np.flatnonzero(lab[:, 1:] != lab[:, :-1]), 1), (np.flatnonzero(lab[1:] != lab[:-1]), w)):
+        if k.size == 0:
+            continue
+        p = k + k // (w - 1) if step == 1 and w > 1 else k
+        a = flat[p].astype(np.int64)
+        b = flat[p + step].astype(np.int64)
+        codes.append(np.minimum(a, b) * m + np.maximum(a, b))
+    if not codes:
+        return {}
+    allc = np.concatenate(codes)
+    if m * m <= 1 << 20:
+        counts = np.bincount(allc, minlength=m * m)
+        uniq = np.flatnonzero(counts)
+        counts = counts[uniq]
+    else:
+        uniq, counts = np.unique(allc, return_counts=True)
+    return {(int(u // m), int(u % m)): int(c) for u, c in zip(uniq.tolist(), counts.tolist())}
+
+
+def _large_components(mask: np.ndarray, min_size: float) -> int:
+    """Number of 4-connected components of a boolean map holding >= ``min_size`` pixels."""
+    k, _, st, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=4)
+    return int((st[1:, cv2.CC_STAT_AREA] >= min_size).sum()) if k > 1 else 0
 
 
 def _ramp(x: float, lo: float, hi: float) -> float:
@@ -70,11 +90,15 @@ def _ramp(x: float, lo: float, hi: float) -> float:
     return max(0.0, 1.0 - (x - hi) / hi) if hi > 0 else 0.0
 
 
-def score_image(labels: np.ndarray, types: dict[int, ClassType], cfg: MiningConfig) -> Selection:
-    """Score one class label map; ``types`` must cover every id present (see ``type_classes``)."""
+def score_image(
+    labels: np.ndarray, types: dict[int, ClassType], cfg: MiningConfig, counts: np.ndarray | None = None
+) -> Selection:
+    """Score one class label map; ``types`` must cover every id present (see ``type_classes``).
+    ``counts``: ``np.bincount(labels.ravel())`` when the caller has it already."""
     h, w = labels.shape
     n = float(h * w)
-    counts = np.bincount(labels.ravel())
+    if counts is None:
+        counts = np.bincount(labels.ravel())
     ids = np.flatnonzero(counts)
     share = {int(i): counts[i] / n for i in ids}
     area = {t: 0.0 for t in ClassType}
@@ -95,10 +119,7 @@ def score_image(labels: np.ndarray, types: dict[int, ClassType], cfg: MiningConf
         for cid in tex_ids:
             if share[cid] < cfg.large_component_frac:
                 continue
-            comp, k = ndimage.label(sub == cid)
-            if k:
-                sizes = np.bincount(comp.ravel())[1:]
-                n_large += int((sizes >= cfg.large_component_frac * sub.size).sum())
+            n_large += _large_components(sub == cid, cfg.large_component_frac * sub.size)
 
     pairs = boundary_pairs(labels)
     scored_pairs = {p: c for p, c in pairs.items() if p[0] != 0 and p[0] in labelled and p[1] in labelled}

@@ -1,7 +1,8 @@
 """Merge and split machinery of the region miner: grouped segments with running appearance
 statistics, and the split test (2-means, valley, coherence) of one group.
 
-See ``textureade.mining.regions`` for the procedure and ``textureade.mining.stats`` for the J test.
+Everything here works on the working-size maps (long side ``work_max_side``); see
+``textureade.mining.regions`` for the procedure and ``textureade.mining.stats`` for the J test.
 """
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ from collections.abc import Callable
 
 import cv2
 import numpy as np
-from scipy import ndimage
 
 from textureade.config import MiningConfig
 from textureade.mining.selection import boundary_pairs
-from textureade.mining.stats import GroupStats, segment_stats, separability, two_means
+from textureade.mining.stats import GroupStats, grouped_sums, separability, separability_matrix, two_means
 
 MIN_STAT_PIXELS = 8  # groups with fewer working pixels have unreliable statistics: never merged
 MAX_SPLIT_SAMPLE = 600
@@ -26,19 +26,28 @@ def r4(x: float) -> float:
 
 
 class Groups:
-    """Union of pieces into groups with running appearance statistics and adjacency."""
+    """Union of pieces into groups with running appearance statistics and adjacency.
+
+    piece_w: working-size map of piece ids (0 = none); z: (N, D) float32 standardised descriptors
+    of its pixels (row-major); piece_class: the class ids of every piece.
+    """
 
     def __init__(self, piece_w: np.ndarray, z: np.ndarray, piece_class: dict[int, set[int]]):
         self.z = z
         self.piece_w = piece_w
         # appearance statistics from each piece's interior (>= SPLIT_MARGIN working pixels from any
         # other piece: there the descriptors' windows see only the piece); all its pixels when the
-        # interior is smaller than MIN_STAT_PIXELS
-        inner = np.where(interior_map(piece_w), piece_w, 0)
-        self.stats = segment_stats(piece_w.ravel(), z)
-        for p, st in segment_stats(inner.ravel(), z).items():
-            if st.n >= MIN_STAT_PIXELS:
-                self.stats[p] = st
+        # interior is smaller than MIN_STAT_PIXELS. One grouped pass keyed by (piece, interior).
+        m = max(max(piece_class, default=0), int(piece_w.max())) + 1
+        key = piece_w.ravel().astype(np.int32) * 2 + interior_map(piece_w).ravel()
+        n, s, ss = grouped_sums(key, z, 2 * m)
+        self.stats: dict[int, GroupStats] = {}
+        for p in range(1, m):
+            inner, outer = 2 * p + 1, 2 * p
+            if n[inner] >= MIN_STAT_PIXELS:
+                self.stats[p] = GroupStats(n[inner], s[inner], ss[inner])
+            elif n[inner] + n[outer] > 0:
+                self.stats[p] = GroupStats(n[inner] + n[outer], s[inner] + s[outer], ss[inner] + ss[outer])
         self.classes = {g: set(piece_class[g]) for g in piece_class}
         self.owner = {g: g for g in piece_class}
         self.adj: dict[int, set[int]] = {}
@@ -69,6 +78,30 @@ class Groups:
             return "adjacent, same class"
         return "adjacent" if touch else ("same class" if same else None)
 
+    def _closest(self, live: list[int], min_cross: float) -> tuple[float, int, int] | None:
+        """The candidate pair with the smallest J (ties: the smallest ids), or None."""
+        k = len(live)
+        if k < 2:
+            return None
+        means = np.array([self.stats[g].mean for g in live])
+        var = np.array([self.stats[g].var for g in live])
+        n = np.array([self.stats[g].n for g in live])
+        j = separability_matrix(means, var)
+        touch = np.array([[b in self.adj[a] for b in live] for a in live])
+        cls = sorted(set().union(*(self.classes[g] for g in live)))
+        col = {c: i for i, c in enumerate(cls)}
+        member = np.zeros((k, len(cls)), dtype=np.int64)
+        for i, g in enumerate(live):
+            member[i, [col[c] for c in self.classes[g]]] = 1
+        same = (member @ member.T) > 0
+        big = np.minimum.outer(n, n) >= min_cross
+        ok = (touch | same) & (same | big) & np.triu(np.ones((k, k), dtype=bool), 1)
+        if not ok.any():
+            return None
+        j = np.where(ok, j, np.inf)
+        flat = int(np.argmin(j))
+        return float(j.flat[flat]), live[flat // k], live[flat % k]
+
     def merge_pass(
         self, tau: float, names: Callable[[int], list[str]], log: list[dict], min_cross: float = 0.0
     ) -> None:
@@ -76,28 +109,10 @@ class Groups:
         >= ``min_cross`` working pixels (thin or tiny segments have descriptors blurred by their
         surroundings); same-class groups only need MIN_STAT_PIXELS."""
         self.refresh_adjacency()
-        cache: dict[tuple[int, int], float] = {}
-
-        def dist(a: int, b: int) -> float:
-            key = (a, b) if a < b else (b, a)
-            if key not in cache:
-                cache[key] = separability(self.stats[a], self.stats[b])
-            return cache[key]
-
         while True:
-            best: tuple[float, int, int] | None = None
             live = [g for g in self.alive() if self.stats[g].n >= MIN_STAT_PIXELS]
-            for i, a in enumerate(live):
-                for b in live[i + 1 :]:
-                    why = self._why(a, b)
-                    if why is None:
-                        continue
-                    if "same class" not in why and min(self.stats[a].n, self.stats[b].n) < min_cross:
-                        continue
-                    d = dist(a, b)
-                    if d < tau and (best is None or (d, a, b) < best):
-                        best = (d, a, b)
-            if best is None:
+            best = self._closest(live, min_cross)
+            if best is None or not best[0] < tau:
                 return
             d, a, b = best
             log.append(
@@ -115,7 +130,6 @@ class Groups:
                     self.adj[x].add(a)
                     self.adj[a].add(x)
             self.adj[a].discard(a)
-            cache = {k: v for k, v in cache.items() if a not in k and b not in k}
 
 
 def valley_ratio(proj: np.ndarray, m0: float, m1: float, bins: int = 32) -> float:
@@ -149,8 +163,8 @@ def _block_weights(d: int) -> np.ndarray:
     """2-means weights giving the colour block (the first 3 channels, Lab) and the texture block (the
     rest) equal total weight; the J tests are unaffected (J is invariant to per-channel scale)."""
     if d <= 3:
-        return np.ones(d)
-    w = np.ones(d)
+        return np.ones(d, dtype=np.float32)
+    w = np.ones(d, dtype=np.float32)
     w[:3] = np.sqrt((d - 3) / 3.0)
     return w
 
@@ -167,12 +181,12 @@ def interior_map(ids: np.ndarray, margin: int = 0) -> np.ndarray:
 
 
 def _coherence(mask: np.ndarray, min_piece: float) -> float:
-    """Share of ``mask``'s pixels that lie in connected pieces of >= ``min_piece`` pixels (1 = all in
-    solid pieces; low = salt-and-pepper)."""
-    comp, k = ndimage.label(mask)
-    if k == 0:
+    """Share of ``mask``'s pixels that lie in 4-connected pieces of >= ``min_piece`` pixels (1 = all
+    in solid pieces; low = salt-and-pepper)."""
+    k, comp = cv2.connectedComponents(mask.view(np.uint8), connectivity=4)
+    if k <= 1:
         return 0.0
-    sizes = np.bincount(comp.ravel())[1:]
+    sizes = np.bincount(comp.ravel(), minlength=k)[1:]
     return float(sizes[sizes >= min_piece].sum() / sizes.sum())
 
 
@@ -182,17 +196,16 @@ def try_split(
     """Return (working-size boolean map of the half that leaves, log entry) or None."""
     mask = group_w == g
     n_img = group_w.size
-    idx = np.flatnonzero(mask.ravel())
-    if idx.size < 2 * cfg.split_min_frac * n_img or idx.size < 16:
+    size = int(np.count_nonzero(mask))
+    if size < 2 * cfg.split_min_frac * n_img or size < 16:
         return None
-    x = grp.z[idx]
     # statistics come from the segment's interior: near its edge the descriptors' windows see the
     # neighbours, and that blur must not pass for a second texture
     # (a segment too thin to have an interior is never split)
-    interior = interior_map(mask.astype(np.uint8)) & mask
-    if interior.sum() < 0.5 * idx.size:
-        return None
+    interior = interior_map(mask.view(np.uint8)) & mask
     inner_idx = np.flatnonzero(interior.ravel())
+    if inner_idx.size < 0.5 * size:
+        return None
     sample = (
         np.sort(rng.choice(inner_idx.size, MAX_SPLIT_SAMPLE, replace=False))
         if inner_idx.size > MAX_SPLIT_SAMPLE
@@ -201,31 +214,36 @@ def try_split(
     # 2-means (best of two starts by within-cluster SSE) in two spaces: colour and texture blocks
     # weighted equally, and the plain standardised descriptors; the space whose split shows the
     # deeper valley between its two modes is the one tested
+    x_sample = grp.z[inner_idx[sample]]
+    d = grp.z.shape[1]
     best = None
-    for wts in (_block_weights(grp.z.shape[1]), np.ones(grp.z.shape[1])):
-        xs = grp.z[inner_idx[sample]] * wts
-        lab_s = two_means(xs)
-        if lab_s.min() == lab_s.max():
+    for wts in (_block_weights(d), np.ones(d, dtype=np.float32)):
+        xs = x_sample * wts
+        lab_s = two_means(xs).astype(bool)
+        if lab_s.all() or not lab_s.any():
             continue
-        c0, c1 = xs[lab_s == 0].mean(axis=0), xs[lab_s == 1].mean(axis=0)
+        c0, c1 = xs[~lab_s].mean(axis=0), xs[lab_s].mean(axis=0)
         axis = c1 - c0
-        v = valley_ratio((xs * axis).sum(axis=1), float((c0 * axis).sum()), float((c1 * axis).sum()))
+        v = valley_ratio(np.einsum("ij,j->i", xs, axis), float(c0 @ axis), float(c1 @ axis))
         if best is None or v < best[0] - 1e-9:
             best = (v, wts, c0, c1)
     if best is None:
         return None
     valley, wts, c0, c1 = best
-    xw = x * wts
-    lab = (((xw - c1) ** 2).sum(axis=1) < ((xw - c0) ** 2).sum(axis=1)).astype(np.float32)
+    # every pixel of the group to the nearer centre (the half-space test of the two centres)
+    idx = np.flatnonzero(mask.ravel())
+    w = (c1 - c0) * wts
+    thr = 0.5 * float(c1 @ c1 - c0 @ c0)
     ind = np.zeros(n_img, dtype=np.float32)
-    ind[idx] = lab
+    ind[idx] = np.einsum("ij,j->i", grp.z[idx], w) > thr
     ind = ind.reshape(mask.shape)
-    # 3x3 majority inside the segment
-    num = ndimage.uniform_filter(ind, size=3, mode="nearest")
-    den = ndimage.uniform_filter(mask.astype(np.float32), size=3, mode="nearest")
+    # 3 x 3 majority inside the segment (exact integer counts, edges replicated)
+    num = cv2.boxFilter(ind, -1, (3, 3), normalize=False, borderType=cv2.BORDER_REPLICATE)
+    den = cv2.boxFilter(mask.astype(np.float32), -1, (3, 3), normalize=False, borderType=cv2.BORDER_REPLICATE)
     half1 = mask & (num > 0.5 * den)
     half0 = mask & ~half1
-    n0, n1 = int(half0.sum()), int(half1.sum())
+    n1 = int(np.count_nonzero(half1))
+    n0 = size - n1
     if min(n0, n1) < cfg.split_min_frac * n_img:
         return None
     j = separability(
@@ -245,15 +263,3 @@ def try_split(
     )
     entry["interior"] = interior
     return half1, entry
-
-
-def upsample_half(half_w: np.ndarray, group_w_mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Full-size boolean map of a split half: bilinear upsampling of its indicator, with values outside
-    the segment filled from the nearest segment pixel so the cut follows the working-size decision."""
-    if not group_w_mask.all():
-        _, (ri, ci) = ndimage.distance_transform_edt(~group_w_mask, return_indices=True)
-        ind = half_w[ri, ci].astype(np.float32)
-    else:
-        ind = half_w.astype(np.float32)
-    up = cv2.resize(ind, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
-    return up > 0.5

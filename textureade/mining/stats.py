@@ -25,18 +25,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 EPS = 1e-2  # variance floor in standardised units (flat regions must not look infinitely distinct)
 
 
 def standardise(features: np.ndarray) -> np.ndarray:
-    """H x W x D -> N x D float64, each column with zero mean and unit variance (constant columns -> 0)."""
-    flat = features.reshape(-1, features.shape[-1]).astype(np.float64)
-    mu = flat.mean(axis=0)
-    sd = flat.std(axis=0)
+    """H x W x D -> N x D float32, each column with zero mean and unit variance (constant columns -> 0).
+
+    Column sums come from ``cv2.reduce`` in float64 (numpy's axis-0 reductions over a short inner
+    axis are slow); the result is a new array (the input is not modified).
+    """
+    d = features.shape[-1]
+    z = np.array(features, dtype=np.float32, order="C").reshape(-1, d)
+    n = max(z.shape[0], 1)
+    mu = cv2.reduce(z, 0, cv2.REDUCE_SUM, dtype=cv2.CV_64F).ravel() / n
+    var = np.maximum(cv2.reduce(z, 0, cv2.REDUCE_SUM2, dtype=cv2.CV_64F).ravel() / n - mu * mu, 0.0)
+    sd = np.sqrt(var)
     sd[sd < 1e-8] = 1.0
-    return (flat - mu) / sd
+    z -= mu.astype(np.float32)
+    z *= (1.0 / sd).astype(np.float32)
+    return z
 
 
 @dataclass
@@ -61,21 +71,43 @@ class GroupStats:
 
     @staticmethod
     def of(x: np.ndarray) -> GroupStats:
-        """Stats of an N x D array."""
+        """Stats of an N x D array (sums in float64)."""
+        if x.shape[0] == 0:
+            return GroupStats(0.0, np.zeros(x.shape[1]), np.zeros(x.shape[1]))
+        x = np.ascontiguousarray(x, dtype=np.float32) if x.dtype != np.float64 else x
+        if x.dtype == np.float32:
+            s = cv2.reduce(x, 0, cv2.REDUCE_SUM, dtype=cv2.CV_64F).ravel()
+            ss = cv2.reduce(x, 0, cv2.REDUCE_SUM2, dtype=cv2.CV_64F).ravel()
+            return GroupStats(float(x.shape[0]), s, ss)
         return GroupStats(float(x.shape[0]), x.sum(axis=0), (x * x).sum(axis=0))
+
+
+def grouped_sums(ids: np.ndarray, z: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-id pixel count, sum and sum of squares of ``z`` (N x D float32) for ids 0..m-1 (flat ``ids``
+    of length N): (m,) float64, (m, D) float64, (m, D) float64.
+
+    One stable sort of the ids (radix for small ids), one gather of the rows, then one
+    ``cv2.reduce`` per id block (bincount per column would be D passes over the data).
+    """
+    d = z.shape[1]
+    counts = np.bincount(ids, minlength=m)[:m].astype(np.float64)
+    s = np.zeros((m, d))
+    ss = np.zeros((m, d))
+    key = ids.astype(np.int16) if m < 32768 else ids
+    order = np.argsort(key, kind="stable")
+    zs = z[order]
+    ends = np.cumsum(counts).astype(np.int64)
+    for i in np.flatnonzero(counts).tolist():
+        blk = zs[ends[i] - int(counts[i]) : ends[i]]
+        s[i] = cv2.reduce(blk, 0, cv2.REDUCE_SUM, dtype=cv2.CV_64F).ravel()
+        ss[i] = cv2.reduce(blk, 0, cv2.REDUCE_SUM2, dtype=cv2.CV_64F).ravel()
+    return counts, s, ss
 
 
 def segment_stats(seg: np.ndarray, feats: np.ndarray) -> dict[int, GroupStats]:
     """Stats of every segment id > 0 of ``seg`` (flat, length N) over ``feats`` (N x D)."""
     m = int(seg.max()) + 1 if seg.size else 1
-    n = np.bincount(seg, minlength=m).astype(np.float64)
-    d = feats.shape[1]
-    s = np.empty((m, d))
-    ss = np.empty((m, d))
-    for j in range(d):
-        col = feats[:, j]
-        s[:, j] = np.bincount(seg, weights=col, minlength=m)
-        ss[:, j] = np.bincount(seg, weights=col * col, minlength=m)
+    n, s, ss = grouped_sums(seg, np.ascontiguousarray(feats, dtype=np.float32), m)
     return {i: GroupStats(n[i], s[i], ss[i]) for i in range(1, m) if n[i] > 0}
 
 
@@ -86,63 +118,60 @@ def separability(a: GroupStats, b: GroupStats) -> float:
     return float((diff * diff / pooled).sum())
 
 
-def _lloyd(x: np.ndarray, lab: np.ndarray, iters: int) -> tuple[np.ndarray, float]:
-    """Lloyd iterations from a labelling; returns (labels, within-cluster sum of squares).
+def separability_matrix(means: np.ndarray, variances: np.ndarray) -> np.ndarray:
+    """J of every pair of rows of (G x D) means and variances: a G x G matrix (0 on the diagonal)."""
+    diff = means[:, None, :] - means[None, :, :]
+    pooled = (variances[:, None, :] + variances[None, :, :]) / 2.0 + EPS
+    return (diff * diff / pooled).sum(axis=2)
 
-    The nearest-centre test is the equivalent half-space test 2 x.(c1 - c0) > |c1|^2 - |c0|^2, done
-    with elementwise products (no BLAS call)."""
-    n = x.shape[0]
-    tot = x.sum(axis=0)
-    lab = lab.astype(bool)
-    for _ in range(iters + 1):
-        n1 = int(lab.sum())
-        if n1 in (0, n):
-            return lab.astype(np.int64), float("inf")
-        c1 = x[lab].sum(axis=0) / n1
-        c0 = (tot - c1 * n1) / (n - n1)
-        w = c1 - c0
-        new = 2.0 * (x * w).sum(axis=1) > float((c1 * c1).sum() - (c0 * c0).sum())
-        if np.array_equal(new, lab):
-            break
-        lab = new
-    n1 = int(lab.sum())
-    if n1 in (0, n):
-        return lab.astype(np.int64), float("inf")
-    c1 = x[lab].mean(axis=0)
-    c0 = x[~lab].mean(axis=0)
-    sse = float((x * x).sum() - n1 * (c1 * c1).sum() - (n - n1) * (c0 * c0).sum())
-    if lab[0]:  # canonical polarity: the first point is in cluster 0 (immune to a flipped PCA sign)
-        lab = ~lab
-    return lab.astype(np.int64), sse
+
+_KMEANS_CRITERIA = (cv2.TERM_CRITERIA_MAX_ITER | cv2.TERM_CRITERIA_EPS, 15, 0.0)
+
+
+def _kmeans2(x: np.ndarray, start: np.ndarray, iters: int) -> tuple[np.ndarray, float]:
+    """Lloyd iterations (``cv2.kmeans``, K = 2, from the labelling ``start``, until no centre moves or
+    ``iters`` iterations); returns (labels, within-cluster sum of squares), canonical polarity (the
+    first point in cluster 0). A start with one cluster empty gives SSE = inf."""
+    n1 = int(start.sum())
+    if n1 in (0, x.shape[0]):
+        return np.zeros(x.shape[0], dtype=np.int64), float("inf")
+    crit = (_KMEANS_CRITERIA[0], int(iters), 0.0)
+    sse, lab, _ = cv2.kmeans(
+        x, 2, start.astype(np.int32).reshape(-1, 1), crit, 1, cv2.KMEANS_USE_INITIAL_LABELS
+    )
+    lab = lab.ravel().astype(np.int64)
+    if lab.min() == lab.max():
+        return lab * 0, float("inf")
+    if lab[0]:
+        lab = 1 - lab
+    return lab, float(sse)
 
 
 def two_means_candidates(x: np.ndarray, iters: int = 15) -> list[tuple[np.ndarray, float]]:
     """Deterministic 2-means of an N x D array from two starts; returns [(labels, SSE)] per start.
 
     Two starts, no randomness: the median of the projection on the first principal component, and
-    the farthest pair (the point farthest from the mean, then the point farthest from
-    it); Lloyd iterations from each (SSE = within-cluster sum of squares, inf for a single cluster).
+    the farthest pair (the point farthest from the mean, then the point farthest from it); Lloyd
+    iterations from each (``cv2.kmeans`` in float32; SSE = within-cluster sum of squares, inf for a
+    single cluster). No BLAS call (threaded OpenBLAS on a tall-thin matrix can spin on a busy host).
     """
     if x.shape[0] < 4:
         return [(np.zeros(x.shape[0], dtype=np.int64), float("inf"))]
-    xc = x - x.mean(axis=0)
-    # leading eigenvector of the D x D covariance (D is small). Built with elementwise products, not
-    # a BLAS matrix product: threaded OpenBLAS on a tall-thin matrix can spin for 100+ ms on a busy host.
-    d = x.shape[1]
-    cov = np.empty((d, d))
-    for i in range(d):
-        cov[i] = (xc * xc[:, i : i + 1]).sum(axis=0)
-    cov /= max(x.shape[0] - 1, 1)
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    cov, mean = cv2.calcCovarMatrix(x, None, cv2.COVAR_NORMAL | cv2.COVAR_ROWS | cv2.COVAR_SCALE)
     _, vecs = np.linalg.eigh(cov)
     axis = vecs[:, -1]
     if axis[np.argmax(np.abs(axis))] < 0:  # fix the sign so the result is reproducible
         axis = -axis
-    proj = (xc * axis).sum(axis=1)
-    a = int(np.argmax((xc * xc).sum(axis=1)))
-    b = int(np.argmax(((x - x[a]) ** 2).sum(axis=1)))
-    far = (((x - x[b]) ** 2).sum(axis=1) < ((x - x[a]) ** 2).sum(axis=1)).astype(np.int64)
-    starts = [(proj > np.median(proj)).astype(np.int64), far]
-    return [_lloyd(x, start, iters) for start in starts]
+    xc = x - mean.astype(np.float32)
+    proj = np.einsum("ij,j->i", xc, axis.astype(np.float32))
+    a = int(np.argmax(np.einsum("ij,ij->i", xc, xc)))
+    da = x - x[a]
+    b = int(np.argmax(np.einsum("ij,ij->i", da, da)))
+    db = x - x[b]
+    far = np.einsum("ij,ij->i", db, db) < np.einsum("ij,ij->i", da, da)
+    starts = [proj > np.median(proj), far]
+    return [_kmeans2(x, start, iters) for start in starts]
 
 
 def two_means(x: np.ndarray, iters: int = 15) -> np.ndarray:

@@ -1,0 +1,161 @@
+"""The last step of region mining: the full-size region map from the working-size decisions.
+
+Regions are unions of segments, except where a split cut a group in two; so the full-size map is
+one lookup (code -> segment -> group -> region) over the annotation, plus, inside the bounding box
+of each split group, the working-size half upsampled (bilinear, values outside the group filled
+from its nearest pixel so the cut follows the working-size decision). Region areas and class
+compositions come from the segments' full-size areas, corrected by the pixels each split moved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+from textureade.config import MiningConfig
+from textureade.describe.base import RegionInfo
+from textureade.mining.typing import primary_name
+
+
+def upsample_half(
+    half_w: np.ndarray, group_w_mask: np.ndarray, shape: tuple[int, int], box: tuple[int, int, int, int]
+) -> np.ndarray:
+    """Full-size boolean map, over ``box`` = (r0, r1, c0, c1) of an image of ``shape``, of a split
+    half: bilinear upsampling (pixel-centre aligned, edges clamped, as ``cv2.resize``) of its
+    working-size indicator, with values outside the group filled from the nearest group pixel."""
+    if not group_w_mask.all():
+        _, (ri, ci) = ndimage.distance_transform_edt(~group_w_mask, return_indices=True)
+        ind = half_w[ri, ci].astype(np.float32)
+    else:
+        ind = half_w.astype(np.float32)
+    (hs, ws), (h, w) = ind.shape, shape
+    r0, r1, c0, c1 = box
+
+    def axis(lo: int, hi: int, small: int, big: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pos = (np.arange(lo, hi) + 0.5) * (small / big) - 0.5
+        i0 = np.floor(pos).astype(np.int64)
+        f = (pos - i0).astype(np.float32)
+        f[i0 < 0] = 0.0
+        i0 = np.clip(i0, 0, small - 1)
+        f[i0 >= small - 1] = 0.0
+        return i0, np.minimum(i0 + 1, small - 1), f
+
+    y0, y1, fy = axis(r0, r1, hs, h)
+    x0, x1, fx = axis(c0, c1, ws, w)
+    rows = ind[y0] * (1.0 - fy)[:, None] + ind[y1] * fy[:, None]
+    return (rows[:, x0] * (1.0 - fx) + rows[:, x1] * fx) > 0.5
+
+
+def full_size_regions(
+    scene: Any,
+    sm: Any,
+    owner: np.ndarray,
+    accepted: list[Any],
+    owner_at_split: np.ndarray,
+    cfg: MiningConfig,
+) -> tuple[np.ndarray, list[RegionInfo], dict[str, Any]]:
+    """(label map H x W int32, one RegionInfo per kept region, provenance) from the final piece ->
+    group map ``owner``; raises ``regions.MiningSkip`` when too few regions or too little coverage."""
+    from textureade.mining.regions import MiningSkip
+
+    h, w = sm.codes.shape
+    n = float(h * w)
+    n_seg = len(sm.segments)
+    size = owner.size
+    seg_class = {s.id: s.class_id for s in sm.segments}
+    area = np.zeros(size, dtype=np.int64)
+    area[: n_seg + 1] = sm.areas
+    composition: dict[int, dict[int, int]] = {s.id: {s.class_id: int(sm.areas[s.id])} for s in sm.segments}
+    cuts = []
+    for sp in accepted:
+        in_group = owner_at_split[sm.lut] == sp.group  # per code
+        full = np.take(in_group, sm.codes)
+        rows = np.flatnonzero(full.any(axis=1))
+        cols = np.flatnonzero(full.any(axis=0))
+        if rows.size == 0:
+            continue
+        box = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+        half = full[box[0] : box[1], box[2] : box[3]] & upsample_half(sp.half_w, sp.group_mask_w, (h, w), box)
+        moved = np.bincount(
+            np.take(sm.lut, sm.codes[box[0] : box[1], box[2] : box[3]][half]), minlength=n_seg + 1
+        )
+        for sid in np.flatnonzero(moved).tolist():
+            k, cid = int(moved[sid]), seg_class[sid]
+            area[sid] -= k
+            area[sp.new] += k
+            composition[sid][cid] -= k
+            into = composition.setdefault(sp.new, {})
+            into[cid] = into.get(cid, 0) + k
+        cuts.append((sp.new, box, half))
+    counts = np.bincount(owner, weights=area, minlength=size).astype(np.int64)
+    order = sorted((g for g in range(1, counts.size) if counts[g] > 0), key=lambda g: (-counts[g], g))
+    r4 = _r4
+    dropped = [
+        {"group": int(g), "area_frac": r4(counts[g] / n), "why": "under min_region_frac"}
+        for g in order
+        if counts[g] < cfg.min_region_frac * n
+    ]
+    kept = [g for g in order if counts[g] >= cfg.min_region_frac * n]
+    for g in kept[cfg.max_regions :]:
+        dropped.append({"group": int(g), "area_frac": r4(counts[g] / n), "why": "beyond max_regions"})
+    kept = kept[: cfg.max_regions]
+    prov: dict[str, Any] = {
+        "segments": [
+            {
+                "id": s.id,
+                "class_id": s.class_id,
+                "name": s.name,
+                "kind": s.kind,
+                "type": s.type,
+                "area_frac": r4(sm.areas[s.id] / n),
+            }
+            for s in sm.segments
+        ],
+        "dropped": dropped,
+    }
+    if len(kept) < cfg.min_regions:
+        raise MiningSkip(
+            f"{len(kept)} region(s) of >= {cfg.min_region_frac:.0%} after merging (need {cfg.min_regions})"
+        )
+    coverage = sum(counts[g] for g in kept) / n
+    if coverage < cfg.min_coverage:
+        raise MiningSkip(f"regions cover {coverage:.0%} of the image (need {cfg.min_coverage:.0%})")
+    region_of_group = np.zeros(size, dtype=np.int32)
+    for k, g in enumerate(kept, start=1):
+        region_of_group[g] = k
+    piece_region = region_of_group[owner]
+    label_map = np.take(piece_region[sm.lut], sm.codes)
+    for new, (r0, r1, c0, c1), half in cuts:
+        label_map[r0:r1, c0:c1][half] = piece_region[new]
+    joint: dict[int, dict[int, int]] = {k: {} for k in range(1, len(kept) + 1)}
+    for p, comp in composition.items():
+        k = int(piece_region[p])
+        if k:
+            for cid, c in comp.items():
+                joint[k][cid] = joint[k].get(cid, 0) + c
+    infos: list[RegionInfo] = []
+    regions_prov = []
+    for k, g in enumerate(kept, start=1):
+        ranked = [c for c, v in sorted(joint[k].items(), key=lambda cv: (-cv[1], cv[0])) if v > 0 and c > 0]
+        cnames: list[str] = []
+        for c in ranked:
+            nm = primary_name(scene.class_names.get(c, f"class {c}"))
+            if nm not in cnames:
+                cnames.append(nm)
+        attrs: list[str] = []
+        for s in sm.segments:
+            if s.class_id in ranked[:3]:
+                attrs.extend(a for a in s.attributes if a not in attrs)
+        infos.append(RegionInfo(index=k, class_names=cnames, attributes=attrs, area=int(counts[g])))
+        regions_prov.append(
+            {"region": k, "group": int(g), "class_ids": ranked, "area_frac": r4(counts[g] / n)}
+        )
+    prov["regions"] = regions_prov
+    prov["coverage"] = r4(coverage)
+    return label_map.astype(np.int32, copy=False), infos, prov
+
+
+def _r4(x: float) -> float:
+    return round(float(x), 4)
