@@ -15,6 +15,8 @@ a finished run; a smaller one reports only the first ``limit`` records (the jour
 
 A method exception, a malformed prediction or a per-image timeout gives a ``failed`` record with
 its reason and ``benchmark.metrics.score_failure`` scores (0): failures are listed, never dropped.
+``MethodUnavailable`` from ``predict`` (it cannot run here at all, e.g. weights loaded lazily that
+fail to load) stops the run instead: run.json says ``stopped`` with the error, records so far stay.
 Memory stays flat in the number of images: no list of samples or records is ever held.
 """
 
@@ -36,6 +38,7 @@ import numpy as np
 
 from benchmark.datasets import DatasetHandle, open_dataset
 from benchmark.journal import Journal, finalize, fsync_dir
+from benchmark.method import MethodUnavailable
 from benchmark.protocol import check_protocol, get_suite, method_inputs, prediction_to_partition
 from benchmark.provenance import environment, now_utc, spec_dict, weights_info
 from benchmark.registry import MethodSpec, build_method, get_method_spec, resolve_params
@@ -160,6 +163,8 @@ def evaluate_sample(
         partition, info = prediction_to_partition(pred, gt.shape)
         if pred_dir is not None:
             save_prediction(pred_dir, sample.id, partition, pred.descriptions)
+    except MethodUnavailable:  # it cannot run here at all (e.g. weights that fail to load lazily): stop
+        raise
     except Exception as exc:  # the method's fault: recorded, listed, scored as a failure
         t_pred = time.perf_counter() - t0
         scores = split(dict(score_failure(gt)))
@@ -322,7 +327,12 @@ def run(
         pred_dir = out / "predictions" if save_predictions else None
         if pred_dir is not None:
             pred_dir.mkdir(exist_ok=True)
-        _loop(method, handle, journal, n_done, proto, kk, limit, timeout, pred_dir, progress, spec.name)
+        try:
+            _loop(method, handle, journal, n_done, proto, kk, limit, timeout, pred_dir, progress, spec.name)
+        except BaseException as exc:  # stopped (MethodUnavailable, Ctrl-C): records so far stay resumable
+            info.update(status="stopped", finished=now_utc(), error=one_line(exc) or type(exc).__name__)
+            _write_json(run_json, info)
+            raise
         stats = finalize(journal.path, out / "records.parquet", columns, limit)
         info.update(
             status="complete",

@@ -78,3 +78,21 @@ class NotAPrediction:
 
     def predict(self, image, k, descriptions):  # noqa: ANN001
         return np.zeros(image.shape[:2], np.int32)
+
+
+class LazyWeights:
+    """Predicts like Threshold until sample ``fail_at``, then its (lazily loaded) weights are unusable."""
+
+    name = "lazy-weights"
+
+    def __init__(self, fail_at: int = 2) -> None:
+        self.fail_at, self.seen = fail_at, 0
+        self.inner = Threshold()
+
+    def predict(self, image, k, descriptions):  # noqa: ANN001
+        from benchmark.method import MethodUnavailable
+
+        self.seen += 1
+        if self.seen > self.fail_at:
+            raise MethodUnavailable("lazy-weights: vlm model: cannot load /x: not a VLM")
+        return self.inner.predict(image, k, descriptions)

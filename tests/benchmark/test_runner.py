@@ -150,6 +150,17 @@ def test_a_method_refused_at_build_leaves_no_run_json(tmp_path):
     assert not list((tmp_path / "r").glob("records.*"))
 
 
+def test_method_unavailable_in_predict_stops_the_run_keeping_records(tmp_path):
+    from benchmark.method import MethodUnavailable
+
+    with pytest.raises(MethodUnavailable, match="cannot load"):
+        run(spec("LazyWeights"), handle(5), tmp_path / "r", progress=False)
+    info = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert info["status"] == "stopped" and "cannot load" in info["error"]
+    lines = (tmp_path / "r" / "records.jsonl").read_text().splitlines()
+    assert len(lines) == 2 and all(json.loads(x)["status"] == "ok" for x in lines)
+
+
 def test_limit_and_options_override(tmp_path):
     s = run(spec(), handle(12), tmp_path / "r", options={"half": False}, limit=4, progress=False)
     df = records(tmp_path / "r")
