@@ -221,9 +221,17 @@ class DetectureZS:
 
     @property
     def vlm(self) -> DetectureVlm:
-        """The VLM, loaded on first use (oracle-k with GT descriptions never needs it)."""
+        """The VLM, loaded on first use (oracle-k with GT descriptions never needs it).
+
+        A VLM that fails to load is MethodUnavailable (the run stops, exit 2), not a failure per image.
+        """
         if self._vlm is None:
-            self._vlm = DetectureVlm(*self._vlm_args)
+            try:
+                self._vlm = DetectureVlm(*self._vlm_args)
+            except MethodUnavailable:
+                raise
+            except UserError as exc:
+                raise MethodUnavailable(f"{self.name}: {exc}") from None
         return self._vlm
 
     def _load_projector(self, path: str) -> Any:

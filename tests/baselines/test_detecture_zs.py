@@ -195,3 +195,12 @@ def test_missing_weights_one_line(params, tmp_path):
     with pytest.raises(MethodUnavailable) as err:
         NaiveCoupling(**{**params, "vlm": "nobody/not-downloaded-vlm"})
     assert "huggingface-cli download" in str(err.value)
+
+
+def test_a_vlm_folder_that_does_not_load_is_method_unavailable(params, image):
+    # the VLM loads lazily (first blind/autonomous image); a folder holding another model (here
+    # SAM 3's) must stop the run as MethodUnavailable, not fail every image one by one
+    m = DetectureZS(**{**params, "vlm": params["sam3"]})
+    with pytest.raises(MethodUnavailable) as err:
+        m.predict(image, 2, None)
+    assert "vlm" in str(err.value) and "\n" not in str(err.value)
