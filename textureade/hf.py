@@ -21,8 +21,11 @@ def is_local(name_or_path: str) -> bool:
 def _missing_msg(what: str, name: str, revision: str | None, exc: Exception) -> str:
     rev = f" --revision {revision}" if revision else ""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if is_local(name):
+    if is_local(name) or not isinstance(exc, (OSError, ValueError, KeyError)):
+        # bad or truncated files, a missing package (its message says what to install)
         return f"{what}: cannot load {name}: {first[:200]}"
+    if name.startswith(("/", ".", "~")) or name.count("/") > 1:  # a path, not an "org/name" hub id
+        return f"{what}: folder {name} does not exist; pass an existing model folder or a hub id"
     return (
         f"{what}: weights {name!r} are not in the local Hugging Face cache (this tool never downloads); "
         f"get them with `huggingface-cli download {name}{rev}` or pass a local folder"
@@ -54,7 +57,7 @@ def load_pretrained(
             trust_remote_code=trust_remote_code,
             **kwargs,
         )
-    except (OSError, ValueError, KeyError) as exc:
+    except Exception as exc:  # any load failure is one line about these weights, never a traceback
         raise UserError(_missing_msg(what, str(name_or_path), revision, exc)) from None
 
 

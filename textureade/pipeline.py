@@ -270,6 +270,12 @@ def build(config: BuildConfig) -> BuildReport:
             )
         else:
             _init_worker(config)
+        if config.captioner == "vlm" and todo:
+            # load the model now: a folder that cannot load (a missing package, bad files) is one
+            # UserError before any work, not a per-image "describe" reject of every image
+            main_describer = _make_describer(config)
+            if hasattr(main_describer, "load"):
+                main_describer.load()
         for ci in todo:
             chunk = chunks[ci]
             results = []

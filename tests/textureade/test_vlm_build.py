@@ -108,3 +108,56 @@ def test_default_cache_and_cross_image_batches(tmp_path, monkeypatch):
     calls.clear()
     run(tmp_path / "b")
     assert calls == []
+
+
+def test_a_model_that_cannot_load_stops_the_build(tmp_path):
+    """Truncated weights or a processor needing a missing package are one UserError (exit 2) before any
+    image is described, never a "describe" reject of every image in a dataset that exits 0."""
+    from textureade.cli import cli
+    from textureade.errors import UserError
+    from textureade.synthetic_ade import write_synthetic_ade
+    from textureade.testing.tiny_vlm import save_tiny_vlm
+
+    ade = write_synthetic_ade(tmp_path / "ade", n=2, form="challenge", seed=1)
+    model = save_tiny_vlm("qwen2_5_vl", tmp_path / "vlm")
+    weights = model / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:2000])
+    args = ["build", "--ade20k", str(ade), "--out", str(tmp_path / "out"), "--captioner", "vlm", "--vlm",
+            str(model), "--config", str(_cache_config(tmp_path)), "--no-progress"]  # fmt: skip
+    res = CliRunner().invoke(cli, args)  # textureade's main() turns a UserError into exit code 2
+    assert isinstance(res.exception, UserError), res.output
+    assert "cannot load" in str(res.exception) and "\n" not in str(res.exception)
+    assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_load_pretrained_turns_any_load_failure_into_one_line():
+    from textureade.errors import UserError
+    from textureade.hf import load_pretrained
+
+    class NeedsPackage:
+        @staticmethod
+        def from_pretrained(*args, **kwargs):
+            raise ImportError("Package `num2words` is required to run SmolVLM processor. Install it.\nmore")
+
+    with pytest.raises(UserError) as exc:
+        load_pretrained(NeedsPackage, "org/model", what="vlm processor")
+    assert str(exc.value) == (
+        "vlm processor: cannot load org/model: Package `num2words` is required to run SmolVLM processor. "
+        "Install it."
+    )
+
+    class Missing:
+        @staticmethod
+        def from_pretrained(*args, **kwargs):
+            raise OSError("./no/such/folder is not a local folder and is not a valid model identifier")
+
+    with pytest.raises(UserError, match="folder ./no/such/folder does not exist"):
+        load_pretrained(Missing, "./no/such/folder", what="vlm processor")
+    with pytest.raises(UserError, match="not in the local Hugging Face cache"):
+        load_pretrained(Missing, "org/model", what="vlm processor")
+
+
+def _cache_config(tmp_path):
+    config = tmp_path / "build.yaml"
+    config.write_text(f"describer_options:\n  cache_dir: {tmp_path / 'cache'}\n")
+    return config
