@@ -40,7 +40,7 @@ def run_cmd(method, dataset, out_dir, protocol, suite, k, data_path, limit, opti
         method, dataset, out_dir, protocol, parse_options(options), limit, k=k, suite=suite,
         data_path=data_path, timeout=timeout, save_predictions=save_predictions, progress=not no_progress,
     )  # fmt: skip
-    k_text = "GT" if summary.k is None else summary.k
+    k_text = "not given" if summary.protocol == "autonomous" else "GT" if summary.k is None else summary.k
     click.echo(
         f"{summary.method} on {summary.dataset} ({summary.protocol}, K={k_text}): {summary.n_records} images, "
         f"{summary.n_ok} ok, {summary.n_failed} failed ({summary.n_resumed} resumed) -> {summary.records_path}"
