@@ -16,6 +16,9 @@ Two published definitions, both on H x W label maps whose void pixels were alrea
   done for all regions at once: a pixel is on its own region's boundary unless the whole
   (2d+1) x (2d+1) window around it lies inside the image and carries its label (one
   dilation of the label map's 2 x 2-block change map, see :func:`region_boundary_flags`).
+
+These functions are the one-map reference forms; :func:`score_partition` runs the same
+operations on both maps at once, bit-packed (:mod:`benchmark.metrics.bitpack`).
 """
 
 from __future__ import annotations
@@ -127,58 +130,3 @@ def region_boundary_flags(codes: np.ndarray, d: int, block_map: np.ndarray | Non
     near = cv2.dilate(b.view(np.uint8), np.ones((2 * d, 2 * d), np.uint8), anchor=(d, d))
     flags[d : h - d, d : w - d] = near[d : h - d, d : w - d].view(bool)
     return flags
-
-
-# -- both maps of an image at once: one OpenCV call on a 2-channel image per operation ---------
-
-
-def dilate_disk_pair(gt_b: np.ndarray, pred_b: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`dilate` of two bool maps at once, as a disk decomposed into 1-D segments.
-
-    Exact: with half-widths w(j) = isqrt(r^2 - j^2), disk(r) = union over j of the
-    (2 w(j) + 1) x (2 j + 1) rectangles, accumulated from the top row inwards with 1-D
-    dilations (a few cheap separable passes instead of one 2-D pass over every disk pixel).
-    """
-    both = cv2.merge([gt_b.view(np.uint8), pred_b.view(np.uint8)])
-    if radius > 0:
-        w = [math.isqrt(radius * radius - j * j) for j in range(radius + 1)]
-        h = both if w[radius] == 0 else cv2.dilate(both, np.ones((1, 2 * w[radius] + 1), np.uint8))
-        x, hw, pending = h, w[radius], 0
-        for j in range(radius - 1, -1, -1):
-            pending += 1
-            if w[j] > hw:
-                x = cv2.dilate(x, np.ones((2 * pending + 1, 1), np.uint8))
-                h = cv2.dilate(h, np.ones((1, 2 * (w[j] - hw) + 1), np.uint8))
-                x = cv2.bitwise_or(x, h)
-                hw, pending = w[j], 0
-        if pending:
-            x = cv2.dilate(x, np.ones((2 * pending + 1, 1), np.uint8))
-        both = x
-    g, p = cv2.split(both)
-    return g.view(bool), p.view(bool)
-
-
-def boundary_f_counts_pair(gt_b: np.ndarray, pred_b: np.ndarray, radius: int) -> tuple[int, int, int, int]:
-    """:func:`boundary_f_counts` with both dilations done in one pass (:func:`dilate_disk_pair`)."""
-    n_gt = int(np.count_nonzero(gt_b))
-    n_fg = int(np.count_nonzero(pred_b))
-    if not (n_fg and n_gt):
-        return 0, n_fg, 0, n_gt
-    gt_dil, pred_dil = dilate_disk_pair(gt_b, pred_b, radius)
-    return int(np.count_nonzero(pred_b & gt_dil)), n_fg, int(np.count_nonzero(gt_b & pred_dil)), n_gt
-
-
-def region_boundary_flags_pair(gt_b: np.ndarray, pred_b: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`region_boundary_flags` of both maps from their DAVIS boundary maps, as uint8 0/1."""
-    h, w = gt_b.shape
-    if h <= 2 * d or w <= 2 * d:
-        ones = np.ones((h, w), np.uint8)
-        return ones, ones.copy()
-    both = cv2.merge([gt_b.view(np.uint8), pred_b.view(np.uint8)])
-    near = cv2.dilate(both, np.ones((2 * d, 2 * d), np.uint8), anchor=(d, d))
-    near[:d] = 1
-    near[h - d :] = 1
-    near[:, :d] = 1
-    near[:, w - d :] = 1
-    g, p = cv2.split(near)
-    return g, p

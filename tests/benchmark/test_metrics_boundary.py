@@ -8,12 +8,20 @@ import numpy as np
 import pytest
 
 from benchmark.metrics import score_partition
+from benchmark.metrics.bitpack import (
+    boundary_f_counts_packed,
+    dilate_disk_packed,
+    flag_codes,
+    pack_pair,
+    unpack_pair,
+)
 from benchmark.metrics.boundary import (
+    boundary_f_counts,
     boundary_iou_dilation,
     davis_bound_pix,
+    davis_boundary_255,
     davis_boundary_map,
     dilate,
-    dilate_disk_pair,
     region_boundary_flags,
 )
 
@@ -128,15 +136,50 @@ def test_disk_dilation_matches_loop():
         np.testing.assert_array_equal(dilate(b, r), loop_dilate(b, r))
 
 
-def test_decomposed_disk_dilation_is_exact():
+def _packed_cases(rng: np.random.Generator):
+    """Bool map pairs of odd sizes (H not a multiple of 4, strips shorter than the halo)."""
+    for h, w in [(1, 1), (2, 9), (5, 3), (13, 17), (30, 33), (67, 41), (130, 77)]:
+        for density in (0.0, 0.01, 0.2):
+            yield rng.random((h, w)) < density, rng.random((h, w)) < 2 * density
+
+
+def test_packed_pair_round_trip_and_disk_dilation_are_exact():
     rng = np.random.default_rng(4)
-    for r in (0, 1, 2, 3, 4, 6, 7, 9, 12):
-        a, b = rng.random((30, 33)) < 0.01, rng.random((30, 33)) < 0.02
-        da, db = dilate_disk_pair(a, b, r)
-        np.testing.assert_array_equal(da, dilate(a, r))
-        np.testing.assert_array_equal(db, dilate(b, r))
-        if r <= 3:
-            np.testing.assert_array_equal(da, loop_dilate(a, r))
+    for a, b in _packed_cases(rng):
+        for r in (0, 1, 2, 3, 7, 9):
+            halo = r + int(rng.integers(0, 3))
+            pp = pack_pair(a, b, halo)
+            ua, ub = unpack_pair(pp, pp.bits)
+            np.testing.assert_array_equal(ua.view(bool), a)
+            np.testing.assert_array_equal(ub.view(bool), b)
+            da, db = unpack_pair(pp, dilate_disk_packed(pp, r))
+            np.testing.assert_array_equal(da.view(bool), dilate(a, r))
+            np.testing.assert_array_equal(db.view(bool), dilate(b, r))
+            if r <= 3 and a.size < 500:
+                np.testing.assert_array_equal(da.view(bool), loop_dilate(a, r))
+            assert boundary_f_counts_packed(pp, r) == boundary_f_counts(b, a, r)
+            # 0/255 uint8 maps (what davis_boundary_255 gives) pack the same way.
+            p255 = pack_pair(a.view(np.uint8) * np.uint8(255), b.view(np.uint8) * np.uint8(255), halo)
+            np.testing.assert_array_equal(p255.bits, pp.bits)
+    with pytest.raises(ValueError, match="halo"):
+        dilate_disk_packed(pack_pair(a, b, 2), 3)
+
+
+def test_packed_flag_codes_match_region_flags():
+    rng = np.random.default_rng(6)
+    for h, w in [(3, 4), (9, 14), (37, 50), (101, 66)]:
+        for d in (1, 2, 5, 17):
+            gt = rng.integers(1, 4, (h // 5 + 1, w // 5 + 1)).repeat(5, 0).repeat(5, 1)[:h, :w]
+            pred = rng.integers(0, 3, (h, w)) if d == 2 else np.roll(gt, (1, 2), (0, 1)) * 3
+            gb, pb = davis_boundary_255(gt.astype(np.uint8)), davis_boundary_255(pred.astype(np.uint16))
+            np.testing.assert_array_equal(gb != 0, davis_boundary_map(gt))
+            pp = pack_pair(gb, pb, d + int(rng.integers(0, 4)))
+            codes = flag_codes(pp, d)
+            want = 2 * region_boundary_flags(gt, d).astype(np.uint8) + region_boundary_flags(pred, d)
+            np.testing.assert_array_equal(codes, want)
+            if d <= 2 and h * w < 200:
+                for v in np.unique(gt):  # the per-region erosion definition, as below
+                    np.testing.assert_array_equal((codes >= 2) & (gt == v), loop_mask_boundary(gt == v, d))
 
 
 def test_tolerances_follow_the_papers():
