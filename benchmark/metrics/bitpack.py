@@ -9,8 +9,8 @@ slices of that array then dilates 8 strips, i.e. both maps, in one numpy call on
 the pixels' bytes.
 
 A sequence of dilations whose total reach along an axis is at most ``halo`` is exact on the core
-(the hs x W block at offset (halo, halo)); the stale outermost rows/columns it leaves behind are
-never read back into the core. Pixels outside the image count as 0 (OpenCV's default border for
+(the hs x W block at offset (halo, halo), shifted by the result's lag); the stale outermost
+rows/columns it leaves behind are never read back into the core. Pixels outside the image count as 0 (OpenCV's default border for
 dilation, the DAVIS and Boundary-IoU behaviour).
 """
 
@@ -48,10 +48,11 @@ class PackedPair:
     halo: int
     shape: tuple[int, int]
 
-    def core(self, arr: np.ndarray | None = None) -> np.ndarray:
-        """The hs x W core of ``arr`` (default: the packed maps themselves), a view."""
+    def core(self, arr: np.ndarray | None = None, lag: tuple[int, int] = (0, 0)) -> np.ndarray:
+        """The hs x W core of ``arr`` stored with ``lag`` (default: the packed maps), a view."""
         a = self.bits if arr is None else arr
-        return a[self.halo : self.halo + self.hs, self.halo : self.halo + self.shape[1]]
+        y0, x0 = self.halo - lag[0], self.halo - lag[1]
+        return a[y0 : y0 + self.hs, x0 : x0 + self.shape[1]]
 
 
 def _as_255(m: np.ndarray) -> np.ndarray:
@@ -80,79 +81,76 @@ def pack_pair(gt_b: np.ndarray, pred_b: np.ndarray, halo: int) -> PackedPair:
     return PackedPair(bits, hs, halo, (h, w))
 
 
-def _lines(a: np.ndarray, axis: int) -> tuple[np.ndarray, int]:
-    """``a`` flattened (C order) and the flat step of one element along ``axis``.
+def _fwd(a: np.ndarray, n: int, axis: int) -> None:
+    """In place on a C-contiguous 2-D array: a[i] = OR of a[i : i + n] along ``axis``.
 
-    Along axis 1 a shift of the flat array wraps row ends into the neighbouring row's edge
-    columns: those land only in the outermost ``s`` columns of a shift by ``s``, which that
-    shift's reach makes stale anyway (the halo bookkeeping of the module docstring).
+    Doubling steps of ORs with a forward-shifted copy of the flat array (forward shifts need no
+    numpy overlap buffer). The last n - 1 elements along the axis go stale; along axis 1 the
+    flat shift also wraps row ends into the next row's first columns, which lands only in those
+    stale last columns.
     """
-    return a.reshape(-1), (a.shape[1] if axis == 0 else 1)
-
-
-def _window_fwd(a: np.ndarray, n: int, axis: int) -> None:
-    """In place: a[i] = OR of a[i : i + n] along ``axis`` (doubling; the last n - 1 go stale)."""
-    f, unit = _lines(a, axis)
+    f = a.reshape(-1)
+    unit = a.shape[1] if axis == 0 else 1
     done = 1
     while done < n:
-        s = min(done, n - done) * unit
-        f[:-s] |= f[s:]
-        done += s // unit
+        s = min(done, n - done)
+        f[: -s * unit] |= f[s * unit :]
+        done += s
 
 
-def _window_bwd(a: np.ndarray, n: int, axis: int) -> None:
-    """In place: a[i] = OR of a[i - n + 1 : i + 1] along ``axis`` (the first n - 1 go stale)."""
-    f, unit = _lines(a, axis)
-    done = 1
-    while done < n:
-        s = min(done, n - done) * unit
-        f[s:] |= f[:-s]
-        done += s // unit
+def _or_aligned(x: np.ndarray, lag_x: list[int], h: np.ndarray, lag_h: list[int]) -> None:
+    """x |= h, both stored with lags (logical [y, x] at storage [y - lag_y, x - lag_x])."""
+    delta = (lag_x[0] - lag_h[0]) * x.shape[1] + (lag_x[1] - lag_h[1])
+    xf, hf = x.reshape(-1), h.reshape(-1)
+    if delta >= 0:
+        xf[: xf.size - delta] |= hf[delta:]
+    else:
+        xf[-delta:] |= hf[: hf.size + delta]
 
 
-def _dilate_line(a: np.ndarray, radius: int, axis: int) -> None:
-    """In place: a[i] = OR of a[i - radius : i + radius + 1] along ``axis`` (reach ``radius``)."""
-    if radius > 0:
-        _window_fwd(a, radius + 1, axis)
-        _window_bwd(a, radius + 1, axis)
-
-
-def dilate_disk_packed(pp: PackedPair, radius: int) -> np.ndarray:
+def dilate_disk_packed(pp: PackedPair, radius: int) -> tuple[np.ndarray, tuple[int, int]]:
     """Both maps dilated by ``disk(radius)`` (x^2 + y^2 <= r^2), packed; needs halo >= radius.
 
     The disk is the union over j of the (2 w(j) + 1) x (2 j + 1) rectangles, w(j) =
-    isqrt(r^2 - j^2), built from the top row inwards with 1-D dilations (reach r per axis).
+    isqrt(r^2 - j^2), built from the top row inwards with 1-D dilations. A centred dilation by
+    w is a forward window of 2w + 1 read w elements back, so instead of shifting, each array
+    keeps a lag: returns (array, (lag_y, lag_x)) with pixel [y, x] of the packed layout at
+    array[y - lag_y, x - lag_x] (read it with ``pp.core(array, lag)``).
     """
     if radius > pp.halo:
         raise ValueError(f"radius {radius} exceeds the packing halo {pp.halo}")
     w = [math.isqrt(radius * radius - j * j) for j in range(radius + 1)]
     h = pp.bits.copy()
-    _dilate_line(h, w[radius], 1)
-    x, hw, pending = h.copy(), w[radius], 0
+    _fwd(h, 2 * w[radius] + 1, 1)
+    lag_h = [0, w[radius]]
+    x, lag_x, hw, pending = h.copy(), list(lag_h), w[radius], 0
     for j in range(radius - 1, -1, -1):
         pending += 1
         if w[j] > hw:
-            _dilate_line(x, pending, 0)
-            _dilate_line(h, w[j] - hw, 1)
-            x |= h
+            _fwd(x, 2 * pending + 1, 0)
+            lag_x[0] += pending
+            _fwd(h, 2 * (w[j] - hw) + 1, 1)
+            lag_h[1] += w[j] - hw
+            _or_aligned(x, lag_x, h, lag_h)
             hw, pending = w[j], 0
-    _dilate_line(x, pending, 0)
-    return x
+    _fwd(x, 2 * pending + 1, 0)
+    lag_x[0] += pending
+    return x, (lag_x[0], lag_x[1])
 
 
-def box_near_packed(pp: PackedPair, d: int) -> np.ndarray:
+def box_near_packed(pp: PackedPair, d: int) -> tuple[np.ndarray, tuple[int, int]]:
     """Packed: some pixel at offsets (-d..d-1, -d..d-1) is set (a 2d x 2d box anchored at (d, d)).
 
     Equals ``cv2.dilate(b, np.ones((2d, 2d)), anchor=(d, d))`` with zeros outside the image;
-    needs halo >= d.
+    needs halo >= d. Returns (array, lag) as :func:`dilate_disk_packed` (a forward window of 2d
+    read d back along each axis).
     """
     if d > pp.halo:
         raise ValueError(f"box reach {d} exceeds the packing halo {pp.halo}")
     a = pp.bits.copy()
-    for axis in (0, 1):
-        _window_fwd(a, d, axis)  # a[i] = OR a[i : i + d]
-        _window_bwd(a, d + 1, axis)  # then OR over i - d .. i: a[i - d : i + d]
-    return a
+    _fwd(a, 2 * d, 0)
+    _fwd(a, 2 * d, 1)
+    return a, (d, d)
 
 
 def flag_codes(pp: PackedPair, d: int) -> np.ndarray:
@@ -166,7 +164,7 @@ def flag_codes(pp: PackedPair, d: int) -> np.ndarray:
     out = np.full((h, w), 3, np.uint8)
     if h <= 2 * d or w <= 2 * d:
         return out
-    core = pp.core(box_near_packed(pp, d))
+    core = pp.core(*box_near_packed(pp, d))
     for k in range(STRIPS):
         a, b = k * pp.hs, min((k + 1) * pp.hs, h)
         if a >= b:
@@ -179,10 +177,12 @@ def flag_codes(pp: PackedPair, d: int) -> np.ndarray:
     return out
 
 
-def unpack_pair(pp: PackedPair, packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The two H x W maps (uint8 0/1) held in the core of a packed array."""
+def unpack_pair(
+    pp: PackedPair, packed: np.ndarray, lag: tuple[int, int] = (0, 0)
+) -> tuple[np.ndarray, np.ndarray]:
+    """The two H x W maps (uint8 0/1) held in the core of a packed array stored with ``lag``."""
     h, w = pp.shape
-    core = pp.core(packed)
+    core = pp.core(packed, lag)
     out = (np.empty((h, w), np.uint8), np.empty((h, w), np.uint8))
     for k in range(STRIPS):
         a, b = k * pp.hs, min((k + 1) * pp.hs, h)
@@ -205,7 +205,7 @@ def boundary_f_counts_packed(pp: PackedPair, radius: int) -> tuple[int, int, int
     n_fg = _popcount(core & _PRED)
     if not (n_fg and n_gt):
         return 0, n_fg, 0, n_gt
-    dil = pp.core(dilate_disk_packed(pp, radius))
+    dil = pp.core(*dilate_disk_packed(pp, radius))
     fg_match = _popcount(((dil & _GT) >> 1) & core)  # dilated GT bit moved onto the pred bit
     gt_match = _popcount(((dil & _PRED) << 1) & core)
     return fg_match, n_fg, gt_match, n_gt

@@ -152,7 +152,7 @@ def test_packed_pair_round_trip_and_disk_dilation_are_exact():
             ua, ub = unpack_pair(pp, pp.bits)
             np.testing.assert_array_equal(ua.view(bool), a)
             np.testing.assert_array_equal(ub.view(bool), b)
-            da, db = unpack_pair(pp, dilate_disk_packed(pp, r))
+            da, db = unpack_pair(pp, *dilate_disk_packed(pp, r))
             np.testing.assert_array_equal(da.view(bool), dilate(a, r))
             np.testing.assert_array_equal(db.view(bool), dilate(b, r))
             if r <= 3 and a.size < 500:
