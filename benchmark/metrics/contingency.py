@@ -185,13 +185,10 @@ def joint_counts(dom: Domain, flags: np.ndarray | None = None) -> tuple[np.ndarr
         mask = (~dom.outside).view(np.uint8) if ignored else None
         n = ng * npc * nf
         if n <= 65536:
-            key = g.astype(np.uint16)
-            key *= npc * nf
-            pk = p.astype(np.uint16)
+            key = np.multiply(g, npc * nf, dtype=np.uint16)  # < n <= 65536: no overflow
+            key += np.multiply(p, nf, dtype=np.uint16) if flags is not None else p
             if flags is not None:
-                pk *= nf
-                pk += flags
-            key += pk
+                key += flags
             hist = _hist16(key, mask, n)
         else:
             planes, sizes = [g, p], [ng, npc]
