@@ -32,6 +32,28 @@ def _missing_msg(what: str, name: str, revision: str | None, exc: Exception) -> 
     )
 
 
+def _wrong_model_type(loader: Any, path: str, revision: str | None) -> str | None:
+    """For a concrete model class (``SamModel``, ``CLIPModel``; not Auto* or processors): None when
+    the checkpoint's config is of its ``model_type`` (or holds such a sub-config, e.g. a CLIP text
+    tower inside a CLIP checkpoint), else "a 'clip' model, not 'sam'". transformers itself only
+    warns and loads such weights into a randomly initialised model."""
+    want = getattr(getattr(loader, "config_class", None), "model_type", None)
+    if not want:
+        return None
+    try:
+        from transformers import AutoConfig, PretrainedConfig
+
+        config = AutoConfig.from_pretrained(
+            path, revision=None if is_local(path) else revision, local_files_only=True
+        )
+    except Exception:  # noqa: BLE001 - unreadable or absent config: the load below reports it
+        return None
+    types = {config.model_type} | {
+        sub.model_type for sub in vars(config).values() if isinstance(sub, PretrainedConfig)
+    }
+    return None if want in types else f"a {config.model_type!r} model, not {want!r}"
+
+
 def load_pretrained(
     loader: Any,
     name_or_path: str,
@@ -49,6 +71,9 @@ def load_pretrained(
     if not name_or_path:
         raise UserError(f"{what}: no weights given; pass a hub id or a local folder")
     path = os.path.expanduser(str(name_or_path))
+    wrong = _wrong_model_type(loader, path, revision)
+    if wrong:
+        raise UserError(f"{what}: {name_or_path} holds {wrong}; pass the right weights")
     try:
         return loader.from_pretrained(
             path,
