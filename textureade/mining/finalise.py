@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import cv2
 import numpy as np
-from scipy import ndimage
 
 from textureade.config import MiningConfig
 from textureade.describe.base import RegionInfo
@@ -23,29 +23,44 @@ def upsample_half(
     half_w: np.ndarray, group_w_mask: np.ndarray, shape: tuple[int, int], box: tuple[int, int, int, int]
 ) -> np.ndarray:
     """Full-size boolean map, over ``box`` = (r0, r1, c0, c1) of an image of ``shape``, of a split
-    half: bilinear upsampling (pixel-centre aligned, edges clamped, as ``cv2.resize``) of its
-    working-size indicator, with values outside the group filled from the nearest group pixel."""
+    half: bilinear upsampling (pixel centres aligned as in ``cv2.resize``, edges replicated) of its
+    working-size indicator, with values outside the group filled from the nearest group pixel
+    (``cv2.distanceTransformWithLabels``, L2 5x5 mask) so that the cut follows the working-size
+    decision. Only the box is computed (``cv2.warpAffine`` with the resize's affine map)."""
     if not group_w_mask.all():
-        _, (ri, ci) = ndimage.distance_transform_edt(~group_w_mask, return_indices=True)
-        ind = half_w[ri, ci].astype(np.float32)
+        # labels of the nearest zero pixel; zeros = the group's pixels, numbered in raster order
+        _, nearest = cv2.distanceTransformWithLabels(
+            (~group_w_mask).view(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+        )
+        ind = half_w[group_w_mask].astype(np.float32)[nearest - 1]
     else:
         ind = half_w.astype(np.float32)
     (hs, ws), (h, w) = ind.shape, shape
     r0, r1, c0, c1 = box
+    sx, sy = ws / w, hs / h
+    affine = np.array([[sx, 0.0, (c0 + 0.5) * sx - 0.5], [0.0, sy, (r0 + 0.5) * sy - 0.5]])
+    up = cv2.warpAffine(
+        ind,
+        affine,
+        (c1 - c0, r1 - r0),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return up > 0.5
 
-    def axis(lo: int, hi: int, small: int, big: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        pos = (np.arange(lo, hi) + 0.5) * (small / big) - 0.5
-        i0 = np.floor(pos).astype(np.int64)
-        f = (pos - i0).astype(np.float32)
-        f[i0 < 0] = 0.0
-        i0 = np.clip(i0, 0, small - 1)
-        f[i0 >= small - 1] = 0.0
-        return i0, np.minimum(i0 + 1, small - 1), f
 
-    y0, y1, fy = axis(r0, r1, hs, h)
-    x0, x1, fx = axis(c0, c1, ws, w)
-    rows = ind[y0] * (1.0 - fy)[:, None] + ind[y1] * fy[:, None]
-    return (rows[:, x0] * (1.0 - fx) + rows[:, x1] * fx) > 0.5
+def _box(mask_w: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """Full-size (r0, r1, c0, c1) covering a working-size mask with one working pixel to spare."""
+    rows = np.flatnonzero(mask_w.any(axis=1))
+    cols = np.flatnonzero(mask_w.any(axis=0))
+    if rows.size == 0:
+        return None
+    (hs, ws), (h, w) = mask_w.shape, shape
+    r0 = max(0, int(np.floor((rows[0] - 1) * h / hs)))
+    r1 = min(h, int(np.ceil((rows[-1] + 2) * h / hs)))
+    c0 = max(0, int(np.floor((cols[0] - 1) * w / ws)))
+    c1 = min(w, int(np.ceil((cols[-1] + 2) * w / ws)))
+    return r0, r1, c0, c1
 
 
 def full_size_regions(
@@ -70,17 +85,15 @@ def full_size_regions(
     composition: dict[int, dict[int, int]] = {s.id: {s.class_id: int(sm.areas[s.id])} for s in sm.segments}
     cuts = []
     for sp in accepted:
-        in_group = owner_at_split[sm.lut] == sp.group  # per code
-        full = np.take(in_group, sm.codes)
-        rows = np.flatnonzero(full.any(axis=1))
-        cols = np.flatnonzero(full.any(axis=0))
-        if rows.size == 0:
+        # the group's full-size pixels near its working-size pixels (a sliver of it that the
+        # working grid misses entirely stays with the rest)
+        box = _box(sp.group_mask_w, (h, w))
+        if box is None:
             continue
-        box = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
-        half = full[box[0] : box[1], box[2] : box[3]] & upsample_half(sp.half_w, sp.group_mask_w, (h, w), box)
-        moved = np.bincount(
-            np.take(sm.lut, sm.codes[box[0] : box[1], box[2] : box[3]][half]), minlength=n_seg + 1
-        )
+        seg_box = np.take(sm.lut, sm.codes[box[0] : box[1], box[2] : box[3]])
+        in_group = (owner_at_split == sp.group).view(np.uint8)  # per segment
+        half = np.take(in_group, seg_box).view(bool) & upsample_half(sp.half_w, sp.group_mask_w, (h, w), box)
+        moved = np.bincount(seg_box[half], minlength=n_seg + 1)
         for sid in np.flatnonzero(moved).tolist():
             k, cid = int(moved[sid]), seg_class[sid]
             area[sid] -= k
@@ -126,7 +139,7 @@ def full_size_regions(
     for k, g in enumerate(kept, start=1):
         region_of_group[g] = k
     piece_region = region_of_group[owner]
-    label_map = np.take(piece_region[sm.lut], sm.codes)
+    label_map = _lookup(piece_region[sm.lut], sm.codes)
     for new, (r0, r1, c0, c1), half in cuts:
         label_map[r0:r1, c0:c1][half] = piece_region[new]
     joint: dict[int, dict[int, int]] = {k: {} for k in range(1, len(kept) + 1)}
@@ -155,6 +168,17 @@ def full_size_regions(
     prov["regions"] = regions_prov
     prov["coverage"] = r4(coverage)
     return label_map.astype(np.int32, copy=False), infos, prov
+
+
+def _lookup(lut: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``lut[codes]`` as int32 (``cv2.LUT`` on a uint8 copy when the codes fit in a byte)."""
+    lut = lut.astype(np.int32)
+    if lut.size <= 256 and codes.dtype != np.uint8:
+        if int(codes.max()) < lut.size and int(codes.min()) >= 0:
+            table = np.zeros(256, dtype=np.int32)
+            table[: lut.size] = lut
+            return cv2.LUT(codes.astype(np.uint8), table)
+    return np.take(lut, codes)
 
 
 def _r4(x: float) -> float:

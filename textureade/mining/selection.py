@@ -77,8 +77,10 @@ def boundary_pairs(labels: np.ndarray) -> dict[tuple[int, int], int]:
 
 def _large_components(mask: np.ndarray, min_size: float) -> int:
     """Number of 4-connected components of a boolean map holding >= ``min_size`` pixels."""
-    k, _, st, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=4)
-    return int((st[1:, cv2.CC_STAT_AREA] >= min_size).sum()) if k > 1 else 0
+    k, comp = cv2.connectedComponents(mask.view(np.uint8), connectivity=4)
+    if k <= 1:
+        return 0
+    return int((np.bincount(comp.ravel(), minlength=k)[1:] >= min_size).sum())
 
 
 def _ramp(x: float, lo: float, hi: float) -> float:

@@ -14,7 +14,15 @@ import numpy as np
 
 from textureade.config import MiningConfig
 from textureade.mining.selection import boundary_pairs
-from textureade.mining.stats import GroupStats, grouped_sums, separability, separability_matrix, two_means
+from textureade.mining.stats import (
+    GroupStats,
+    grouped_sums,
+    sample_moments,
+    separability,
+    separability_matrix,
+    two_means,
+    weighted_moments,
+)
 
 MIN_STAT_PIXELS = 8  # groups with fewer working pixels have unreliable statistics: never merged
 MAX_SPLIT_SAMPLE = 600
@@ -137,13 +145,23 @@ def valley_ratio(proj: np.ndarray, m0: float, m1: float, bins: int = 32) -> floa
     by the lower of the two peaks (histogram over the 1st-99th percentile, smoothed with 1-2-3-2-1).
 
     ~1 for a unimodal or flat distribution (a smooth gradient, e.g. a sky), near 0 for two separate
-    modes (brick next to grass).
+    modes (brick next to grass). One sort serves the percentiles (linear interpolation, as
+    ``np.percentile``) and the histogram (bin counts by binary search on the edges).
     """
-    lo, hi = np.percentile(proj, [1, 99])
+    v = np.sort(np.asarray(proj, dtype=np.float64).ravel())
+    if v.size == 0:
+        return 1.0
+    pos = np.array([0.01, 0.99]) * (v.size - 1)
+    i0 = np.floor(pos).astype(np.int64)
+    i1 = np.minimum(i0 + 1, v.size - 1)
+    lo, hi = v[i0] + (v[i1] - v[i0]) * (pos - i0)
     if hi <= lo:
         return 1.0
-    hist, edges = np.histogram(proj, bins=bins, range=(lo, hi))
-    hist = np.convolve(hist.astype(np.float64), np.array([1, 2, 3, 2, 1]) / 9.0, mode="same")
+    edges = np.linspace(lo, hi, bins + 1)
+    cuts = np.searchsorted(v, edges, side="left")
+    cuts[-1] = np.searchsorted(v, hi, side="right")  # the last bin includes its right edge
+    hist = np.diff(cuts).astype(np.float64)
+    hist = np.convolve(hist, np.array([1, 2, 3, 2, 1]) / 9.0, mode="same")
     centres = (edges[:-1] + edges[1:]) / 2
     a, b = sorted((m0, m1))
     mid = (a + b) / 2
@@ -174,7 +192,7 @@ def interior_map(ids: np.ndarray, margin: int = 0) -> np.ndarray:
     holds a single id (the image border does not count as a neighbour)."""
     m = margin or SPLIT_MARGIN
     cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
-    f = ids.astype(np.float32)
+    f = ids.view(np.uint8) if ids.dtype in (np.bool_, np.uint8) else ids.astype(np.float32)
     lo = cv2.erode(f, cross, iterations=m, borderType=cv2.BORDER_REPLICATE)
     hi = cv2.dilate(f, cross, iterations=m, borderType=cv2.BORDER_REPLICATE)
     return lo == hi
@@ -183,7 +201,8 @@ def interior_map(ids: np.ndarray, margin: int = 0) -> np.ndarray:
 def _coherence(mask: np.ndarray, min_piece: float) -> float:
     """Share of ``mask``'s pixels that lie in 4-connected pieces of >= ``min_piece`` pixels (1 = all
     in solid pieces; low = salt-and-pepper)."""
-    k, comp = cv2.connectedComponents(mask.view(np.uint8), connectivity=4)
+    ltype = cv2.CV_16U if mask.size < 65536 else cv2.CV_32S
+    k, comp = cv2.connectedComponents(mask.view(np.uint8), connectivity=4, ltype=ltype)
     if k <= 1:
         return 0.0
     sizes = np.bincount(comp.ravel(), minlength=k)[1:]
@@ -202,7 +221,7 @@ def try_split(
     # statistics come from the segment's interior: near its edge the descriptors' windows see the
     # neighbours, and that blur must not pass for a second texture
     # (a segment too thin to have an interior is never split)
-    interior = interior_map(mask.view(np.uint8)) & mask
+    interior = interior_map(mask) & mask
     inner_idx = np.flatnonzero(interior.ravel())
     if inner_idx.size < 0.5 * size:
         return None
@@ -211,15 +230,16 @@ def try_split(
         if inner_idx.size > MAX_SPLIT_SAMPLE
         else np.arange(inner_idx.size)
     )
-    # 2-means (best of two starts by within-cluster SSE) in two spaces: colour and texture blocks
+    # 2-means (``stats.two_means``) in two spaces: colour and texture blocks
     # weighted equally, and the plain standardised descriptors; the space whose split shows the
     # deeper valley between its two modes is the one tested
     x_sample = grp.z[inner_idx[sample]]
     d = grp.z.shape[1]
+    moments = sample_moments(x_sample)
     best = None
     for wts in (_block_weights(d), np.ones(d, dtype=np.float32)):
         xs = x_sample * wts
-        lab_s = two_means(xs).astype(bool)
+        lab_s = two_means(xs, moments=weighted_moments(moments, wts)).astype(bool)
         if lab_s.all() or not lab_s.any():
             continue
         c0, c1 = xs[~lab_s].mean(axis=0), xs[lab_s].mean(axis=0)
