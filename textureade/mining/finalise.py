@@ -32,9 +32,9 @@ def upsample_half(
         _, nearest = cv2.distanceTransformWithLabels(
             (~group_w_mask).view(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
         )
-        ind = half_w[group_w_mask].astype(np.float32)[nearest - 1]
+        ind = half_w[group_w_mask].astype(np.uint8)[nearest - 1] * np.uint8(255)
     else:
-        ind = half_w.astype(np.float32)
+        ind = half_w.astype(np.uint8) * np.uint8(255)
     (hs, ws), (h, w) = ind.shape, shape
     r0, r1, c0, c1 = box
     sx, sy = ws / w, hs / h
@@ -46,7 +46,7 @@ def upsample_half(
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
         borderMode=cv2.BORDER_REPLICATE,
     )
-    return up > 0.5
+    return up > 127  # 255 x the interpolated indicator (8-bit fixed point), > 1/2
 
 
 def _box(mask_w: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
@@ -84,16 +84,19 @@ def full_size_regions(
     area[: n_seg + 1] = sm.areas
     composition: dict[int, dict[int, int]] = {s.id: {s.class_id: int(sm.areas[s.id])} for s in sm.segments}
     cuts = []
+    codes = sm.codes8 if sm.codes8 is not None else sm.codes
     for sp in accepted:
         # the group's full-size pixels near its working-size pixels (a sliver of it that the
         # working grid misses entirely stays with the rest)
         box = _box(sp.group_mask_w, (h, w))
         if box is None:
             continue
-        seg_box = np.take(sm.lut, sm.codes[box[0] : box[1], box[2] : box[3]])
-        in_group = (owner_at_split == sp.group).view(np.uint8)  # per segment
-        half = np.take(in_group, seg_box).view(bool) & upsample_half(sp.half_w, sp.group_mask_w, (h, w), box)
-        moved = np.bincount(seg_box[half], minlength=n_seg + 1)
+        codes_box = codes[box[0] : box[1], box[2] : box[3]]
+        in_group = (owner_at_split[sm.lut] == sp.group).astype(np.uint8)  # per code
+        half = _lookup(in_group, codes_box).view(bool) & upsample_half(
+            sp.half_w, sp.group_mask_w, (h, w), box
+        )
+        moved = np.bincount(sm.lut[codes_box[half]], minlength=n_seg + 1)
         for sid in np.flatnonzero(moved).tolist():
             k, cid = int(moved[sid]), seg_class[sid]
             area[sid] -= k
@@ -139,7 +142,7 @@ def full_size_regions(
     for k, g in enumerate(kept, start=1):
         region_of_group[g] = k
     piece_region = region_of_group[owner]
-    label_map = _lookup(piece_region[sm.lut], sm.codes)
+    label_map = _lookup(piece_region[sm.lut].astype(np.int32), codes)
     for new, (r0, r1, c0, c1), half in cuts:
         label_map[r0:r1, c0:c1][half] = piece_region[new]
     joint: dict[int, dict[int, int]] = {k: {} for k in range(1, len(kept) + 1)}
@@ -171,13 +174,12 @@ def full_size_regions(
 
 
 def _lookup(lut: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """``lut[codes]`` as int32 (``cv2.LUT`` on a uint8 copy when the codes fit in a byte)."""
-    lut = lut.astype(np.int32)
-    if lut.size <= 256 and codes.dtype != np.uint8:
-        if int(codes.max()) < lut.size and int(codes.min()) >= 0:
-            table = np.zeros(256, dtype=np.int32)
-            table[: lut.size] = lut
-            return cv2.LUT(codes.astype(np.uint8), table)
+    """``lut[codes]`` in the dtype of ``lut`` (``cv2.LUT`` when the codes are uint8; every code is
+    < ``lut.size``)."""
+    if codes.dtype == np.uint8 and lut.size <= 256:
+        table = np.zeros(256, dtype=lut.dtype)
+        table[: lut.size] = lut
+        return cv2.LUT(codes, table)
     return np.take(lut, codes)
 
 

@@ -9,7 +9,7 @@ Procedure (all thresholds in ``MiningConfig``; tests in ``textureade.mining.stat
    the working size) or share a class (instances of one class need not touch);
 4. split (``split.try_split``): for each segment big enough, 2-means on its interior pixels'
    descriptors (>= 6 working px from its edge, where descriptors see the neighbours; no interior,
-   no split; two deterministic starts, a seeded subsample of <= 600 pixels, in two weightings of
+   no split; one deterministic start, a seeded subsample of <= 600 pixels, in two weightings of
    the descriptors); split when J(halves) > ``split_separability``, the 2-means axis shows a valley
    (``valley_ratio`` <= ``split_valley``), each half covers >= ``split_min_frac`` of the image and
    is spatially coherent (after a 3x3 majority smoothing, >= ``split_coherence`` of it lies in
@@ -110,7 +110,7 @@ def mine_regions(
     if feats.ndim != 3 or feats.shape[:2] != (hs, ws):
         raise ValueError(f"features_fn returned shape {feats.shape}, expected ({hs}, {ws}, D)")
     z = standardise(feats)
-    piece_w = np.take(sm.lut, _nearest(sm.codes, hs, ws))
+    piece_w = np.take(sm.lut, _nearest(sm.codes8 if sm.codes8 is not None else sm.codes, hs, ws))
     grp = Groups(piece_w, z, {s.id: {s.class_id} for s in segments})
     seg_names = {s.id: s.name for s in segments}
 
@@ -126,7 +126,10 @@ def mine_regions(
     owner_at_split = grp.owner_lut()
     group_w = owner_at_split[piece_w]
     accepted: list[_Split] = []
+    sizes = np.bincount(group_w.ravel(), minlength=next_id)
     for g in grp.alive():
+        if sizes[g] < max(2 * cfg.split_min_frac * hs * ws, 16):
+            continue  # too small to split (the first test of ``try_split``, for all groups at once)
         found = try_split(g, grp, group_w, cfg, rng)
         if found is None:
             continue

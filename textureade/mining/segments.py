@@ -71,6 +71,17 @@ class SegmentMap:
     lut: np.ndarray
     segments: list[Segment]
     areas: np.ndarray
+    _codes8: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def codes8(self) -> np.ndarray | None:
+        """A uint8 copy of ``codes`` when every code is < 256 (and the LUT has <= 256 entries), else
+        None; made once (8-bit maps make comparisons, gathers and ``cv2.LUT`` much cheaper)."""
+        if self._codes8 is None and self.lut.size <= 256 and self.codes.dtype != np.uint8:
+            self._codes8 = self.codes.astype(np.uint8)
+        elif self._codes8 is None and self.codes.dtype == np.uint8:
+            self._codes8 = self.codes
+        return self._codes8
 
     def full(self) -> np.ndarray:
         """H x W int32 segment map (0 = none)."""

@@ -52,8 +52,10 @@ def boundary_pairs(labels: np.ndarray) -> dict[tuple[int, int], int]:
     if lab.size == 0 or lab.ndim != 2:
         return {}
     h, w = lab.shape
+    m = int(lab.max()) + 1
+    if m <= 256 and lab.dtype != np.uint8 and int(lab.min()) >= 0:
+        lab = lab.astype(np.uint8)  # comparisons on bytes: a quarter of the memory traffic
     flat = lab.ravel()
-    m = int(flat.max()) + 1
     codes = []
     # horizontal neighbours: (r, c) and (r, c + 1); vertical: (r, c) and (r + 1, c)
     for k, step in ((np.flatnonzero(lab[:, 1:] != lab[:, :-1]), 1), (np.flatnonzero(lab[1:] != lab[:-1]), w)):
@@ -118,6 +120,8 @@ def score_image(
         # components per class (two touching texture classes are two components), counted on every
         # second pixel: a component of >= 8% of the image survives that subsampling
         sub = labels[::2, ::2]
+        if counts.size <= 256 and sub.dtype != np.uint8:
+            sub = sub.astype(np.uint8)
         for cid in tex_ids:
             if share[cid] < cfg.large_component_frac:
                 continue

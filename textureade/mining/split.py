@@ -192,7 +192,12 @@ def interior_map(ids: np.ndarray, margin: int = 0) -> np.ndarray:
     holds a single id (the image border does not count as a neighbour)."""
     m = margin or SPLIT_MARGIN
     cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
-    f = ids.view(np.uint8) if ids.dtype in (np.bool_, np.uint8) else ids.astype(np.float32)
+    if ids.dtype in (np.bool_, np.uint8):
+        f = ids.view(np.uint8)
+    elif ids.size and int(ids.max()) < 256 and int(ids.min()) >= 0:
+        f = ids.astype(np.uint8)  # 8-bit morphology is several times faster
+    else:
+        f = ids.astype(np.float32)
     lo = cv2.erode(f, cross, iterations=m, borderType=cv2.BORDER_REPLICATE)
     hi = cv2.dilate(f, cross, iterations=m, borderType=cv2.BORDER_REPLICATE)
     return lo == hi

@@ -53,8 +53,25 @@ def class_type(name: str, cfg: MiningConfig) -> ClassType:
     return ClassType.OBJECT
 
 
+@lru_cache(maxsize=8192)
+def _cached_type(name: str, lists: tuple[tuple[str, ...], ...]) -> ClassType:
+    ignore, obj, texture, ambiguous = lists
+    padded = _words(name or "")
+    if padded.strip() == "" or _matches(padded, ignore):
+        return ClassType.IGNORE
+    if _matches(padded, obj):
+        return ClassType.OBJECT
+    if _matches(padded, texture):
+        return ClassType.TEXTURE
+    if _matches(padded, ambiguous):
+        return ClassType.AMBIGUOUS
+    return ClassType.OBJECT
+
+
 def type_classes(class_names: dict[int, str], ids: Iterable[int], cfg: MiningConfig) -> dict[int, ClassType]:
-    """Type every id in ``ids``; id 0 is IGNORE and an id without a name is an OBJECT (unknown)."""
+    """Type every id in ``ids``; id 0 is IGNORE and an id without a name is an OBJECT (unknown).
+    (Names are typed once per keyword lists and remembered: a build types the same names per image.)"""
+    lists = (tuple(cfg.ignore), tuple(cfg.object), tuple(cfg.texture_surface), tuple(cfg.ambiguous))
     out: dict[int, ClassType] = {}
     for cid in ids:
         cid = int(cid)
@@ -63,7 +80,7 @@ def type_classes(class_names: dict[int, str], ids: Iterable[int], cfg: MiningCon
         elif cid not in class_names:
             out[cid] = ClassType.OBJECT
         else:
-            out[cid] = class_type(class_names[cid], cfg)
+            out[cid] = _cached_type(class_names[cid], lists)
     return out
 
 
