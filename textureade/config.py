@@ -24,6 +24,8 @@ DEFAULT_MINING = MANIFESTS / "mining" / "default.yaml"
 
 # Keys that change how fast a build runs but never what it produces (left out of the fingerprint).
 RUNTIME_ONLY = ("workers", "out", "progress")
+# describer_options of that kind: where decisions are cached (a cache hit reproduces the decision)
+RUNTIME_ONLY_DESCRIBER = ("cache_dir",)
 
 
 def _read_yaml(path: Path, what: str) -> dict[str, Any]:
@@ -172,8 +174,12 @@ class BuildConfig:
         return d
 
     def output_dict(self) -> dict[str, Any]:
-        """The resolved config minus the keys that cannot change the output (workers, out, progress)."""
-        return {k: v for k, v in self.to_dict().items() if k not in RUNTIME_ONLY}
+        """The resolved config minus the keys that cannot change the output (workers, out, progress,
+        describer_options.cache_dir)."""
+        d = {k: v for k, v in self.to_dict().items() if k not in RUNTIME_ONLY}
+        opts = d["describer_options"]
+        d["describer_options"] = {k: v for k, v in opts.items() if k not in RUNTIME_ONLY_DESCRIBER}
+        return d
 
     def fingerprint(self) -> str:
         """sha256 of everything that decides the output (``output_dict`` as sorted JSON)."""

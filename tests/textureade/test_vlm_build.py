@@ -44,9 +44,9 @@ def test_vlm_build_then_cached_rebuild(tmp_path, monkeypatch):
         lambda self, jobs, attempt: calls.append(len(jobs)) or real(self, jobs, attempt),
     )
 
-    def build(out):
+    def build(out, *extra):
         args = ["build", "--ade20k", str(ade), "--out", str(out), "--captioner", "vlm", "--vlm", str(model),
-                "--config", str(config), "--no-progress"]  # fmt: skip
+                "--config", str(config), "--no-progress", *extra]  # fmt: skip
         res = CliRunner().invoke(cli, args)
         assert res.exit_code == 0, res.output
         return list(read_textureade(out)), res.output
@@ -55,6 +55,7 @@ def test_vlm_build_then_cached_rebuild(tmp_path, monkeypatch):
     assert " 0 from the cache" in log
     assert first, "the synthetic folder should yield samples"
     assert calls, "the model was asked"
+    first_calls = list(calls)
     for s in first:
         prov = s.provenance["describer"]
         k = len(s.descriptions)
@@ -74,6 +75,17 @@ def test_vlm_build_then_cached_rebuild(tmp_path, monkeypatch):
     )
     for f in files:
         assert (tmp_path / "out1" / f).read_bytes() == (tmp_path / "out2" / f).read_bytes(), f
+
+    # a partly warm cache elsewhere (a --limit 2 build filled it; the resumed chunk of a killed build
+    # looks the same): cached images leave the generate batches, the others are asked; same bytes again
+    config.write_text(config.read_text().replace(str(tmp_path / "cache"), str(tmp_path / "cache2")))
+    calls.clear()
+    build(tmp_path / "out-limit2", "--limit", "2")
+    calls.clear()
+    build(tmp_path / "out3")
+    assert 0 < sum(calls) < sum(first_calls)  # only the images the --limit build did not see were asked
+    for f in files:
+        assert (tmp_path / "out1" / f).read_bytes() == (tmp_path / "out3" / f).read_bytes(), f
 
 
 def test_default_cache_and_cross_image_batches(tmp_path, monkeypatch):
