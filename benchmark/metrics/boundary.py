@@ -54,12 +54,25 @@ def davis_boundary_map(codes: np.ndarray) -> np.ndarray:
 
 
 def davis_boundary_255(codes: np.ndarray) -> np.ndarray:
-    """:func:`davis_boundary_map` as uint8 0 / 255 (the layout :mod:`.bitpack` packs)."""
+    """:func:`davis_boundary_map` as uint8 0 / 255 (the layout :mod:`.bitpack` packs).
+
+    A 2 x 2 block holds two labels exactly when its top row, its bottom row or its left column
+    changes, so the map is the OR of the horizontal change map at rows y and y + 1 and the
+    vertical change map (two OpenCV comparisons of shifted views, two ORs); the last row keeps
+    only its horizontal change, the last column only its vertical one.
+    """
     c = np.asarray(codes)
-    if c.dtype in (np.uint8, np.uint16) and c.size:
-        k = np.ones((2, 2), np.uint8)
-        return cv2.compare(cv2.erode(c, k, anchor=(0, 0)), cv2.dilate(c, k, anchor=(0, 0)), cv2.CMP_NE)
-    return np.negative(davis_boundary_map(c).view(np.uint8))
+    h, w = c.shape
+    if c.dtype not in (np.uint8, np.uint16) or h < 2 or w < 2:
+        return np.negative(davis_boundary_map(c).view(np.uint8))
+    hz = cv2.compare(c[:, :-1], c[:, 1:], cv2.CMP_NE)  # H x (W-1): differs from the right
+    vt = cv2.compare(c[:-1], c[1:], cv2.CMP_NE)  # (H-1) x W: differs from the one below
+    out = np.empty((h, w), np.uint8)
+    np.bitwise_or(cv2.bitwise_or(hz[:-1], hz[1:]), vt[:, :-1], out=out[:-1, :-1])
+    out[-1, :-1] = hz[-1]
+    out[:-1, -1] = vt[:, -1]
+    out[-1, -1] = 0
+    return out
 
 
 def davis_bound_pix(shape: tuple[int, int], bound_th: float = 0.008) -> int:

@@ -127,6 +127,8 @@ def test_davis_map_matches_loop_and_binary_davis():
         want = loop_bmap(lab)
         for dt in (np.int64, np.uint8, np.uint16):  # numpy path and OpenCV 2x2-filter path
             np.testing.assert_array_equal(davis_boundary_map(lab.astype(dt)), want)
+            # 0/255 form: numpy fallback (int64, 1-pixel-wide maps) and OpenCV shifted compares
+            np.testing.assert_array_equal(davis_boundary_255(lab.astype(dt)), want.astype(np.uint8) * 255)
 
 
 def test_disk_dilation_matches_loop():
