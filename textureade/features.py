@@ -289,7 +289,10 @@ def _up(stack: np.ndarray, s: int, wh: int, ww: int) -> np.ndarray:
 
 
 def working_features(
-    image: np.ndarray, work_size: int | None = 128, fast_downscale: bool = False
+    image: np.ndarray,
+    work_size: int | None = 128,
+    fast_downscale: bool = False,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Fast ``pixel_features(image, work_size, full_resolution=False)``: the same 20 channels at the
     working resolution (h x w x 20 float32), computed for speed (about 1 ms at 128 px).
@@ -304,7 +307,8 @@ def working_features(
     about 1-7% of the channel's spread. ``fast_downscale`` takes OpenCV's integer-factor area path
     first (a centred crop of < factor pixels), which is faster on large images but moves the grid by
     a fraction of a working pixel (the wavelength-2 energies, at the Nyquist rate, are sensitive to
-    that). Deterministic (fixed kernels and sizes).
+    that). ``out``: an h x w x 20 float32 C-contiguous array to fill and return (a caller's reused
+    buffer). Deterministic (fixed kernels and sizes).
     """
     image = _check_image(image)
     h, w = image.shape[:2]
@@ -318,7 +322,11 @@ def working_features(
     lab = cv2.cvtColor(small.astype(np.float32) * (1.0 / 255.0), cv2.COLOR_RGB2Lab)
     lab *= 0.01
     grey = np.ascontiguousarray(lab[..., 0])
-    out = np.empty((wh, ww, len(FEATURE_NAMES)), np.float32)
+    shape = (wh, ww, len(FEATURE_NAMES))
+    if out is None:
+        out = np.empty(shape, np.float32)
+    elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
+        raise ValueError(f"working_features: out must be a C-contiguous float32 array of shape {shape}")
     out[..., 0:3] = cv2.GaussianBlur(lab, (0, 0), 1.0, borderType=cv2.BORDER_REFLECT)
     # wavelength 2: exact filtering at the working size; its energies and the contrast moments are
     # then 2 x 2 averaged

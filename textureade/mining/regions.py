@@ -23,6 +23,7 @@ the seed.
 
 from __future__ import annotations
 
+import threading
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,6 +72,23 @@ def default_features(image: np.ndarray, max_side: int) -> np.ndarray:
     return working_features(image, work_size=max_side)
 
 
+_SCRATCH = threading.local()
+
+
+def _scratch_features(image: np.ndarray, max_side: int) -> np.ndarray:
+    """``default_features`` written into this thread's reused buffer (valid until the next call in
+    the thread; ``mine_regions`` keeps nothing of it). A fresh ~1 MB array per image costs a few
+    hundred page faults when the allocator hands the memory back to the system in between."""
+    from textureade.features import FEATURE_NAMES, working_features, working_size
+
+    shape = (*working_size(image.shape[:2], max_side), len(FEATURE_NAMES))
+    buf = getattr(_SCRATCH, "features", None)
+    if buf is None or buf.size < np.prod(shape):
+        buf = np.empty(int(np.prod(shape)), np.float32)
+        _SCRATCH.features = buf
+    return working_features(image, work_size=max_side, out=buf[: int(np.prod(shape))].reshape(shape))
+
+
 def _nearest(arr: np.ndarray, hs: int, ws: int) -> np.ndarray:
     """Nearest-neighbour resample of an H x W id map to hs x ws (pixel centres)."""
     h, w = arr.shape
@@ -106,10 +124,10 @@ def mine_regions(
         raise MiningSkip("no labelled segments")
     h, w = scene.labels.shape
     hs, ws = work_size(h, w, cfg.work_max_side)
-    feats = np.asarray((features_fn or default_features)(scene.image, cfg.work_max_side))
+    feats = np.asarray((features_fn or _scratch_features)(scene.image, cfg.work_max_side))
     if feats.ndim != 3 or feats.shape[:2] != (hs, ws):
         raise ValueError(f"features_fn returned shape {feats.shape}, expected ({hs}, {ws}, D)")
-    z = standardise(feats)
+    z = standardise(feats, in_place=features_fn is None)  # our own fresh array: no copy
     piece_w = np.take(sm.lut, _nearest(sm.codes8 if sm.codes8 is not None else sm.codes, hs, ws))
     grp = Groups(piece_w, z, {s.id: {s.class_id} for s in segments})
     seg_names = {s.id: s.name for s in segments}

@@ -256,12 +256,9 @@ def try_split(
         return None
     valley, wts, c0, c1 = best
     # every pixel of the group to the nearer centre (the half-space test of the two centres)
-    idx = np.flatnonzero(mask.ravel())
     w = (c1 - c0) * wts
     thr = 0.5 * float(c1 @ c1 - c0 @ c0)
-    ind = np.zeros(n_img, dtype=np.float32)
-    ind[idx] = np.einsum("ij,j->i", grp.z[idx], w) > thr
-    ind = ind.reshape(mask.shape)
+    ind = ((np.einsum("ij,j->i", grp.z, w) > thr).reshape(mask.shape) & mask).astype(np.float32)
     # 3 x 3 majority inside the segment (exact integer counts, edges replicated)
     num = cv2.boxFilter(ind, -1, (3, 3), normalize=False, borderType=cv2.BORDER_REPLICATE)
     den = cv2.boxFilter(mask.astype(np.float32), -1, (3, 3), normalize=False, borderType=cv2.BORDER_REPLICATE)
