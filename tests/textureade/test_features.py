@@ -124,3 +124,29 @@ def test_speed_on_a_512x683_image():
         best = min(best, time.perf_counter() - t0)
     # measured ~0.06 s features + ~0.06 s descriptors on the 2-core dev machine; generous bound
     assert best < 0.6, best
+
+
+def test_working_features_follow_pixel_features():
+    """The miner's fast working-size features: same channels, within a few % of each channel's spread."""
+    from textureade.features import working_features
+
+    brick, grass, gravel = (_grey_rgb(n)[:384, :512] for n in ("brick", "grass", "gravel"))
+    img = brick.copy()
+    img[:, 256:] = grass[:, 256:]
+    img[192:, 128:384] = gravel[192:, 128:384]
+    img = np.ascontiguousarray(img[:300, :400])  # 400 x 300 -> 128 x 96: a non-integer downscale
+    ref = pixel_features(img, work_size=128, full_resolution=False)
+    fast = working_features(img, work_size=128)
+    assert fast.shape == ref.shape == (96, 128, len(FEATURE_NAMES)) and fast.dtype == np.float32
+    d = len(FEATURE_NAMES)
+    sd = ref.reshape(-1, d).std(0) + 1e-6
+    err = np.sqrt(((fast - ref) ** 2).reshape(-1, d).mean(0)) / sd
+    assert err.max() < 0.12, err
+    np.testing.assert_array_equal(fast, working_features(img.copy(), work_size=128))
+    buf = np.full((96, 128, d), np.nan, np.float32)
+    assert working_features(img, work_size=128, out=buf) is buf
+    np.testing.assert_array_equal(buf, fast)
+    with pytest.raises(ValueError):
+        working_features(img, work_size=128, out=np.empty((10, 10, d), np.float32))
+    flat = working_features(np.full((40, 60, 3), 90, np.uint8), work_size=128)  # no texture anywhere
+    assert flat.shape == (40, 60, d) and np.abs(flat[..., 3:]).max() < 1e-3

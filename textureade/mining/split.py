@@ -247,8 +247,11 @@ def try_split(
         lab_s = two_means(xs, moments=weighted_moments(moments, wts)).astype(bool)
         if lab_s.all() or not lab_s.any():
             continue
-        c0, c1 = xs[~lab_s].mean(axis=0), xs[lab_s].mean(axis=0)
-        axis = c1 - c0
+        n1 = int(np.count_nonzero(lab_s))
+        total = xs.sum(axis=0, dtype=np.float64)
+        c1 = np.einsum("i,ij->j", lab_s.astype(np.float32), xs).astype(np.float64) / n1
+        c0 = (total - c1 * n1) / (lab_s.size - n1)
+        axis = (c1 - c0).astype(np.float32)
         v = valley_ratio(np.einsum("ij,j->i", xs, axis), float(c0 @ axis), float(c1 @ axis))
         if best is None or v < best[0] - 1e-9:
             best = (v, wts, c0, c1)
