@@ -149,32 +149,37 @@ def valley_ratio(proj: np.ndarray, m0: float, m1: float, bins: int = 32) -> floa
     ``np.percentile``) and the histogram (bin counts by binary search on the edges).
     """
     v = np.sort(np.asarray(proj, dtype=np.float64).ravel())
-    if v.size == 0:
+    n = v.size
+    if n == 0:
         return 1.0
-    pos = np.array([0.01, 0.99]) * (v.size - 1)
-    i0 = np.floor(pos).astype(np.int64)
-    i1 = np.minimum(i0 + 1, v.size - 1)
-    lo, hi = v[i0] + (v[i1] - v[i0]) * (pos - i0)
+
+    def pct(q: float) -> float:
+        p = q * (n - 1)
+        i = int(p)
+        a = float(v[i])
+        return a + (float(v[min(i + 1, n - 1)]) - a) * (p - i)
+
+    lo, hi = pct(0.01), pct(0.99)
     if hi <= lo:
         return 1.0
     edges = np.linspace(lo, hi, bins + 1)
-    cuts = np.searchsorted(v, edges, side="left")
-    cuts[-1] = np.searchsorted(v, hi, side="right")  # the last bin includes its right edge
-    hist = np.diff(cuts).astype(np.float64)
-    hist = np.convolve(hist, np.array([1, 2, 3, 2, 1]) / 9.0, mode="same")
+    cuts = v.searchsorted(edges)
+    cuts[-1] = v.searchsorted(hi, side="right")  # the last bin includes its right edge
+    hist = np.convolve(np.diff(cuts), _SMOOTH, mode="same")
     centres = (edges[:-1] + edges[1:]) / 2
     a, b = sorted((m0, m1))
-    mid = (a + b) / 2
-    left = np.flatnonzero(centres <= mid)
-    right = np.flatnonzero(centres > mid)
-    if left.size == 0 or right.size == 0:
+    k = int(centres.searchsorted((a + b) / 2, side="right"))  # bins [0, k) lie at or left of the middle
+    if k == 0 or k == bins:
         return 1.0
-    pl = left[np.argmax(hist[left])]
-    pr = right[np.argmax(hist[right])]
+    pl = int(np.argmax(hist[:k]))
+    pr = k + int(np.argmax(hist[k:]))
     peak = min(hist[pl], hist[pr])
     if peak <= 0:
         return 1.0
     return float(hist[pl : pr + 1].min() / peak)
+
+
+_SMOOTH = np.array([1, 2, 3, 2, 1]) / 9.0
 
 
 def _block_weights(d: int) -> np.ndarray:
@@ -259,7 +264,7 @@ def try_split(
         return None
     valley, wts, c0, c1 = best
     # every pixel of the group to the nearer centre (the half-space test of the two centres)
-    w = (c1 - c0) * wts
+    w = ((c1 - c0) * wts).astype(np.float32)
     thr = 0.5 * float(c1 @ c1 - c0 @ c0)
     ind = ((np.einsum("ij,j->i", grp.z, w) > thr).reshape(mask.shape) & mask).astype(np.float32)
     # 3 x 3 majority inside the segment (exact integer counts, edges replicated)

@@ -135,19 +135,21 @@ def _kmeans2(x: np.ndarray, start: np.ndarray, iters: int) -> tuple[np.ndarray, 
     """Lloyd iterations (``cv2.kmeans``, K = 2, from the labelling ``start``, until no centre moves or
     ``iters`` iterations); returns (labels, within-cluster sum of squares), canonical polarity (the
     first point in cluster 0). A start with one cluster empty gives SSE = inf."""
-    n1 = int(start.sum())
-    if n1 in (0, x.shape[0]):
-        return np.zeros(x.shape[0], dtype=np.int64), float("inf")
+    n = x.shape[0]
+    n1 = int(np.count_nonzero(start))
+    if n1 in (0, n):
+        return np.zeros(n, dtype=np.int64), float("inf")
     crit = (_KMEANS_CRITERIA[0], int(iters), 0.0)
     sse, lab, _ = cv2.kmeans(
         x, 2, start.astype(np.int32).reshape(-1, 1), crit, 1, cv2.KMEANS_USE_INITIAL_LABELS
     )
-    lab = lab.ravel().astype(np.int64)
-    if lab.min() == lab.max():
-        return lab * 0, float("inf")
+    lab = lab.reshape(-1)
+    n1 = int(np.count_nonzero(lab))
+    if n1 in (0, n):
+        return np.zeros(n, dtype=np.int64), float("inf")
     if lab[0]:
         lab = 1 - lab
-    return lab, float(sse)
+    return lab.astype(np.int64), float(sse)
 
 
 def sample_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -185,5 +187,14 @@ def two_means(
     axis = vecs[:, -1]
     if axis[np.argmax(np.abs(axis))] < 0:  # fix the sign so the result is reproducible
         axis = -axis
-    proj = np.einsum("ij,j->i", x - mean.astype(np.float32), axis.astype(np.float32))
-    return _kmeans2(x, proj > np.median(proj), iters)[0]
+    proj = np.einsum("ij,j->i", x, axis.astype(np.float32))  # the mean shifts every point alike
+    return _kmeans2(x, proj > _median(proj), iters)[0]
+
+
+def _median(v: np.ndarray) -> float:
+    """``np.median`` of a 1-D array by one partition (the mean of the two middle values for even N)."""
+    k = v.size // 2
+    if v.size % 2:
+        return float(np.partition(v, k)[k])
+    part = np.partition(v, (k - 1, k))
+    return 0.5 * (float(part[k - 1]) + float(part[k]))
