@@ -147,8 +147,38 @@ def test_random_partitions_background_mode_and_ignore_index():
             check_against_reference(pred, gt, gt_zero="background")
 
 
+def test_high_8bit_ids_take_the_3d_histogram_path():
+    """8-bit ids are their own codes: past 65536 table cells (GT and predicted ids >= 128) the joint
+    histogram is a 3-D OpenCV histogram (with a mask in background mode with ignored pixels);
+    scores equal the reference and the same partition relabelled to small ids (16-bit key path)."""
+    rng = np.random.default_rng(31)
+    for i in range(8):
+        gt = np.where(rng.random((40, 50)) < 0.1, 0, blobs(rng, 40, 50, int(rng.integers(2, 7))))
+        pred = np.where(rng.random((40, 50)) < 0.1, 0, blobs(rng, 40, 50, int(rng.integers(2, 7))))
+        small = []
+        for lab, hi in ((gt, 254), (pred, 255)):
+            ids = np.unique(lab)
+            new = np.zeros(ids.max() + 1, np.int64)
+            new[ids[ids > 0]] = rng.choice(np.arange(130, hi + 1), int((ids > 0).sum()), replace=False)
+            small.append(np.unique(lab, return_inverse=True)[1].reshape(lab.shape) + (ids[0] > 0))
+            lab[...] = new[lab]
+        gt[rng.random(gt.shape) < 0.05] = 255
+        gt_s = np.where(gt == 255, 255, small[0])
+        mode = ("void", "background")[i % 2]
+        # int64 ids < 256 (the reference negates ids, so no uint8 here); uint8 below.
+        s, _ = check_against_reference(pred, gt, ignore_index=255, gt_zero=mode)
+        assert s == score_partition(
+            pred.astype(np.uint8), gt.astype(np.uint8), ignore_index=255, gt_zero=mode
+        )
+        base = score_partition(
+            small[1].astype(np.uint8), gt_s.astype(np.uint8), ignore_index=255, gt_zero=mode
+        )
+        for k in SCORE_KEYS:
+            assert s[k] == pytest.approx(base[k], abs=1e-12), k
+
+
 def test_many_regions_take_the_wide_code_path():
-    """Over 127 regions per map the 8-bit joint histogram gives way to np.bincount."""
+    """Over 256 distinct ids per map the codes are 16-bit and the joint histogram is np.bincount."""
     rng = np.random.default_rng(21)
     for gt_zero in ("void", "background"):
         gt = noise(rng, 40, 45, 49) * 7 + rng.integers(0, 4, (40, 45)) * 1000  # ~190 ids
