@@ -77,12 +77,25 @@ def boundary_pairs(labels: np.ndarray) -> dict[tuple[int, int], int]:
     return {(int(u // m), int(u % m)): int(c) for u, c in zip(uniq.tolist(), counts.tolist())}
 
 
+def component_sizes(mask: np.ndarray) -> np.ndarray:
+    """Pixel counts of the 4-connected components of a boolean map (int64, one per component).
+
+    16-bit component labels when they cannot overflow (a 4-connected map of N pixels has at most
+    ceil(N / 2) components) and the counts from ``cv2.calcHist`` (exact below 2^24 pixels)."""
+    small = mask.size <= 131070
+    k, comp = cv2.connectedComponents(
+        mask.view(np.uint8), connectivity=4, ltype=cv2.CV_16U if small else cv2.CV_32S
+    )
+    if k <= 1:
+        return np.zeros(0, dtype=np.int64)
+    if small:
+        return cv2.calcHist([comp], [0], None, [k], [0, k]).ravel()[1:].astype(np.int64)
+    return np.bincount(comp.ravel(), minlength=k)[1:]
+
+
 def _large_components(mask: np.ndarray, min_size: float) -> int:
     """Number of 4-connected components of a boolean map holding >= ``min_size`` pixels."""
-    k, comp = cv2.connectedComponents(mask.view(np.uint8), connectivity=4)
-    if k <= 1:
-        return 0
-    return int((np.bincount(comp.ravel(), minlength=k)[1:] >= min_size).sum())
+    return int((component_sizes(mask) >= min_size).sum())
 
 
 def _ramp(x: float, lo: float, hi: float) -> float:

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from textureade.config import MiningConfig
-from textureade.mining.selection import boundary_pairs
+from textureade.mining.selection import boundary_pairs, component_sizes
 from textureade.mining.stats import (
     GroupStats,
     grouped_sums,
@@ -211,11 +211,9 @@ def interior_map(ids: np.ndarray, margin: int = 0) -> np.ndarray:
 def _coherence(mask: np.ndarray, min_piece: float) -> float:
     """Share of ``mask``'s pixels that lie in 4-connected pieces of >= ``min_piece`` pixels (1 = all
     in solid pieces; low = salt-and-pepper)."""
-    ltype = cv2.CV_16U if mask.size < 65536 else cv2.CV_32S
-    k, comp = cv2.connectedComponents(mask.view(np.uint8), connectivity=4, ltype=ltype)
-    if k <= 1:
+    sizes = component_sizes(mask)
+    if sizes.size == 0:
         return 0.0
-    sizes = np.bincount(comp.ravel(), minlength=k)[1:]
     return float(sizes[sizes >= min_piece].sum() / sizes.sum())
 
 
