@@ -91,9 +91,10 @@ class Groups:
         k = len(live)
         if k < 2:
             return None
-        means = np.array([self.stats[g].mean for g in live])
-        var = np.array([self.stats[g].var for g in live])
         n = np.array([self.stats[g].n for g in live])
+        nn = np.maximum(n, 1.0)[:, None]
+        means = np.array([self.stats[g].s for g in live]) / nn
+        var = np.maximum(np.array([self.stats[g].ss for g in live]) / nn - means * means, 0.0)
         j = separability_matrix(means, var)
         touch = np.array([[b in self.adj[a] for b in live] for a in live])
         cls = sorted(set().union(*(self.classes[g] for g in live)))
