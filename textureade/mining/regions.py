@@ -2,8 +2,9 @@
 
 Procedure (all thresholds in ``MiningConfig``; tests in ``textureade.mining.stats``):
 1. initial segments from the annotation (``segments.initial_segments``);
-2. appearance descriptors once per image: ``features_fn`` (``textureade.features.pixel_features``)
-   on a copy whose long side is <= ``work_max_side``, standardised per image;
+2. appearance descriptors once per image at the working size (long side <= ``work_max_side``):
+   ``features_fn``, by default ``textureade.features.working_features`` (the fast equivalent of
+   ``pixel_features(full_resolution=False)``), standardised per image;
 3. merge: repeatedly join the candidate pair with the smallest Fisher separability J while
    J < ``merge_separability``; candidates are segments that touch (>= 2 shared boundary pixels at
    the working size) or share a class (instances of one class need not touch);
@@ -16,6 +17,10 @@ Procedure (all thresholds in ``MiningConfig``; tests in ``textureade.mining.stat
    connected pieces of >= ``min_region_frac``); then merge again;
 5. drop regions under ``min_region_frac``; order by area (largest = region 1); keep at most
    ``max_regions``; skip the image with fewer than ``min_regions`` or coverage < ``min_coverage``.
+Everything up to 5 runs on the working-size maps (segment map sampled by nearest neighbour); the
+full-size region map is one lookup over the annotation (code -> segment -> group -> region) plus,
+for each split, its working-size half upsampled inside the group's bounding box
+(``finalise.full_size_regions``); areas are full-size pixel counts.
 Merge statistics come from segment interiors too (``split.interior_map``). Every merge, split
 (and rejected split test) and drop goes into the provenance. The result depends only on the inputs and
 the seed.
