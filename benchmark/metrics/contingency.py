@@ -84,24 +84,31 @@ def small_codes(codes: np.ndarray, n_codes: int) -> np.ndarray:
     return codes.astype(np.int32)
 
 
-def _codes(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _codes(arr: np.ndarray, inside: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """H x W compact codes (small dtype) and the id of each code; code 0 is always id 0.
 
     Ids below 256 are used as codes directly (uint8; absent codes are dropped from the joint
     histogram later), so the common maps need no compaction pass at all; larger ids are
     compacted through ``np.bincount`` and a numpy lookup table (``np.unique`` above 2**20).
+    ``inside``: optional H x W uint8 0/1 map; codes are 0 where it is 0 (one multiply, fused
+    with the cast to uint8 for small ids).
     """
     if arr.size == 0:
         return arr.astype(np.uint8), np.zeros(1, dtype=np.int64)
     top = int(arr.max())
     if top < 256:  # small ids are their own codes
-        return arr.astype(np.uint8), np.arange(top + 1, dtype=np.int64)
+        ids = np.arange(top + 1, dtype=np.int64)
+        if inside is None:
+            return arr.astype(np.uint8), ids
+        return np.multiply(arr, inside, dtype=np.uint8, casting="unsafe"), ids  # exact: ids < 256
     flat = _flat_intp(arr)
     ids = present_ids(flat)
     if ids[0] != 0:
         ids = np.concatenate([[0], ids])
-    codes = encode(flat, ids, np.arange(len(ids)), default=0)
-    return small_codes(codes, len(ids)).reshape(arr.shape), ids
+    codes = small_codes(encode(flat, ids, np.arange(len(ids)), default=0), len(ids)).reshape(arr.shape)
+    if inside is not None:
+        np.multiply(codes, inside, out=codes)
+    return codes, ids
 
 
 @dataclass
@@ -149,17 +156,17 @@ def build_domain(
         raise ValidationError(f"gt_zero must be one of {GT_ZERO_MODES}, got {gt_zero!r}")
     background = gt_zero == "background" and ignore_index != 0
     outside = None if background else gt == 0
+    ignored = False  # some GT pixel equals ignore_index (GT 0 needs no zeroing: it is 0)
     if ignore_index is not None and ignore_index != 0:
         ign = gt == ignore_index
-        outside = ign if outside is None else outside | ign
+        ignored = bool(ign.any())
+        if ignored:
+            outside = ign if outside is None else outside | ign
     if outside is not None and not outside.any():
         outside = None
-    gt_codes, gt_ids = _codes(gt)
-    pred_codes, pred_ids = _codes(pred)
-    if outside is not None:
-        inside = np.logical_not(outside).view(np.uint8)  # 0/1: one multiply zeroes the outside
-        np.multiply(gt_codes, inside, out=gt_codes)
-        np.multiply(pred_codes, inside, out=pred_codes)
+    inside = None if outside is None else np.logical_not(outside).view(np.uint8)  # 0/1
+    gt_codes, gt_ids = _codes(gt, inside if ignored else None)
+    pred_codes, pred_ids = _codes(pred, inside)
     return Domain(gt_codes, pred_codes, gt_ids, pred_ids, outside, background)
 
 
