@@ -40,7 +40,7 @@ from textureade.config import MiningConfig
 from textureade.describe.base import RegionInfo
 from textureade.mining.finalise import full_size_regions
 from textureade.mining.segments import initial_segments
-from textureade.mining.split import MIN_STAT_PIXELS, Groups, try_split
+from textureade.mining.split import MIN_STAT_PIXELS, Groups, interior_map, try_split
 from textureade.mining.stats import GroupStats, standardise
 from textureade.mining.typing import ClassType
 from textureade.types import Scene
@@ -150,10 +150,11 @@ def mine_regions(
     group_w = owner_at_split[piece_w]
     accepted: list[_Split] = []
     sizes = np.bincount(group_w.ravel(), minlength=next_id)
+    interiors = interior_map(group_w)  # all groups at once (splits below only relabel inside a group)
     for g in grp.alive():
         if sizes[g] < max(2 * cfg.split_min_frac * hs * ws, 16):
             continue  # too small to split (the first test of ``try_split``, for all groups at once)
-        found = try_split(g, grp, group_w, cfg, rng)
+        found = try_split(g, grp, group_w, cfg, rng, interiors)
         if found is None:
             continue
         half_w, entry = found

@@ -219,9 +219,17 @@ def _coherence(mask: np.ndarray, min_piece: float) -> float:
 
 
 def try_split(
-    g: int, grp: Groups, group_w: np.ndarray, cfg: MiningConfig, rng: np.random.Generator
+    g: int,
+    grp: Groups,
+    group_w: np.ndarray,
+    cfg: MiningConfig,
+    rng: np.random.Generator,
+    interiors: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict] | None:
-    """Return (working-size boolean map of the half that leaves, log entry) or None."""
+    """Return (working-size boolean map of the half that leaves, log entry) or None.
+
+    ``interiors``: ``interior_map(group_w)`` when the caller tests several groups of one map (a
+    pixel's neighbourhood holds only its own group exactly when it does in the group's own mask)."""
     mask = group_w == g
     n_img = group_w.size
     size = int(np.count_nonzero(mask))
@@ -230,7 +238,7 @@ def try_split(
     # statistics come from the segment's interior: near its edge the descriptors' windows see the
     # neighbours, and that blur must not pass for a second texture
     # (a segment too thin to have an interior is never split)
-    interior = interior_map(mask) & mask
+    interior = (interior_map(mask) if interiors is None else interiors) & mask
     inner_idx = np.flatnonzero(interior.ravel())
     if inner_idx.size < 0.5 * size:
         return None
