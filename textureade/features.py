@@ -241,11 +241,7 @@ def _window_spectra(shape: tuple[int, int]) -> dict[float, tuple[np.ndarray, np.
         ramp = np.exp(2j * np.pi * shift * (fa[:, None] / big + fb[None, :] / wide)) / (big * wide)
         idx, vals = [], []
         for even, odd in _kernels(lam):
-            kh, kw = even.shape
-            ay = np.exp(2j * np.pi * np.outer(np.arange(big), np.arange(kh) - kh // 2) / big)
-            ax = np.exp(2j * np.pi * np.outer(np.arange(wide), np.arange(kw) - kw // 2) / wide)
-            full = ay @ (even.astype(np.float64) + 1j * odd.astype(np.float64)) @ ax.T
-            # ^ conj(DFT(even)) + i conj(DFT(odd)) for real kernels
+            full = np.conj(_kernel_dft(even, shape)) + 1j * np.conj(_kernel_dft(odd, shape))
             u0, v0 = np.unravel_index(int(np.argmax(np.abs(full))), full.shape)
             rows, cols = (u0 + fa) % big, (v0 + fb) % wide
             idx.append(rows[:, None] * wide + cols[None, :])
@@ -255,6 +251,17 @@ def _window_spectra(shape: tuple[int, int]) -> dict[float, tuple[np.ndarray, np.
         _SPECTRA.clear()
     _SPECTRA[shape] = out
     return out
+
+
+def _kernel_dft(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Complex DFT (``cv2.dft``, float64) of a correlation kernel placed on a ``shape`` grid with its
+    anchor (centre) at the origin, wrapped around (no BLAS: a few ms per new padded shape)."""
+    kh, kw = kernel.shape
+    grid = np.zeros(shape, dtype=np.float64)
+    grid[:kh, :kw] = kernel
+    grid = np.roll(grid, (-(kh // 2), -(kw // 2)), axis=(0, 1))
+    spec = cv2.dft(grid, flags=cv2.DFT_COMPLEX_OUTPUT)
+    return spec[..., 0] + 1j * spec[..., 1]
 
 
 def _downscale(image: np.ndarray, wh: int, ww: int) -> np.ndarray:
