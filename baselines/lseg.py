@@ -124,6 +124,11 @@ class LSeg:
         self.tokenizer = load_pretrained(AutoTokenizer, tokenizer, what="lseg tokenizer", revision=revision)
         hooks = list(hooks or [5, 11, 17, 23])
         net = load_lseg_net(checkpoint, hooks, vit_heads, text_heads, self.tokenizer.eos_token_id)
+        if len(self.tokenizer) > net.cfg.vocab:  # ids past the embedding table: every image would fail
+            raise UserError(
+                f"lseg: tokenizer {tokenizer} has {len(self.tokenizer)} tokens, the checkpoint's text tower "
+                f"{net.cfg.vocab}; pass the tokenizer of CLIP ViT-B/32 (--option tokenizer=...)"
+            )
         self.net = net.to(self.device)
         self.long_side, self.crop, self.stride, self.flip = long_side, int(crop), int(stride), bool(flip)
         self.dustbin, self.batch_size = float(dustbin), int(batch_size)

@@ -134,6 +134,17 @@ def test_predict_logits_and_flip(method):
     assert np.allclose(out, out[:, :, ::-1], atol=1e-4)
 
 
+def test_a_tokenizer_larger_than_the_checkpoints_vocabulary_is_refused(tiny, tmp_path):
+    # ids past the text tower's embedding table would fail every image with an IndexError
+    obj, _ = load_torch_file(tiny["checkpoint"], "lseg")
+    sd = obj["state_dict"]
+    key = "net.clip_pretrained.token_embedding.weight"
+    sd[key] = sd[key][:-2]
+    torch.save({"state_dict": sd}, tmp_path / "small.ckpt")
+    with pytest.raises(UserError, match="tokens, the checkpoint's text tower"):
+        ls.LSeg(**{**tiny, "checkpoint": str(tmp_path / "small.ckpt")})
+
+
 def test_manifest_and_missing_checkpoint(tiny):
     spec = load_method_specs()["lseg"]
     assert spec.protocols == ["oracle-k"] and spec.params["hooks"] == [5, 11, 17, 23]
