@@ -1,17 +1,21 @@
 """Binary morphology of two boundary maps at once on bit-packed row strips (numpy ORs).
 
-Layout: each H x W bool map is cut into :data:`STRIPS` horizontal strips of ``hs = ceil(H / 4)``
-rows, and strip k of the predicted map goes to bit 2k, strip k of the GT map to bit 2k + 1 of
-one uint8 array of shape (hs + 2 halo) x (W + 2 halo) (so ``(byte >> 2k) & 3`` is strip k's
-``2 * gt + pred``). Element [y, x] holds image pixel (k hs + y - halo, x - halo) in bits 2k, 2k + 1: every strip carries ``halo`` true neighbouring rows above
-and below (0 outside the image) and ``halo`` zero columns left and right. An OR of two shifted
-slices of that array then dilates 8 strips, i.e. both maps, in one numpy call on an eighth of
-the pixels' bytes.
+Layout: each H x W map is cut into :data:`STRIPS` horizontal strips of ``hs = ceil(H / 4)``
+rows; strip k of the predicted map goes to bit 2k and strip k of the GT map to bit 2k + 1 of
+one uint8 array of shape (hs + 2 halo) x (W + 2 halo), so ``(byte >> 2k) & 3`` is strip k's
+``2 * gt + pred``. Element [y, x] holds image pixel (k hs + y - halo, x - halo) in bits 2k and
+2k + 1: every strip carries ``halo`` true neighbouring rows above and below (0 outside the
+image) and ``halo`` zero columns left and right. One OR of the array with a shifted view of
+itself then dilates the 8 strips, i.e. both maps, in one numpy call over an eighth of the
+pixels' bytes.
 
-A sequence of dilations whose total reach along an axis is at most ``halo`` is exact on the core
-(the hs x W block at offset (halo, halo), shifted by the result's lag); the stale outermost
-rows/columns it leaves behind are never read back into the core. Pixels outside the image count as 0 (OpenCV's default border for
-dilation, the DAVIS and Boundary-IoU behaviour).
+Dilations are forward windows (OR of a[i : i + n]) read back with a lag instead of being
+shifted, and a sequence of them whose total reach along an axis is at most ``halo`` is exact on
+the core (the hs x W block at offset (halo, halo), moved by the result's lag); the stale
+outermost rows/columns they leave behind are never read back into the core. Pixels outside the
+image count as 0 (OpenCV's default border for dilation, the DAVIS and Boundary-IoU behaviour).
+Every function here is checked against OpenCV and pixel-loop references in
+tests/benchmark/test_metrics_boundary.py.
 """
 
 from __future__ import annotations

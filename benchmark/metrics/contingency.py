@@ -188,7 +188,9 @@ def joint_counts(dom: Domain, flags: np.ndarray | None = None) -> tuple[np.ndarr
     nf = 1 if flags is None else 4
     g, p = dom.gt_codes, dom.pred_codes
     ignored = dom.background and dom.outside is not None  # ignored pixels in background mode
-    if g.dtype == np.uint8 and p.dtype == np.uint8 and g.size < (1 << 24):
+    if g.size == 0:
+        hist = np.zeros((ng, npc, nf), np.int64)
+    elif g.dtype == np.uint8 and p.dtype == np.uint8 and g.size < (1 << 24):
         mask = (~dom.outside).view(np.uint8) if ignored else None
         n = ng * npc * nf
         if n <= 65536:

@@ -284,6 +284,14 @@ def test_empty_gt_and_all_ignored():
     assert s["ari"] == pytest.approx(adjusted_rand_score(z.ravel(), pred.ravel()))
 
 
+def test_zero_sized_maps_are_empty_maps():
+    for shape in [(0, 5), (5, 0), (0, 0)]:
+        z = np.zeros(shape, np.uint8)
+        s = score_partition(z, z)
+        assert all(s[k] == (1.0 if HIGHER_IS_BETTER[k] else 0.0) for k in METRIC_KEYS)
+        assert score_failure(z)["vi"] == 0.0 and score_failure(z)["n_gt"] == 0
+
+
 def test_score_failure_values():
     gt = np.array([[0, 1, 1], [2, 2, 255]])
     f = score_failure(gt, ignore_index=255)
