@@ -22,8 +22,8 @@ Conventions (shared by every key; see :func:`score_partition`):
   :func:`score_failure` (every higher-is-better key 0.0, ``vi = ln N``, ``vi_bits = log2 N``,
   N = domain pixels), even where a formula would
   reward it (sklearn gives ARI 1.0 and DAVIS gives F 1.0 for a one-region GT that covers the
-  image). G = 0 < P (background mode only): region-matching keys are 0.0, ``ari``, ``vi`` and
-  ``boundary_f`` follow their formulas.
+  image). G = 0 < P (background mode only): region-matching keys are 0.0, ``ari``, ``vi``,
+  ``vi_bits`` and ``boundary_f`` follow their formulas.
 """
 
 from __future__ import annotations
