@@ -62,6 +62,11 @@ def test_parse_single_cleans_quotes_prefixes_and_extra_lines():
         ("Texture of " + "a" * 40 + " wall here", "over 30"),
         ("Texture of Y, b q r s", "names nothing"),
         ("Texture of wall, a b c d", "names nothing"),
+        # echoes of the question and merged answers (found by the issue-5 acceptance review)
+        ("Texture of material or surface, visual features, where it is in the image", "repeats the question"),
+        ("Texture of the texture (material and surface appearance) that fills it", "repeats the question"),
+        ("Texture of wall, rough plaster Texture of floor, wooden boards", "repeats 'Texture of'"),
+        ("Texture of region_2 region_3 brick sand", "region number"),
     ],
 )
 def test_answer_problem_rejects_junk(text, reason):
@@ -71,6 +76,17 @@ def test_answer_problem_rejects_junk(text, reason):
 
 def test_answer_problem_accepts_a_good_description():
     assert pr.answer_problem(GOOD) is None
+    assert (
+        pr.answer_problem("Texture of sky, sky blue, smooth and uniform, in the upper part of the image")
+        is None
+    )
+
+
+def test_echo_of_a_custom_prompt_is_rejected_with_that_prompt_set():
+    custom = pr.PromptSet(crop="Say which fabric weave and thread colour you see here. {hints}")
+    echo = "Texture of fabric weave and thread colour you see, blue"
+    assert pr.answer_problem(echo) is None  # not an echo of the default templates
+    assert "repeats the question" in pr.answer_problem(echo, custom)
 
 
 @pytest.mark.parametrize(

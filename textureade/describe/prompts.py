@@ -228,8 +228,42 @@ def phrase_problem(answer: str) -> str | None:
     return None
 
 
-def answer_problem(text: str | None) -> str | None:
-    """None when ``text`` is an acceptable description (validate.py rules + junk checks), else why."""
+_WORDS = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
+ECHO_WORDS = 5
+
+
+def _ngrams(text: str, n: int) -> set[tuple[str, ...]]:
+    words = _WORDS.findall(text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def echo_problem(text: str, prompts: PromptSet | None = None) -> str | None:
+    """Why ``text`` repeats the question or merges answers instead of describing one region (or None).
+
+    After the "Texture of " prefix: another "Texture of" (several answers run together), a region or
+    JSON key ("region_2", "region 3": numbers mean nothing in the dataset), or ``ECHO_WORDS``
+    consecutive words that also stand together in a prompt template of ``prompts`` (default templates
+    when None; placeholders never bridge words), e.g. "material or surface, visual features, where it
+    is in the image" echoed from the requested form.
+    """
+    rest = text[len(PREFIX) :] if text.startswith(PREFIX) else text
+    if re.search(r"\btexture of\b", rest, flags=re.I):
+        return "repeats 'Texture of' (several answers in one)"
+    if re.search(r"\b(?:region|texture)(?:_| )?\d+\b", rest, flags=re.I):
+        return "names a region number instead of describing it"
+    p = prompts or PromptSet()
+    grams: set[tuple[str, ...]] = set()
+    for template in (p.overlay, p.crop, p.retry_suffix, FORM):
+        for piece in re.split(r"\{[^{}]*\}", template):
+            grams |= _ngrams(piece, ECHO_WORDS)
+    if _ngrams(rest, ECHO_WORDS) & grams:
+        return f"repeats the question ({ECHO_WORDS}+ words of the prompt)"
+    return None
+
+
+def answer_problem(text: str | None, prompts: PromptSet | None = None) -> str | None:
+    """None when ``text`` is an acceptable description (validate.py rules, junk and echo checks against
+    ``prompts``, default templates when None), else why."""
     if text is None or not str(text).strip():
         return "no answer for this region"
-    return description_problem(text) or junk_problem(text)
+    return description_problem(text) or junk_problem(text) or echo_problem(text, prompts)

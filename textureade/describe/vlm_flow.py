@@ -168,19 +168,19 @@ def _apply(d: Any, st: _State, job: Job, raw: str) -> None:
         cands = {rid: pr.parse_single(raw) for rid in job.numbers.values()}
     for rid, cand in cands.items():
         st.attempts[rid] = st.attempts.get(rid, 0) + 1
-        reason = problem or pr.answer_problem(cand)
+        reason = problem or pr.answer_problem(cand, d.prompts)
         if reason is None:
             st.tentative[rid] = cand
         else:
             st.reasons[rid] = reason
 
 
-def _usable(entry: dict[str, Any] | None) -> bool:
+def _usable(entry: dict[str, Any] | None, prompts: pr.PromptSet) -> bool:
     """A cached decision can stand in for asking: it records its attempts (entries written before
     they did cannot reproduce the provenance) and an "ok" answer passes today's rules."""
     if entry is None or not isinstance(entry.get("attempts"), int):
         return False
-    return entry["status"] != "ok" or pr.answer_problem(entry.get("description")) is None
+    return entry["status"] != "ok" or pr.answer_problem(entry.get("description"), prompts) is None
 
 
 def run_flow(d: Any, items: list[tuple[np.ndarray, np.ndarray, list[RegionInfo]]]) -> list[DescribeResult]:
@@ -199,7 +199,7 @@ def run_flow(d: Any, items: list[tuple[np.ndarray, np.ndarray, list[RegionInfo]]
         for st in states:
             for rid in st.ids:
                 entry = found.get(st.keys[rid])
-                if not _usable(entry):
+                if not _usable(entry, d.prompts):
                     continue  # a miss, an old entry, or an answer today's rules reject: ask again
                 st.cached.add(rid)
                 st.attempts[rid] = int(entry["attempts"])  # a hit reproduces the original provenance
