@@ -10,9 +10,10 @@ Procedure (all thresholds in ``MiningConfig``; tests in ``textureade.mining.stat
    the working size) or share a class (instances of one class need not touch);
 4. split (``split.try_split``): for each segment big enough, 2-means on its interior pixels'
    descriptors (>= 6 working px from its edge, where descriptors see the neighbours; no interior,
-   no split; one deterministic start, a seeded subsample of <= 600 pixels, in two weightings of
-   the descriptors); split when J(halves) > ``split_separability``, the 2-means axis shows a valley
-   (``valley_ratio`` <= ``split_valley``), each half covers >= ``split_min_frac`` of the image and
+   no split; one deterministic start, a seeded subsample of <= 600 pixels); the 2-means axis must
+   show a valley (``valley_ratio`` <= ``split_valley``) -- a test that fails here stops (logged as
+   "no valley"); then every pixel goes to the nearer centre and the group is split when
+   J(halves) > ``split_separability``, each half covers >= ``split_min_frac`` of the image and
    is spatially coherent (after a 3x3 majority smoothing, >= ``split_coherence`` of it lies in
    connected pieces of >= ``min_region_frac``); then merge again;
 5. drop regions under ``min_region_frac``; order by area (largest = region 1); keep at most
