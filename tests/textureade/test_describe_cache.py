@@ -190,3 +190,22 @@ def test_junk_overlay_decisions_are_cached_too(taught, tmp_path):
     r2 = second.describe(*scene())
     assert calls == [] and r2.descriptions == r1.descriptions and second.stats["cache_hits"] == 3
     assert r2.provenance["fallback_reasons"] == r1.provenance["fallback_reasons"]
+
+
+def test_local_model_key_sees_new_weights_of_the_same_shapes(tmp_path):
+    """A model re-saved into the same folder with other weights (same shapes, same file size) must not
+    be served the old model's cached answers."""
+    pytest.importorskip("transformers")
+    from safetensors.torch import load_file, save_file
+
+    from textureade.describe.vlm import local_model_key
+    from textureade.testing.tiny_vlm import save_tiny_vlm
+
+    folder = save_tiny_vlm("qwen2_5_vl", tmp_path / "m")
+    weights = folder / "model.safetensors"
+    before, size = local_model_key(str(folder)), weights.stat().st_size
+    tensors = load_file(weights)
+    save_file(tensors, weights, metadata={"format": "pt"})
+    assert local_model_key(str(folder)) == before  # same contents, same key
+    save_file({k: v + 0.01 for k, v in tensors.items()}, weights, metadata={"format": "pt"})
+    assert weights.stat().st_size == size and local_model_key(str(folder)) != before

@@ -3,7 +3,7 @@
 Key: sha256 over (image hash, region mask hash, model key, prompt hash). The image hash covers the
 pixels and shape; the mask hash covers the region's pixels (and, for overlay presentations, the
 layout of the regions shown beside it, because the answer depends on them); the model key is
-"hub id@revision" or, for a local folder, its path plus a hash of its config and weight file sizes;
+"hub id@revision" or, for a local folder, its path plus a hash of its config files and weights;
 the prompt hash covers templates, presentation and hints (``prompts.prompt_hash``) and, in the
 describer's key, the generation settings that decide a fallback (max_new_tokens, max_retries, seed).
 

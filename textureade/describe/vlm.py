@@ -55,15 +55,30 @@ def read_describer_manifest(name: str) -> dict[str, Any] | None:
     return data
 
 
+def _weights_digest(f: Path, h: Any, samples: int = 16, block: int = 1 << 16) -> None:
+    """Feed ``h`` the file's name, size and content: all of it up to ``samples`` x ``block`` bytes, else
+    ``samples`` blocks spread evenly over it (new weights of the same shapes, e.g. a fine-tune saved over
+    the folder, change every block; reading a few MB of a multi-GB file stays instant)."""
+    size = f.stat().st_size
+    h.update(f"{f.name}:{size}".encode())
+    with open(f, "rb") as fh:
+        if size <= samples * block:
+            h.update(fh.read())
+            return
+        for i in range(samples):
+            fh.seek(i * (size - block) // (samples - 1))
+            h.update(fh.read(block))
+
+
 def local_model_key(path: str) -> str:
-    """ "<abs path>#<hash of config files and weight file sizes>": changes when the folder's model does."""
+    """ "<abs path>#<hash of config files and weight contents>": changes when the folder's model does."""
     root = Path(path).expanduser().resolve()
     h = hashlib.sha256()
     for f in sorted(root.iterdir()):
         if f.name.endswith(".json"):
             h.update(f.name.encode() + f.read_bytes())
         elif f.suffix in (".safetensors", ".bin"):
-            h.update(f"{f.name}:{f.stat().st_size}".encode())
+            _weights_digest(f, h)
     return f"{root}#{h.hexdigest()[:12]}"
 
 
