@@ -99,8 +99,8 @@ def weights_info(spec: Any, params: dict[str, Any]) -> dict[str, dict[str, Any]]
     """Per named weight: the id or path actually used, and the manifest revision when it is the default.
 
     A weight overridden by ``--option`` has ``overridden: True``; a hub id keeps the user's
-    ``<param>_revision``; a local path has no revision (``None``) and a ``local`` fingerprint
-    (:func:`local_weights_fingerprint`).
+    ``<param>_revision`` and the ``commit`` it resolves to in the local cache (None when absent); a
+    local path has no revision (``None``) and a ``local`` fingerprint (:func:`local_weights_fingerprint`).
     """
     out: dict[str, dict[str, Any]] = {}
     for wname, w in (getattr(spec, "weights", None) or {}).items():
@@ -115,7 +115,23 @@ def weights_info(spec: Any, params: dict[str, Any]) -> dict[str, dict[str, Any]]
         }
         if local:
             out[wname]["local"] = local_weights_fingerprint(str(used))
+        elif used is not None:
+            out[wname]["commit"] = cached_commit(str(used), out[wname]["revision"])
     return out
+
+
+def cached_commit(repo_id: str, revision: str | None) -> str | None:
+    """The commit sha a hub id + revision (e.g. "main") resolves to in the local HF cache, else None."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        hit = try_to_load_from_cache(repo_id, "config.json", revision=revision or None)
+    except Exception:  # noqa: BLE001 - not a valid hub id, no cache: nothing to record
+        return None
+    if not isinstance(hit, str):
+        return None
+    parts = Path(hit).parts
+    return parts[parts.index("snapshots") + 1] if "snapshots" in parts else None
 
 
 def spec_dict(spec: Any) -> dict[str, Any]:

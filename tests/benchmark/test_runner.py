@@ -230,7 +230,7 @@ def test_weights_provenance_of_a_local_path_has_no_hub_revision_and_a_fingerprin
         weights={"model": {"id": "org/model", "revision": "abc123", "param": "model"}},
     )
     assert weights_info(s, {"model_revision": "main"})["model"] == {
-        "id": "org/model", "revision": "abc123", "overridden": False,
+        "id": "org/model", "revision": "abc123", "overridden": False, "commit": None,
     }  # fmt: skip
     assert weights_info(s, {"model": "org/other", "model_revision": "v2"})["model"]["revision"] == "v2"
     folder = tmp_path / "tiny"
@@ -243,3 +243,22 @@ def test_weights_provenance_of_a_local_path_has_no_hub_revision_and_a_fingerprin
     before = got["local"]["sha256"]
     (folder / "config.json").write_text('{"hidden_size": 64}')  # same size, other config
     assert weights_info(s, {"model": str(folder)})["model"]["local"]["sha256"] != before
+
+
+def test_weights_provenance_records_the_commit_a_hub_revision_resolves_to(tmp_path, monkeypatch):
+    import huggingface_hub.constants
+
+    from benchmark.provenance import weights_info
+
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--org--model"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(sha)
+    (repo / "snapshots" / sha).mkdir(parents=True)
+    (repo / "snapshots" / sha / "config.json").write_text("{}")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    s = MethodSpec(
+        name="w", entry="runner_toys:Threshold", weights={"model": {"id": "org/model", "revision": "main"}}
+    )
+    got = weights_info(s, {})["model"]
+    assert got["revision"] == "main" and got["commit"] == sha
