@@ -4,7 +4,7 @@ Inputs: the class label map (H x W int, 0 = unlabeled) and a type per class. Ter
 before its weight from the mining manifest (weights sum to 100):
 - texture_area: share of the image covered by texture-surface classes;
 - large_texture_components: connected components of one texture class covering >=
-  ``large_component_frac`` (8%) of the image (counted on a 2x subsampled map); 2 or more score 1;
+  ``large_component_frac`` (8%) of the image; 2 or more score 1;
 - strong_boundaries: class pairs sharing >= ``strong_boundary_px`` (40) boundary pixels (4-neighbour
   pixel pairs with different labels, both labelled); 3 or more score 1;
 - boundary_length: boundary pixels / sqrt(H*W) inside ``boundary_density_range`` scores 1, ramping
@@ -14,6 +14,11 @@ before its weight from the mining manifest (weights sum to 100):
 - tiny_share: 1 - the share of labelled classes that are tiny (< ``min_segment_frac``);
 - entropy: the label entropy over classes, normalised by log(6).
 Penalties subtract weight x area share for object, ambiguous and unlabeled pixels.
+
+Areas come from the full-size class counts. Components and boundaries are counted at about the
+miner's working resolution: on the map sampled every k-th row and column, k = long side //
+``work_max_side`` (k = 1 for small images), boundary counts multiplied by k (full-size pixels); a
+component of >= 8% of the image and a boundary of >= 40 pixels survive that sampling.
 """
 
 from __future__ import annotations
@@ -98,6 +103,12 @@ def _large_components(mask: np.ndarray, min_size: float) -> int:
     return int((component_sizes(mask) >= min_size).sum())
 
 
+def score_stride(shape: tuple[int, int], work_max_side: int) -> int:
+    """Sampling step k of the map on which components and boundaries are counted: long side //
+    ``work_max_side``, at least 1."""
+    return max(1, max(int(shape[0]), int(shape[1])) // max(int(work_max_side), 1))
+
+
 def _ramp(x: float, lo: float, hi: float) -> float:
     """1 inside [lo, hi], linear down to 0 at lo/2 and at 2*hi."""
     if lo <= x <= hi:
@@ -128,20 +139,18 @@ def score_image(
     tiny = [s for s in labelled.values() if s < cfg.min_segment_frac]
 
     tex_ids = [c for c in labelled if types.get(c) == ClassType.TEXTURE]
+    k = score_stride((h, w), cfg.work_max_side)
+    sub = labels[::k, ::k] if k > 1 else labels
+    if counts.size <= 256 and sub.dtype != np.uint8:
+        sub = sub.astype(np.uint8)  # comparisons and components on bytes
     n_large = 0
-    if tex_ids:
-        # components per class (two touching texture classes are two components), counted on every
-        # second pixel: a component of >= 8% of the image survives that subsampling
-        sub = labels[::2, ::2]
-        if counts.size <= 256 and sub.dtype != np.uint8:
-            sub = sub.astype(np.uint8)
-        for cid in tex_ids:
-            if share[cid] < cfg.large_component_frac:
-                continue
+    for cid in tex_ids:
+        # components per class (two touching texture classes are two components)
+        if share[cid] >= cfg.large_component_frac:
             n_large += _large_components(sub == cid, cfg.large_component_frac * sub.size)
 
-    pairs = boundary_pairs(labels)
-    scored_pairs = {p: c for p, c in pairs.items() if p[0] != 0 and p[0] in labelled and p[1] in labelled}
+    pairs = boundary_pairs(sub)
+    scored_pairs = {p: c * k for p, c in pairs.items() if p[0] != 0 and p[0] in labelled and p[1] in labelled}
     n_strong = sum(1 for c in scored_pairs.values() if c >= cfg.strong_boundary_px)
     boundary_px = float(sum(scored_pairs.values()))
     density = boundary_px / math.sqrt(n)
