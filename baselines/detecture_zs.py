@@ -112,6 +112,11 @@ class DetectureVlm:
         self.torch = torch
         self.device = pick_device(device)
         self.processor = load_pretrained(AutoProcessor, vlm, what="vlm processor", revision=revision)
+        if not getattr(self.processor, "chat_template", None):  # every prompt goes through it
+            raise UserError(
+                f"vlm {vlm} has no chat template (a base, not an instruction-tuned, checkpoint?); "
+                "pass a chat VLM such as Qwen/Qwen3-VL-8B-Instruct"
+            )
         self.processor.tokenizer.padding_side = "left"
         model = load_pretrained(
             AutoModelForImageTextToText, vlm, what="vlm model", revision=revision, dtype=torch_dtype(dtype)

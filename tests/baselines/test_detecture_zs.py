@@ -204,3 +204,22 @@ def test_a_vlm_folder_that_does_not_load_is_method_unavailable(params, image):
     with pytest.raises(MethodUnavailable) as err:
         m.predict(image, 2, None)
     assert "vlm" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_vlm_without_a_chat_template_is_method_unavailable(params, image, tmp_path):
+    # every prompt goes through the chat template: a base checkpoint must stop the run in one line
+    import json
+    import shutil
+
+    folder = tmp_path / "no-chat"
+    shutil.copytree(params["vlm"], folder)
+    for f in folder.glob("chat_template*"):
+        f.unlink()
+    for f in folder.glob("*_config.json"):
+        cfg = json.loads(f.read_text())
+        cfg.pop("chat_template", None)
+        f.write_text(json.dumps(cfg))
+    m = DetectureZS(**{**params, "vlm": str(folder)})
+    with pytest.raises(MethodUnavailable, match="no chat template") as err:
+        m.predict(image, 2, None)
+    assert "\n" not in str(err.value)
