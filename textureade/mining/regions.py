@@ -72,10 +72,11 @@ def work_size(h: int, w: int, max_side: int) -> tuple[int, int]:
 
 def default_features(image: np.ndarray, max_side: int) -> np.ndarray:
     """``textureade.features.working_features`` (the fast working-size ``pixel_features``, h x w x 20
-    float32)."""
+    float32), with ``fast_downscale`` (OpenCV's integer-factor area path first: ~0.7 ms less on a
+    683 x 512 image; the grid moves by a fraction of a working pixel)."""
     from textureade.features import working_features
 
-    return working_features(image, work_size=max_side)
+    return working_features(image, work_size=max_side, fast_downscale=True)
 
 
 _SCRATCH = threading.local()
@@ -92,7 +93,9 @@ def _scratch_features(image: np.ndarray, max_side: int) -> np.ndarray:
     if buf is None or buf.size < np.prod(shape):
         buf = np.empty(int(np.prod(shape)), np.float32)
         _SCRATCH.features = buf
-    return working_features(image, work_size=max_side, out=buf[: int(np.prod(shape))].reshape(shape))
+    return working_features(
+        image, work_size=max_side, fast_downscale=True, out=buf[: int(np.prod(shape))].reshape(shape)
+    )
 
 
 def _nearest(arr: np.ndarray, hs: int, ws: int) -> np.ndarray:
