@@ -48,8 +48,12 @@ def standardise(features: np.ndarray, in_place: bool = False) -> np.ndarray:
     var = np.maximum(cv2.reduce(z, 0, cv2.REDUCE_SUM2, dtype=cv2.CV_64F).ravel() / n - mu * mu, 0.0)
     sd = np.sqrt(var)
     sd[sd < 1e-8] = 1.0
-    z -= mu.astype(np.float32)
-    z *= (1.0 / sd).astype(np.float32)
+    # row-wise broadcasts over a short (D) inner axis are slow in numpy: operate on the map as
+    # rows of W * D values with the (D,) vectors tiled to that length
+    rows = z.reshape(features.shape[0], -1) if features.ndim == 3 else z
+    reps = rows.shape[1] // d
+    rows -= np.tile(mu.astype(np.float32), reps)
+    rows *= np.tile((1.0 / sd).astype(np.float32), reps)
     return z
 
 
@@ -90,21 +94,22 @@ def grouped_sums(ids: np.ndarray, z: np.ndarray, m: int) -> tuple[np.ndarray, np
     """Per-id pixel count, sum and sum of squares of ``z`` (N x D float32) for ids 0..m-1 (flat ``ids``
     of length N): (m,) float64, (m, D) float64, (m, D) float64.
 
-    One stable sort of the ids (radix for small ids), one gather of the rows, then one
-    ``cv2.reduce`` per id block (bincount per column would be D passes over the data).
+    One stable sort of the ids (radix for small ids), one gather of the rows in that order, then two
+    ``cv2.reduce`` per id block on views of it (bincount per column would be D passes over the data).
     """
     d = z.shape[1]
-    counts = np.bincount(ids, minlength=m)[:m].astype(np.float64)
+    counts = np.bincount(ids, minlength=m)[:m]
     s = np.zeros((m, d))
     ss = np.zeros((m, d))
     key = ids.astype(np.int16) if m < 32768 else ids
     order = np.argsort(key, kind="stable")
-    ends = np.cumsum(counts).astype(np.int64)
+    rows = np.take(z, order, axis=0)
+    ends = np.cumsum(counts).tolist()
     for i in np.flatnonzero(counts).tolist():
-        blk = z[order[ends[i] - int(counts[i]) : ends[i]]]  # per-block gathers: no N x D temporary
+        blk = rows[ends[i] - int(counts[i]) : ends[i]]
         s[i] = cv2.reduce(blk, 0, cv2.REDUCE_SUM, dtype=cv2.CV_64F).ravel()
         ss[i] = cv2.reduce(blk, 0, cv2.REDUCE_SUM2, dtype=cv2.CV_64F).ravel()
-    return counts, s, ss
+    return counts.astype(np.float64), s, ss
 
 
 def segment_stats(seg: np.ndarray, feats: np.ndarray) -> dict[int, GroupStats]:
