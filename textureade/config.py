@@ -59,7 +59,7 @@ class MiningConfig:
     penalties: dict[str, float] = field(default_factory=dict)
     boundary_density_range: tuple[float, float] = (2.0, 14.0)
     segment_count_range: tuple[int, int] = (2, 8)
-    work_max_side: int = 128
+    work_max_side: int = 112
     merge_separability: float = 20.0
     split_separability: float = 20.0
     split_min_frac: float = 0.03
