@@ -26,7 +26,8 @@ def upsample_half(
     half: bilinear upsampling (pixel centres aligned as in ``cv2.resize``, edges replicated) of its
     working-size indicator, with values outside the group filled from the nearest group pixel
     (``cv2.distanceTransformWithLabels``, L2 5x5 mask) so that the cut follows the working-size
-    decision. Only the box is computed (``cv2.warpAffine`` with the resize's affine map)."""
+    decision. One ``cv2.resize`` of the whole map (OpenCV's fast 8-bit bilinear path; several times
+    cheaper than a ``cv2.warpAffine`` of the box alone), then the box is cut out."""
     if not group_w_mask.all():
         # labels of the nearest zero pixel; zeros = the group's pixels, numbered in raster order
         _, nearest = cv2.distanceTransformWithLabels(
@@ -35,17 +36,9 @@ def upsample_half(
         ind = half_w[group_w_mask].astype(np.uint8)[nearest - 1] * np.uint8(255)
     else:
         ind = half_w.astype(np.uint8) * np.uint8(255)
-    (hs, ws), (h, w) = ind.shape, shape
+    h, w = shape
     r0, r1, c0, c1 = box
-    sx, sy = ws / w, hs / h
-    affine = np.array([[sx, 0.0, (c0 + 0.5) * sx - 0.5], [0.0, sy, (r0 + 0.5) * sy - 0.5]])
-    up = cv2.warpAffine(
-        ind,
-        affine,
-        (c1 - c0, r1 - r0),
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
+    up = cv2.resize(ind, (w, h), interpolation=cv2.INTER_LINEAR)[r0:r1, c0:c1]
     return up > 127  # 255 x the interpolated indicator (8-bit fixed point), > 1/2
 
 
@@ -96,7 +89,7 @@ def full_size_regions(
         half = _lookup(in_group, codes_box).view(bool) & upsample_half(
             sp.half_w, sp.group_mask_w, (h, w), box
         )
-        moved = np.bincount(sm.lut[codes_box[half]], minlength=n_seg + 1)
+        moved = _moved(sm.lut, codes_box, half, n_seg + 1)
         for sid in np.flatnonzero(moved).tolist():
             k, cid = int(moved[sid]), seg_class[sid]
             area[sid] -= k
@@ -171,6 +164,15 @@ def full_size_regions(
     prov["regions"] = regions_prov
     prov["coverage"] = r4(coverage)
     return label_map.astype(np.int32, copy=False), infos, prov
+
+
+def _moved(lut: np.ndarray, codes: np.ndarray, half: np.ndarray, size: int) -> np.ndarray:
+    """Pixels of ``half`` per segment id (``lut[codes]``), int64 (size,); a masked ``cv2.calcHist``
+    of the codes when they are 8-bit (no boolean gather of the full-size box)."""
+    if codes.dtype == np.uint8 and lut.size <= 256:
+        hist = cv2.calcHist([codes], [0], half.view(np.uint8), [256], [0, 256]).ravel()
+        return np.bincount(lut, weights=hist[: lut.size], minlength=size).astype(np.int64)
+    return np.bincount(lut[codes[half]], minlength=size)
 
 
 def _lookup(lut: np.ndarray, codes: np.ndarray) -> np.ndarray:
