@@ -46,7 +46,11 @@ class Groups:
         # interior is smaller than MIN_STAT_PIXELS. One grouped pass keyed by (piece, interior).
         m = max(max(piece_class, default=0), int(piece_w.max())) + 1
         key = piece_w.ravel().astype(np.int32) * 2 + interior_map(piece_w).ravel()
-        n, s, ss = grouped_sums(key, z, 2 * m)
+        want = np.zeros(2 * m, dtype=bool)
+        want[3::2] = True  # interiors of pieces 1.. ; a piece's rim only where its interior is small
+        counts = np.bincount(key, minlength=2 * m)
+        want[2::2] = counts[3::2] < MIN_STAT_PIXELS
+        n, s, ss = grouped_sums(key, z, 2 * m, want)
         self.stats: dict[int, GroupStats] = {}
         for p in range(1, m):
             inner, outer = 2 * p + 1, 2 * p
@@ -94,15 +98,18 @@ class Groups:
         means = np.array([self.stats[g].s for g in live]) / nn
         var = np.maximum(np.array([self.stats[g].ss for g in live]) / nn - means * means, 0.0)
         j = separability_matrix(means, var)
-        touch = np.array([[b in self.adj[a] for b in live] for a in live])
-        cls = sorted(set().union(*(self.classes[g] for g in live)))
-        col = {c: i for i, c in enumerate(cls)}
-        member = np.zeros((k, len(cls)), dtype=np.int64)
+        at = {g: i for i, g in enumerate(live)}
+        touch = np.zeros((k, k), dtype=bool)
+        same = np.zeros((k, k), dtype=bool)
+        by_class: dict[int, list[int]] = {}
         for i, g in enumerate(live):
-            member[i, [col[c] for c in self.classes[g]]] = 1
-        same = (member @ member.T) > 0
+            touch[i, [at[b] for b in self.adj[g] if b in at]] = True
+            for c in self.classes[g]:
+                by_class.setdefault(c, []).append(i)
+        for rows in by_class.values():
+            same[np.ix_(rows, rows)] = True
         big = np.minimum.outer(n, n) >= min_cross
-        ok = (touch | same) & (same | big) & np.triu(np.ones((k, k), dtype=bool), 1)
+        ok = (touch | same) & (same | big) & ~np.tri(k, k, 0, dtype=bool)
         if not ok.any():
             return None
         j = np.where(ok, j, np.inf)

@@ -90,12 +90,16 @@ class GroupStats:
         return GroupStats(float(x.shape[0]), x.sum(axis=0), (x * x).sum(axis=0))
 
 
-def grouped_sums(ids: np.ndarray, z: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def grouped_sums(
+    ids: np.ndarray, z: np.ndarray, m: int, want: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-id pixel count, sum and sum of squares of ``z`` (N x D float32) for ids 0..m-1 (flat ``ids``
     of length N): (m,) float64, (m, D) float64, (m, D) float64.
 
     One stable sort of the ids (radix for small ids), one gather of the rows in that order, then two
     ``cv2.reduce`` per id block on views of it (bincount per column would be D passes over the data).
+    ``want``: optional (m,) bool, the ids whose sums are needed (the others' sums are left 0; counts
+    are always complete).
     """
     d = z.shape[1]
     counts = np.bincount(ids, minlength=m)[:m]
@@ -105,7 +109,8 @@ def grouped_sums(ids: np.ndarray, z: np.ndarray, m: int) -> tuple[np.ndarray, np
     order = np.argsort(key, kind="stable")
     rows = np.take(z, order, axis=0)
     ends = np.cumsum(counts).tolist()
-    for i in np.flatnonzero(counts).tolist():
+    todo = counts > 0 if want is None else (counts > 0) & want[:m]
+    for i in np.flatnonzero(todo).tolist():
         blk = rows[ends[i] - int(counts[i]) : ends[i]]
         s[i] = cv2.reduce(blk, 0, cv2.REDUCE_SUM, dtype=cv2.CV_64F).ravel()
         ss[i] = cv2.reduce(blk, 0, cv2.REDUCE_SUM2, dtype=cv2.CV_64F).ravel()
