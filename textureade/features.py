@@ -368,11 +368,9 @@ def working_features(
     )
     ms = cv2.GaussianBlur(np.ascontiguousarray(half[..., 4:6]), (0, 0), 2.0, borderType=cv2.BORDER_REFLECT)
     coarse = np.concatenate(
-        [_compress(tex), np.sqrt(np.maximum(ms[..., 1:2] - ms[..., 0:1] ** 2, 0.0))], axis=2
+        [np.sqrt(np.maximum(ms[..., 1:2] - ms[..., 0:1] ** 2, 0.0)), _compress(tex)], axis=2
     )
-    up = _up(coarse, 2, wh, ww)
-    out[..., 3] = up[..., 8]
-    out[..., 4:12] = up[..., 0:8]
+    out[..., 3:12] = _up(coarse, 2, wh, ww)  # contrast, then the wavelength 2 and 4 energies
     for c, lam in ((12, 8.0), (16, 16.0)):
         s = _LEVEL[lam]
         e = cv2.GaussianBlur(levels[s], (0, 0), _window(lam) / s, borderType=cv2.BORDER_REFLECT)
