@@ -57,3 +57,28 @@ def test_florence_box_answers_are_composed_into_descriptions(tmp_path):
     ]
     assert res.provenance["sources"] == ["model", "model"] and res.provenance["presentation"] == "box"
     assert descriptions_problems(res.descriptions) == [None, None]
+
+    # the same words merely guessed: the output layer scaled down keeps every greedy choice (argmax) but
+    # flattens the probabilities to ~1/vocabulary, as a random model's real-looking words are
+    from safetensors.torch import load_file, save_file
+
+    weights = tmp_path / "taught" / "model.safetensors"
+    tensors = load_file(weights)
+    head = [k for k in tensors if k.endswith("lm_head.weight")]
+    assert head, sorted(tensors)[:5]
+    for k in head:
+        tensors[k] = tensors[k] * 1e-3
+    save_file(tensors, weights, metadata={"format": "pt"})
+    guessed = VlmDescriber(str(tmp_path / "taught"), max_retries=0, max_new_tokens=30)
+    raw = []
+    real_gen = guessed.generate
+    guessed.generate = lambda jobs, attempt: raw.append(real_gen(jobs, attempt)) or raw[-1]
+    res = guessed.describe(*scene())
+    assert [a.text.strip() for a in raw[0]] == ["weathered red brick", "pale sand"]  # same words ...
+    assert all(a.confidence < 0.05 for a in raw[0])  # ... guessed
+    assert res.provenance["sources"] == ["fallback", "fallback"]
+    assert all("guessing" in r for r in res.provenance["fallback_reasons"].values())
+    with_check_off = VlmDescriber(
+        str(tmp_path / "taught"), max_retries=0, max_new_tokens=30, min_confidence=0
+    )
+    assert with_check_off.describe(*scene()).provenance["sources"] == ["model", "model"]

@@ -34,7 +34,7 @@ from textureade.describe import presentation as pres
 from textureade.describe import prompts as pr
 from textureade.describe.base import DescribeResult, RegionInfo
 from textureade.describe.cache import DescriptionCache, cache_key, image_hash, mask_hash
-from textureade.describe.vlm_flow import Job, run_flow
+from textureade.describe.vlm_flow import Answer, Job, run_flow
 from textureade.errors import UserError
 from textureade.hf import is_local, load_pretrained, pick_device, torch_dtype
 
@@ -82,6 +82,27 @@ def local_model_key(path: str) -> str:
     return f"{root}#{h.hexdigest()[:12]}"
 
 
+def token_confidence(logits: Any, tokens: Any, eos: list[int]) -> list[float]:
+    """Per row, the mean probability (softmax of the raw logits) of the tokens the model produced, up
+    to and including its first end token. logits: T tensors of B x V, one per generated step; tokens:
+    B x T generated ids. A model that answers what it has learnt scores well above 0.1; a random one
+    ~1 / vocabulary size, whatever words its vocabulary holds."""
+    import torch
+
+    logp = torch.stack(
+        [step.float().log_softmax(-1).gather(1, tokens[:, t : t + 1])[:, 0] for t, step in enumerate(logits)],
+        1,
+    )
+    ended = (
+        torch.isin(tokens, torch.tensor(eos, device=tokens.device)).long()
+        if eos
+        else torch.zeros_like(tokens)
+    )
+    keep = (ended.cumsum(1) - ended) == 0  # up to and including the first end token
+    probs = logp.exp() * keep
+    return (probs.sum(1) / keep.sum(1).clamp(min=1)).tolist()
+
+
 class VlmDescriber:
     """A Describer backed by a transformers vision-language model (see the module docstring).
 
@@ -90,7 +111,9 @@ class VlmDescriber:
     chat models and "box" for Florence-2. max_new_tokens: None = 48 + 40 per region for an overlay,
     64 per region otherwise. fallback: a Describer for regions the model fails (default
     ``textureade.describe.offline.OfflineDescriber()``, imported on first need). prompt_manifest: a
-    YAML of prompt templates overriding the manifest's and the defaults.
+    YAML of prompt templates overriding the manifest's and the defaults. min_confidence: an answer whose
+    tokens the model gave a mean probability below this (``token_confidence``) is rejected as a guess
+    (a random model's real-looking words never pass); 0 turns the check off.
     """
 
     name = "vlm"
@@ -99,7 +122,7 @@ class VlmDescriber:
                  presentation: str | None = None, batch_size: int = 4, max_retries: int = 2,
                  cache_dir: str | Path | None = None, hints: bool = True, fallback: Any = None,
                  max_new_tokens: int | None = None, prompt_manifest: str | Path | None = None,
-                 seed: int = 0, trust_remote_code: bool = False):  # fmt: skip
+                 seed: int = 0, trust_remote_code: bool = False, min_confidence: float = 0.05):  # fmt: skip
         manifest = read_describer_manifest(str(model)) or {}
         self.model_id = str(manifest.get("model", model))
         self.revision = revision or manifest.get("revision")
@@ -107,6 +130,9 @@ class VlmDescriber:
         self.batch_size, self.max_retries = int(batch_size), int(max_retries)
         if self.batch_size < 1 or self.max_retries < 0:
             raise UserError("vlm describer: batch_size must be >= 1 and max_retries >= 0")
+        self.min_confidence = float(min_confidence)
+        if not 0.0 <= self.min_confidence < 1.0:
+            raise UserError(f"vlm describer: min_confidence must be in [0, 1), got {min_confidence}")
         self.hints, self.seed, self.max_new_tokens = bool(hints), int(seed), max_new_tokens
         self.trust_remote_code = trust_remote_code
         if prompt_manifest:
@@ -141,6 +167,7 @@ class VlmDescriber:
         # cached decisions also depend on how hard the model was asked and on its number format
         settings = (
             f"{self.prompt_hash}|{self.max_new_tokens}|{self.max_retries}|{self.seed}|{torch_dtype(dtype)}"
+            f"|{self.min_confidence}"
         )
         self.cache_hash = hashlib.sha256(settings.encode()).hexdigest()[:16]
         self.cache = DescriptionCache(cache_dir) if cache_dir else None
@@ -183,12 +210,13 @@ class VlmDescriber:
             return int(self.max_new_tokens)
         return 48 + 40 * len(job.numbers) if job.kind == "overlay" else 64
 
-    def generate(self, jobs: list[Job], attempt: int) -> list[str]:
-        """Raw decoded answers of ``jobs`` (same order), ``batch_size`` prompts per generate call."""
+    def generate(self, jobs: list[Job], attempt: int) -> list[Answer]:
+        """Raw decoded answers of ``jobs`` (same order) with the model's confidence in each,
+        ``batch_size`` prompts per generate call."""
         import torch
 
         self.load()
-        out: list[str] = []
+        out: list[Answer] = []
         for start in range(0, len(jobs), self.batch_size):
             batch = jobs[start : start + self.batch_size]
             proc, model = self._processor, self._model
@@ -209,6 +237,7 @@ class VlmDescriber:
                     inputs[key] = value.to(model.dtype)
             cfg = copy.deepcopy(model.generation_config)
             cfg.max_new_tokens = max(self._max_tokens(j) for j in batch)
+            cfg.output_logits, cfg.return_dict_in_generate = True, True  # raw logits: the confidence
             sample = any(j.sample for j in batch)
             if sample:
                 cfg.do_sample, cfg.temperature, cfg.top_p, cfg.top_k = True, 0.7, 0.9, None
@@ -218,12 +247,18 @@ class VlmDescriber:
             with torch.random.fork_rng(devices=cuda), torch.inference_mode():  # callers' RNG untouched
                 if sample:
                     torch.manual_seed(self.seed + attempt)
-                seqs = model.generate(**inputs, generation_config=cfg)
+                res = model.generate(**inputs, generation_config=cfg)
             self.stats["generate_calls"] += 1
             self.stats["prompts"] += len(batch)
+            seqs = res.sequences
             if not model.config.is_encoder_decoder:
                 seqs = seqs[:, inputs["input_ids"].shape[1] :]
-            out.extend(proc.batch_decode(seqs, skip_special_tokens=True))
+            eos = cfg.eos_token_id if isinstance(cfg.eos_token_id, list) else [cfg.eos_token_id]
+            conf = token_confidence(
+                res.logits, res.sequences[:, -len(res.logits) :], [e for e in eos if e is not None]
+            )
+            texts = proc.batch_decode(seqs, skip_special_tokens=True)
+            out.extend(Answer(t, c) for t, c in zip(texts, conf))
         return out
 
     # ---- describing ----------------------------------------------------------------------------
@@ -270,6 +305,7 @@ class VlmDescriber:
                 "seed": self.seed,
             },
             "max_retries": self.max_retries,
+            "min_confidence": self.min_confidence,
         }
 
 

@@ -60,6 +60,15 @@ class Job:
     masks: dict[int, np.ndarray]
 
 
+@dataclass(frozen=True)
+class Answer:
+    """One decoded answer. text: decoded without special tokens. confidence: the mean probability the
+    model gave the tokens it produced (``vlm.token_confidence``), in [0, 1]."""
+
+    text: str
+    confidence: float
+
+
 def _key(text: str) -> str:
     return normalise(text).lower().rstrip(".")
 
@@ -152,8 +161,14 @@ def _jobs(d: Any, i: int, st: _State, stage: str, variant: str) -> list[Job]:
     return jobs
 
 
-def _apply(d: Any, st: _State, job: Job, raw: str) -> None:
+def _apply(d: Any, st: _State, job: Job, answer: Answer) -> None:
     """Turn one raw answer into tentative answers or rejection reasons for the job's regions."""
+    raw = answer.text
+    if answer.confidence < d.min_confidence:  # words a model merely guessed are junk, however real
+        for rid in job.numbers.values():
+            st.attempts[rid] = st.attempts.get(rid, 0) + 1
+            st.reasons[rid] = f"the model is guessing (mean token probability < {d.min_confidence:g})"
+        return
     if job.kind == "overlay":
         parsed, problem = pr.parse_overlay(raw, list(job.numbers))
         cands = {rid: parsed.get(n) for n, rid in job.numbers.items()}
@@ -219,8 +234,8 @@ def run_flow(d: Any, items: list[tuple[np.ndarray, np.ndarray, list[RegionInfo]]
         jobs = [j for i, st in enumerate(states) for j in _jobs(d, i, st, stage, variant)]
         if not jobs:
             break
-        for job, raw in zip(jobs, d.generate(jobs, attempt)):
-            _apply(d, states[job.item], job, raw)
+        for job, answer in zip(jobs, d.generate(jobs, attempt)):
+            _apply(d, states[job.item], job, answer)
         for st in states:
             st.accept()
     return [_finish(d, st) for st in states]
