@@ -266,7 +266,8 @@ def _kernel_dft(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 def _downscale(image: np.ndarray, wh: int, ww: int) -> np.ndarray:
     """Area downscale to (wh, ww): first by the largest whole factor (OpenCV's fast integer path, on
-    a centred crop of the few pixels that do not divide), then the remaining < 2x by area."""
+    a centred crop of the few pixels that do not divide), then the remaining < 2x (bilinear up to
+    1.5x, else by area)."""
     h, w = image.shape[:2]
     k = min(h // wh, w // ww)
     if k >= 2:
@@ -277,7 +278,10 @@ def _downscale(image: np.ndarray, wh: int, ww: int) -> np.ndarray:
         )
     if image.shape[:2] == (wh, ww):
         return image
-    return cv2.resize(image, (ww, wh), interpolation=cv2.INTER_AREA)
+    # a remaining factor up to 1.5 by bilinear interpolation (~4x cheaper than OpenCV's non-integer
+    # area path; at that factor it still sees every pixel), a larger one by area
+    small = max(image.shape[0] / wh, image.shape[1] / ww) <= 1.5
+    return cv2.resize(image, (ww, wh), interpolation=cv2.INTER_LINEAR if small else cv2.INTER_AREA)
 
 
 def _half(stack: np.ndarray) -> np.ndarray:
