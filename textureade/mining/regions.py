@@ -155,9 +155,12 @@ def mine_regions(
     accepted: list[_Split] = []
     sizes = np.bincount(group_w.ravel(), minlength=next_id)
     interiors = interior_map(group_w)  # all groups at once (splits below only relabel inside a group)
+    inner = np.bincount(group_w[interiors], minlength=next_id)
     for g in grp.alive():
-        if sizes[g] < max(2 * cfg.split_min_frac * hs * ws, 16):
-            continue  # too small to split (the first test of ``try_split``, for all groups at once)
+        if sizes[g] < max(2 * cfg.split_min_frac * hs * ws, 16) or inner[g] < 0.5 * sizes[g]:
+            # too small to split, or too thin to have an interior (the first tests of ``try_split``,
+            # for all groups at once)
+            continue
         found = try_split(g, grp, group_w, cfg, rng, interiors)
         if found is None:
             continue
