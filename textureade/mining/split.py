@@ -19,7 +19,7 @@ from textureade.mining.stats import (
     grouped_sums,
     separability,
     separability_matrix,
-    two_means,
+    two_means_centres,
 )
 
 MIN_STAT_PIXELS = 8  # groups with fewer working pixels have unreliable statistics: never merged
@@ -247,13 +247,10 @@ def try_split(
     # also ran it with the colour and texture blocks weighted equally and tested the space with the
     # deeper valley: twice the cost; on the genuine samples it decided one borderline split, J 20.2.)
     xs = grp.z[inner_idx[sample]]
-    lab_s = two_means(xs).astype(bool)
-    if lab_s.all() or not lab_s.any():
+    centres = two_means_centres(xs)
+    if centres is None:
         return None
-    n1 = int(np.count_nonzero(lab_s))
-    total = xs.sum(axis=0, dtype=np.float64)
-    c1 = np.einsum("i,ij->j", lab_s.astype(np.float32), xs).astype(np.float64) / n1
-    c0 = (total - c1 * n1) / (lab_s.size - n1)
+    c0, c1 = centres
     axis = (c1 - c0).astype(np.float32)
     valley = valley_ratio(np.einsum("ij,j->i", xs, axis), float(c0 @ axis), float(c1 @ axis))
     if valley > cfg.split_valley:

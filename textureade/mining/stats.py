@@ -192,13 +192,42 @@ def two_means(
     if x.shape[0] < 4:
         return np.zeros(x.shape[0], dtype=np.int64)
     x = np.ascontiguousarray(x, dtype=np.float32)
+    return _kmeans2(x, _pca_start(x, moments), iters)[0]
+
+
+def _pca_start(x: np.ndarray, moments: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Start labelling of ``two_means``: the projection on the first principal component above its
+    median (bool (N,)); ``x`` C-contiguous float32."""
     mean, cov = moments if moments is not None else sample_moments(x)
     _, vecs = np.linalg.eigh(cov)
     axis = vecs[:, -1]
     if axis[np.argmax(np.abs(axis))] < 0:  # fix the sign so the result is reproducible
         axis = -axis
     proj = np.einsum("ij,j->i", x, axis.astype(np.float32))  # the mean shifts every point alike
-    return _kmeans2(x, proj > _median(proj), iters)[0]
+    return proj > _median(proj)
+
+
+def two_means_centres(x: np.ndarray, iters: int = 15) -> tuple[np.ndarray, np.ndarray] | None:
+    """``two_means`` of an N x D float32 array as its two centres (float64 (D,) each, cluster 0 the
+    one holding the first point: ``cv2.kmeans``'s own centres, no second pass over the labels), or
+    None when a cluster is empty or N < 4."""
+    n = x.shape[0]
+    if n < 4:
+        return None
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    start = _pca_start(x)
+    n1 = int(np.count_nonzero(start))
+    if n1 in (0, n):
+        return None
+    crit = (_KMEANS_CRITERIA[0], int(iters), 0.0)
+    _, lab, centres = cv2.kmeans(
+        x, 2, start.astype(np.int32).reshape(-1, 1), crit, 1, cv2.KMEANS_USE_INITIAL_LABELS
+    )
+    n1 = int(np.count_nonzero(lab))
+    if n1 in (0, n):
+        return None
+    c = centres.astype(np.float64)
+    return (c[1], c[0]) if lab[0, 0] else (c[0], c[1])
 
 
 def _median(v: np.ndarray) -> float:
