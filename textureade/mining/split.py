@@ -107,7 +107,9 @@ class Groups:
             for c in self.classes[g]:
                 by_class.setdefault(c, []).append(i)
         for rows in by_class.values():
-            same[np.ix_(rows, rows)] = True
+            if len(rows) > 1:  # (the diagonal is never a candidate)
+                for i in rows:
+                    same[i, rows] = True
         big = np.minimum.outer(n, n) >= min_cross
         ok = (touch | same) & (same | big) & ~np.tri(k, k, 0, dtype=bool)
         if not ok.any():
