@@ -154,7 +154,9 @@ def mine_regions(
     group_w = owner_at_split[piece_w]
     accepted: list[_Split] = []
     sizes = np.bincount(group_w.ravel(), minlength=next_id)
-    interiors = interior_map(group_w)  # all groups at once (splits below only relabel inside a group)
+    # interiors of all groups at once (splits below only relabel inside a group); without a merge the
+    # groups are the pieces, whose interiors ``Groups`` already has
+    interiors = grp.piece_interior if not merges else interior_map(group_w)
     inner = np.bincount(group_w[interiors], minlength=next_id)
     for g in grp.alive():
         if sizes[g] < max(2 * cfg.split_min_frac * hs * ws, 16) or inner[g] < 0.5 * sizes[g]:

@@ -45,7 +45,8 @@ class Groups:
         # other piece: there the descriptors' windows see only the piece); all its pixels when the
         # interior is smaller than MIN_STAT_PIXELS. One grouped pass keyed by (piece, interior).
         m = max(max(piece_class, default=0), int(piece_w.max())) + 1
-        key = piece_w.ravel().astype(np.int32) * 2 + interior_map(piece_w).ravel()
+        self.piece_interior = interior_map(piece_w)  # (the group interiors while no piece has merged)
+        key = piece_w.ravel().astype(np.int32) * 2 + self.piece_interior.ravel()
         want = np.zeros(2 * m, dtype=bool)
         want[3::2] = True  # interiors of pieces 1.. ; a piece's rim only where its interior is small
         counts = np.bincount(key, minlength=2 * m)
