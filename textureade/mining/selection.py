@@ -128,7 +128,7 @@ def score_image(
     if counts is None:
         counts = np.bincount(labels.ravel())
     ids = np.flatnonzero(counts)
-    share = {int(i): counts[i] / n for i in ids}
+    share = dict(zip(ids.tolist(), (counts[ids] / n).tolist()))  # Python floats: cheap arithmetic below
     area = {t: 0.0 for t in ClassType}
     for cid, s in share.items():
         area[ClassType.IGNORE if cid == 0 else types.get(cid, ClassType.OBJECT)] += s
@@ -167,7 +167,7 @@ def score_image(
         "strong_boundaries": min(n_strong / 3.0, 1.0),
         "boundary_length": _ramp(density, *cfg.boundary_density_range),
         "segment_count": _ramp(float(len(big)), float(lo_n), float(hi_n)) if len(big) >= 2 else 0.0,
-        "largest_share": float(np.clip(1.0 - max(largest - 0.5, 0.0) / 0.5, 0.0, 1.0)),
+        "largest_share": min(max(1.0 - max(largest - 0.5, 0.0) / 0.5, 0.0), 1.0),
         "tiny_share": 1.0 - (len(tiny) / len(labelled) if labelled else 1.0),
         "entropy": min(entropy / math.log(6.0), 1.0),
     }
@@ -178,7 +178,7 @@ def score_image(
     }
     score = sum(cfg.weights.get(k, 0.0) * v for k, v in terms.items())
     score -= sum(cfg.penalties.get(k, 0.0) * v for k, v in penalties.items())
-    score = float(np.clip(score, 0.0, 100.0))
+    score = min(max(float(score), 0.0), 100.0)
     weighted = {k: round(cfg.weights.get(k, 0.0) * v, 4) for k, v in terms.items()}
     weighted.update({k: round(-cfg.penalties.get(k, 0.0) * v, 4) for k, v in penalties.items()})
     stats = {
