@@ -202,3 +202,31 @@ def test_decoder_only_batches_are_left_padded(tiny_models, family):
     mask = seen[0]["attention_mask"]
     assert mask.shape[0] == 3 and bool(mask[:, -1].all())  # every prompt ends at the last column
     assert bool((mask[:, 0] == 0).any())  # shorter prompts are padded on the left
+
+
+def test_recorded_confidence_equals_the_full_logits_computation(tiny_models):
+    """The streaming recorder (one step of logits kept at a time) gives the same per-token
+    log-probabilities as generate's full ``output_logits`` for greedy decoding."""
+    import torch
+    from PIL import Image
+    from transformers import AutoModelForImageTextToText, AutoProcessor, LogitsProcessorList
+
+    from textureade.describe.vlm import chosen_token_recorder
+    from textureade.hf import load_pretrained
+
+    path = tiny_models["qwen2_5_vl"]
+    proc = load_pretrained(AutoProcessor, str(path), what="test processor")
+    model = load_pretrained(AutoModelForImageTextToText, str(path), what="test model").eval()
+    msgs = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Describe."}]}]
+    text = proc.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
+    inputs = proc(text=[text], images=[[Image.new("RGB", (56, 56), (120, 30, 200))]], return_tensors="pt")
+    recorder = chosen_token_recorder()
+    with torch.inference_mode():
+        res = model.generate(**inputs, max_new_tokens=8, do_sample=False, output_logits=True,
+                             return_dict_in_generate=True, logits_processor=LogitsProcessorList([recorder]))  # fmt: skip
+    logp = recorder.finish(res.sequences)
+    tokens = res.sequences[:, -len(res.logits) :]
+    full = torch.stack([s.float().log_softmax(-1).gather(1, tokens[:, t : t + 1])[:, 0]
+                        for t, s in enumerate(res.logits)], 1)  # fmt: skip
+    assert logp.shape == full.shape == (1, 8)
+    assert torch.allclose(logp, full, atol=1e-5)

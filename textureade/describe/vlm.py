@@ -82,17 +82,46 @@ def local_model_key(path: str) -> str:
     return f"{root}#{h.hexdigest()[:12]}"
 
 
-def token_confidence(logits: Any, tokens: Any, eos: list[int]) -> list[float]:
-    """Per row, the mean probability (softmax of the raw logits) of the tokens the model produced, up
-    to and including its first end token. logits: T tensors of B x V, one per generated step; tokens:
-    B x T generated ids. A model that answers what it has learnt scores well above 0.1; a random one
-    ~1 / vocabulary size, whatever words its vocabulary holds."""
+def chosen_token_recorder() -> Any:
+    """A LogitsProcessor that keeps, per generated step, only the log-probability of the token the
+    model then chose: B floats a step instead of the B x V logits ``output_logits`` would keep
+    (~700 MB per call for Qwen's vocabulary at 288 tokens x batch 4).
+
+    It sees the scores after the model's own generation-config processors (repetition penalty and
+    the like) and before any sampling warper (temperature/top-p are passed after it), so sampled
+    retries are judged on the model's distribution, not the warped one. After ``generate``, call
+    ``.finish(sequences)``: a B x T tensor of log-probabilities of the T generated tokens.
+    """
+    import torch
+    from transformers import LogitsProcessor
+
+    class _Recorder(LogitsProcessor):
+        def __init__(self) -> None:
+            self.prev: Any = None  # log-softmax of the last step (B x V), until its token is known
+            self.steps: list[Any] = []
+
+        def __call__(self, input_ids: Any, scores: Any) -> Any:
+            if self.prev is not None:  # input_ids now ends with the token chosen from self.prev
+                self.steps.append(self.prev.gather(1, input_ids[:, -1:])[:, 0])
+            self.prev = scores.float().log_softmax(-1)
+            return scores
+
+        def finish(self, sequences: Any) -> Any:
+            if self.prev is not None:
+                self.steps.append(self.prev.gather(1, sequences[:, -1:])[:, 0])
+                self.prev = None
+            return torch.stack(self.steps, 1) if self.steps else sequences[:, :0].float()
+
+    return _Recorder()
+
+
+def token_confidence(logp: Any, tokens: Any, eos: list[int]) -> list[float]:
+    """Per row, the mean probability of the tokens the model produced, up to and including its first
+    end token. logp: B x T log-probabilities of the generated tokens (``chosen_token_recorder``);
+    tokens: B x T generated ids. A model that answers what it has learnt scores well above 0.1; a
+    random one ~1 / vocabulary size, whatever words its vocabulary holds."""
     import torch
 
-    logp = torch.stack(
-        [step.float().log_softmax(-1).gather(1, tokens[:, t : t + 1])[:, 0] for t, step in enumerate(logits)],
-        1,
-    )
     ended = (
         torch.isin(tokens, torch.tensor(eos, device=tokens.device)).long()
         if eos
@@ -214,6 +243,7 @@ class VlmDescriber:
         """Raw decoded answers of ``jobs`` (same order) with the model's confidence in each,
         ``batch_size`` prompts per generate call."""
         import torch
+        from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
 
         self.load()
         out: list[Answer] = []
@@ -237,26 +267,29 @@ class VlmDescriber:
                     inputs[key] = value.to(model.dtype)
             cfg = copy.deepcopy(model.generation_config)
             cfg.max_new_tokens = max(self._max_tokens(j) for j in batch)
-            cfg.output_logits, cfg.return_dict_in_generate = True, True  # raw logits: the confidence
+            cfg.return_dict_in_generate = True
+            cfg.output_logits = cfg.output_scores = False
             sample = any(j.sample for j in batch)
+            recorder = chosen_token_recorder()  # the confidence, one step of logits at a time
+            processors = LogitsProcessorList([recorder])
+            # warpers come after the recorder (so it sees the model's distribution), not from cfg
+            cfg.do_sample, cfg.temperature, cfg.top_p, cfg.top_k = sample, None, None, None
             if sample:
-                cfg.do_sample, cfg.temperature, cfg.top_p, cfg.top_k = True, 0.7, 0.9, None
-            else:
-                cfg.do_sample, cfg.temperature, cfg.top_p, cfg.top_k = False, None, None, None
+                processors += [TemperatureLogitsWarper(0.7), TopPLogitsWarper(0.9)]
             cuda = [torch.device(self.device).index or 0] if str(self.device).startswith("cuda") else []
             with torch.random.fork_rng(devices=cuda), torch.inference_mode():  # callers' RNG untouched
                 if sample:
                     torch.manual_seed(self.seed + attempt)
-                res = model.generate(**inputs, generation_config=cfg)
+                res = model.generate(**inputs, generation_config=cfg, logits_processor=processors)
             self.stats["generate_calls"] += 1
             self.stats["prompts"] += len(batch)
             seqs = res.sequences
             if not model.config.is_encoder_decoder:
                 seqs = seqs[:, inputs["input_ids"].shape[1] :]
             eos = cfg.eos_token_id if isinstance(cfg.eos_token_id, list) else [cfg.eos_token_id]
-            conf = token_confidence(
-                res.logits, res.sequences[:, -len(res.logits) :], [e for e in eos if e is not None]
-            )
+            logp = recorder.finish(res.sequences)
+            generated = res.sequences[:, res.sequences.shape[1] - logp.shape[1] :]
+            conf = token_confidence(logp, generated, [e for e in eos if e is not None])
             texts = proc.batch_decode(seqs, skip_special_tokens=True)
             out.extend(Answer(t, c) for t, c in zip(texts, conf))
         return out
