@@ -25,3 +25,16 @@ def ade_samples() -> Path:
             f"genuine ADE20K samples not found at {ADE_SAMPLES} (they live in ../shared beside the clone)"
         )
     return ADE_SAMPLES
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models run several times faster on one thread on this shared 2-core machine.
+
+    Use with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``; restores the setting after.
+    """
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -94,14 +94,7 @@ def scene():
     return img, lm, [RegionInfo(1, ["rock"]), RegionInfo(2, ["grass"]), RegionInfo(3, ["grass"])]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Tiny models run several times faster on one thread on this shared 2-core machine."""
-    torch = pytest.importorskip("torch")
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -13,14 +13,7 @@ from click.testing import CliRunner
 pytest.importorskip("transformers")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Tiny models run several times faster on one thread on this shared 2-core machine."""
-    torch = pytest.importorskip("torch")
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_vlm_build_then_cached_rebuild(tmp_path, monkeypatch):
