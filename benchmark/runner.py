@@ -34,11 +34,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from benchmark.datasets import DatasetHandle, open_dataset
 from benchmark.journal import Journal, finalize, fsync_dir
 from benchmark.method import MethodUnavailable
+from benchmark.predictions import save_prediction
 from benchmark.protocol import check_protocol, get_suite, method_inputs, prediction_to_partition
 from benchmark.provenance import environment, now_utc, spec_dict, weights_info
 from benchmark.registry import MethodSpec, build_method, get_method_spec, resolve_params
@@ -105,30 +104,6 @@ class RunSummary:
 def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".strip()[:500]
-
-
-def safe_name(sample_id: str) -> str:
-    """A file name for a sample id (path separators become ``__``)."""
-    return sample_id.replace(os.sep, "__").replace("/", "__").replace("\\", "__")
-
-
-def save_prediction(
-    pred_dir: Path, sample_id: str, partition: np.ndarray, descriptions: list[str] | None
-) -> None:
-    """``<id>.png`` (uint8, or uint16 past 255 regions) and ``<id>.json`` {"descriptions": [...]}."""
-    from PIL import Image
-
-    top = int(partition.max()) if partition.size else 0
-    if top > 65535:
-        raise ValueError(f"{top} regions do not fit a 16-bit PNG")
-    arr = partition.astype(np.uint8 if top < 256 else np.uint16)
-    base = pred_dir / safe_name(sample_id)
-    tmp = base.with_name(base.name + ".png.tmp")
-    Image.fromarray(arr).save(tmp, format="PNG")
-    os.replace(tmp, base.with_name(base.name + ".png"))
-    tmp = base.with_name(base.name + ".json.tmp")
-    tmp.write_text(json.dumps({"descriptions": list(descriptions or [])}, ensure_ascii=False))
-    os.replace(tmp, base.with_name(base.name + ".json"))
 
 
 def evaluate_sample(

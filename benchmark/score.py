@@ -47,7 +47,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _prediction_path(pred_dir: Path, sample_id: str, suffix: str) -> Path | None:
-    from benchmark.runner import safe_name
+    from benchmark.predictions import safe_name
 
     base = pred_dir.resolve()
     for name in (sample_id, safe_name(sample_id)):
