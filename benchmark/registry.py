@@ -75,21 +75,30 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_method_specs(folder: Path | None = None) -> dict[str, MethodSpec]:
-    """All method manifests, by name, sorted by name."""
-    folder = (folder or manifests_dir()) / "methods"
-    specs: dict[str, MethodSpec] = {}
+def load_manifest_folder(folder: Path, cls: type, kind: str, path_field: str) -> dict[str, Any]:
+    """Every ``folder/*.yaml`` as a ``cls`` dataclass, by name (sorted).
+
+    Unknown keys and a name declared twice are one-line UserErrors; ``path_field`` receives the
+    manifest's path. Shared by the method and dataset registries.
+    """
+    known = set(cls.__dataclass_fields__) - {path_field}
+    specs: dict[str, Any] = {}
     for path in sorted(folder.glob("*.yaml")):
         data = _read_yaml(path)
-        known = set(MethodSpec.__dataclass_fields__) - {"path"}
         unknown = set(data) - known
         if unknown:
             raise UserError(f"manifest {path}: unknown keys {sorted(unknown)}")
-        spec = MethodSpec(**data, path=str(path))
+        spec = cls(**data, **{path_field: str(path)})
         if spec.name in specs:
-            raise UserError(f"method {spec.name!r} is declared twice ({specs[spec.name].path} and {path})")
+            first = getattr(specs[spec.name], path_field)
+            raise UserError(f"{kind} {spec.name!r} is declared twice ({first} and {path})")
         specs[spec.name] = spec
     return dict(sorted(specs.items()))
+
+
+def load_method_specs(folder: Path | None = None) -> dict[str, MethodSpec]:
+    """All method manifests, by name, sorted by name."""
+    return load_manifest_folder((folder or manifests_dir()) / "methods", MethodSpec, "method", "path")
 
 
 def get_method_spec(name: str, folder: Path | None = None) -> MethodSpec:

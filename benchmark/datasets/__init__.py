@@ -83,21 +83,9 @@ class DatasetSpec:
 
 def load_dataset_specs(folder: Path | None = None) -> dict[str, DatasetSpec]:
     """Every dataset manifest, by name (sorted)."""
-    from benchmark.registry import _read_yaml, manifests_dir
+    from benchmark.registry import load_manifest_folder, manifests_dir
 
-    folder = (folder or manifests_dir()) / "datasets"
-    specs: dict[str, DatasetSpec] = {}
-    known = set(DatasetSpec.__dataclass_fields__) - {"manifest"}
-    for path in sorted(folder.glob("*.yaml")):
-        data = _read_yaml(path)
-        unknown = set(data) - known
-        if unknown:
-            raise UserError(f"manifest {path}: unknown keys {sorted(unknown)}")
-        spec = DatasetSpec(**data, manifest=str(path))
-        if spec.name in specs:
-            raise UserError(f"dataset {spec.name!r} is declared twice ({specs[spec.name].manifest}, {path})")
-        specs[spec.name] = spec
-    return dict(sorted(specs.items()))
+    return load_manifest_folder((folder or manifests_dir()) / "datasets", DatasetSpec, "dataset", "manifest")
 
 
 def _missing(spec: DatasetSpec, where: Path) -> str:
