@@ -1,0 +1,57 @@
+"""The shared crash-safe file plumbing: atomic writes and the JSONL journal."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from textureade.fileio import JsonlLog, atomic_path, atomic_write, atomic_write_json, sha256_file
+
+
+def test_atomic_write_replaces_and_leaves_no_temp(tmp_path):
+    target = tmp_path / "sub" / "a.txt"
+    atomic_write(target, "one")
+    atomic_write(target, b"two")
+    assert target.read_bytes() == b"two"
+    assert [p.name for p in target.parent.iterdir()] == ["a.txt"]
+
+
+def test_atomic_path_keeps_old_file_on_error(tmp_path):
+    target = tmp_path / "a.bin"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("writer died")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.bin"]
+
+
+def test_atomic_write_json_is_deterministic(tmp_path):
+    atomic_write_json(tmp_path / "a.json", {"b": 1, "a": "é"})
+    atomic_write_json(tmp_path / "b.json", {"a": "é", "b": 1})
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+    assert json.loads((tmp_path / "a.json").read_text("utf-8")) == {"a": "é", "b": 1}
+    assert sha256_file(tmp_path / "a.json") == sha256_file(tmp_path / "b.json")
+
+
+def test_jsonl_log_cuts_a_torn_tail_and_appends_after_it(tmp_path):
+    path = tmp_path / "j.jsonl"
+    with JsonlLog(path) as log:
+        log.append({"i": 0})
+        log.append({"i": 1})
+    with open(path, "ab") as f:
+        f.write(b'{"i": 2, "tru')  # a kill in the middle of a write
+    log = JsonlLog(path)
+    assert [o["i"] for o in log] == [0, 1]
+    log.append({"i": 2})
+    log.close()
+    assert [o["i"] for o in JsonlLog(path)] == [0, 1, 2]
+    assert len(JsonlLog(path)) == 3
+
+
+def test_jsonl_log_cuts_an_unparsable_complete_line(tmp_path):
+    path = tmp_path / "j.jsonl"
+    path.write_bytes(b'{"i": 0}\nnot json\n{"i": 2}\n')
+    assert [o["i"] for o in JsonlLog(path)] == [0]
+    assert path.read_bytes() == b'{"i": 0}\n'

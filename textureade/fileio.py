@@ -1,0 +1,141 @@
+"""Crash-safe file plumbing shared by every job: atomic writes, checksums and JSONL journals.
+
+- :func:`atomic_write` writes through a temporary file in the same folder, fsyncs it, renames it
+  over the target and fsyncs the folder: a reader (or a resumed job) sees the old file or the new
+  one, never half of one. Every output file of the project is written through it (or, for
+  parquet, :func:`atomic_path`).
+- :class:`JsonlLog` is the append-only journal behind both resumable jobs (the build's chunk
+  journal and the harness's per-image records): one JSON object per line, each append flushed and
+  fsynced before returning; a torn last line left by a kill is cut off when the log is opened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+def fsync_dir(folder: str | os.PathLike) -> None:
+    """Make a rename inside ``folder`` durable (best effort: some file systems refuse it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success fsync it and rename it over ``path``.
+
+    For writers that want a file name (parquet, matplotlib). On an exception the temporary file is
+    removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}{path.suffix}")
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
+    """Write ``data`` (bytes, or str as UTF-8) to ``path`` atomically and durably."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(payload)
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
+    """``obj`` as indented, key-sorted JSON (deterministic bytes), written atomically."""
+    atomic_write(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class JsonlLog:
+    """An append-only JSONL file: one object per line, each append fsynced before returning.
+
+    Opening it cuts a torn or unparsable tail (a kill during a write) so that appends continue from
+    the last complete line. Lines are written key-sorted, so the same objects give the same bytes.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self._fh: Any = None
+        self._recover()
+
+    def _recover(self) -> None:
+        if not self.path.exists():
+            return
+        good = 0
+        with open(self.path, "rb") as f:
+            for raw in f:
+                if not raw.endswith(b"\n"):
+                    break
+                try:
+                    json.loads(raw)
+                except ValueError:
+                    break
+                good += len(raw)
+        if good != self.path.stat().st_size:
+            with open(self.path, "rb+") as f:
+                f.truncate(good)
+                f.flush()
+                os.fsync(f.fileno())
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """The complete lines, in the order they were written."""
+        if not self.path.exists():
+            return
+        with open(self.path, "rb") as f:
+            for raw in f:
+                if raw.endswith(b"\n"):
+                    yield json.loads(raw)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def append(self, obj: dict[str, Any]) -> None:
+        """Write one object durably (one line, flushed and fsynced before returning)."""
+        if self._fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "ab")
+        line = json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+        self._fh.write(line.encode("utf-8"))
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> JsonlLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
