@@ -17,24 +17,26 @@ A manifest::
 ``open_dataset("rwtd")``, ``open_dataset("rwtd", path=OTHER)`` (same protocol, other location) and
 ``open_dataset("/some/folder")`` (Detecture ``metadata.json`` folder or TextureADE parquet folder)
 all return a :class:`DatasetHandle` that streams samples.
+
+What lives where: this module is the dispatcher (manifests, form detection, ``open_dataset``);
+``handle.py`` the :class:`DatasetHandle` every form returns; one module per form:
+``detecture.py`` (metadata.json folders), ``textureade.py`` (parquet folders a build writes) and
+``mosaics.py`` (``textureade mosaic`` sets, TextureADE form with oracle-k defaults).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from benchmark.datasets.handle import (
-    FORMS,
-    DatasetHandle,
-    detect_form,
-    expand_path,
-    open_detecture,
-    open_textureade,
-)
+from benchmark.datasets.detecture import open_detecture
+from benchmark.datasets.handle import FORMS, DatasetHandle
+from benchmark.datasets.mosaics import is_mosaic_set, open_mosaics
+from benchmark.datasets.textureade import open_textureade, parquet_files
 from benchmark.method import PROTOCOLS
 from textureade.errors import UserError
 
@@ -42,6 +44,8 @@ __all__ = [
     "DatasetHandle",
     "DatasetSpec",
     "dataset_availability",
+    "detect_form",
+    "expand_path",
     "load_dataset_specs",
     "open_dataset",
 ]
@@ -137,15 +141,25 @@ def _from_spec(spec: DatasetSpec, path: Path | str | None) -> DatasetHandle:
     return open_textureade(where, split=spec.split, **common)
 
 
-def _is_mosaic_set(folder: Path) -> bool:
-    """True when ``folder/manifest.json`` says ``textureade mosaic`` wrote it (generator textureade.mosaic)."""
-    import json
+def detect_form(path: Path) -> str | None:
+    """``detecture`` for a folder with metadata.json, ``textureade`` for parquet shards, else None."""
+    path = Path(path)
+    if path.is_file() and path.name == "metadata.json":
+        return "detecture"
+    if not path.is_dir():
+        return None
+    if (path / "metadata.json").is_file():
+        return "detecture"
+    if (path / "manifest.json").is_file() or parquet_files(path):
+        return "textureade"
+    return None
 
-    try:
-        config = json.loads((folder / "manifest.json").read_text()).get("config")
-    except (OSError, ValueError, AttributeError):
-        return False
-    return isinstance(config, dict) and config.get("generator") == "textureade.mosaic"
+
+def expand_path(template: str) -> Path:
+    """Expand ``{data_root}`` ($TEXTUREADE_DATA, else ~/data), ``~`` and $VARS in a manifest path."""
+    root = os.environ.get("TEXTUREADE_DATA") or os.path.join("~", "data")
+    text = str(template).replace("{data_root}", root)
+    return Path(os.path.expanduser(os.path.expandvars(text)))
 
 
 def open_dataset(
@@ -180,9 +194,9 @@ def open_dataset(
             where = where.parent
         if form == "detecture":
             handle = open_detecture(where, protocol="oracle-k")
-        elif _is_mosaic_set(where) and "mosaics" in specs:
+        elif is_mosaic_set(where) and "mosaics" in specs:
             # a `textureade mosaic` folder: the mosaics manifest's defaults (oracle-k, GT K)
-            handle = open_textureade(where, protocol=specs["mosaics"].protocol, k=specs["mosaics"].k)
+            handle = open_mosaics(where, specs["mosaics"])
         else:
             handle = open_textureade(where, protocol="autonomous")
     if protocol is not None:
