@@ -16,6 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from textureade.fingerprint import weights_fingerprint
+
 PACKAGES = (
     "textureade",
     "numpy",
@@ -77,30 +79,13 @@ def host_info() -> dict[str, Any]:
     }
 
 
-def local_weights_fingerprint(path: str | Path) -> dict[str, Any]:
-    """A local weights file or folder: absolute path, file count, bytes and a sha256 over the
-    (relative name, size) list plus the bytes of its small JSON/YAML/text files (configs,
-    tokenizers). Cheap (weight tensors are not read): it identifies which local copy ran."""
-    import hashlib
-
-    root = Path(path).expanduser().resolve()
-    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-    h, total = hashlib.sha256(), 0
-    for f in files:
-        size = f.stat().st_size
-        total += size
-        h.update(f"{f.relative_to(root) if f != root else f.name}\0{size}\n".encode())
-        if f.suffix in {".json", ".yaml", ".yml", ".txt", ".jinja", ".model"} and size < 50_000_000:
-            h.update(f.read_bytes())
-    return {"path": str(root), "files": len(files), "bytes": total, "sha256": h.hexdigest()}
-
-
 def weights_info(spec: Any, params: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Per named weight: the id or path actually used, and the manifest revision when it is the default.
 
     A weight overridden by ``--option`` has ``overridden: True``; a hub id keeps the user's
     ``<param>_revision`` and the ``commit`` it resolves to in the local cache (None when absent); a
-    local path has no revision (``None``) and a ``local`` fingerprint (:func:`local_weights_fingerprint`).
+    local path has no revision (``None``) and a ``local`` content fingerprint
+    (:func:`textureade.fingerprint.weights_fingerprint`: path, files, bytes, sha256).
     """
     out: dict[str, dict[str, Any]] = {}
     for wname, w in (getattr(spec, "weights", None) or {}).items():
@@ -114,7 +99,7 @@ def weights_info(spec: Any, params: dict[str, Any]) -> dict[str, dict[str, Any]]
             "overridden": not default,
         }
         if local:
-            out[wname]["local"] = local_weights_fingerprint(str(used))
+            out[wname]["local"] = asdict(weights_fingerprint(str(used)))
         elif used is not None:
             out[wname]["commit"] = cached_commit(str(used), out[wname]["revision"])
     return out

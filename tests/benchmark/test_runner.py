@@ -242,7 +242,10 @@ def test_weights_provenance_of_a_local_path_has_no_hub_revision_and_a_fingerprin
     assert got["local"]["files"] == 2 and got["local"]["bytes"] == 10 + len('{"hidden_size": 32}')
     before = got["local"]["sha256"]
     (folder / "config.json").write_text('{"hidden_size": 64}')  # same size, other config
-    assert weights_info(s, {"model": str(folder)})["model"]["local"]["sha256"] != before
+    after = weights_info(s, {"model": str(folder)})["model"]["local"]["sha256"]
+    assert after != before
+    (folder / "model.safetensors").write_bytes(b"\1" * 10)  # new weights of the same shape
+    assert weights_info(s, {"model": str(folder)})["model"]["local"]["sha256"] != after
 
 
 def test_weights_provenance_records_the_commit_a_hub_revision_resolves_to(tmp_path, monkeypatch):

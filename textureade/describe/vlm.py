@@ -36,6 +36,7 @@ from textureade.describe.base import DescribeResult, RegionInfo
 from textureade.describe.cache import DescriptionCache, cache_key, image_hash, mask_hash
 from textureade.describe.vlm_flow import Answer, Job, run_flow
 from textureade.errors import UserError
+from textureade.fingerprint import weights_fingerprint
 from textureade.hf import is_local, load_pretrained, pick_device, torch_dtype
 
 MANIFEST_DIR = Path(__file__).resolve().parents[2] / "manifests" / "describers"
@@ -55,31 +56,10 @@ def read_describer_manifest(name: str) -> dict[str, Any] | None:
     return data
 
 
-def _weights_digest(f: Path, h: Any, samples: int = 16, block: int = 1 << 16) -> None:
-    """Feed ``h`` the file's name, size and content: all of it up to ``samples`` x ``block`` bytes, else
-    ``samples`` blocks spread evenly over it (new weights of the same shapes, e.g. a fine-tune saved over
-    the folder, change every block; reading a few MB of a multi-GB file stays instant)."""
-    size = f.stat().st_size
-    h.update(f"{f.name}:{size}".encode())
-    with open(f, "rb") as fh:
-        if size <= samples * block:
-            h.update(fh.read())
-            return
-        for i in range(samples):
-            fh.seek(i * (size - block) // (samples - 1))
-            h.update(fh.read(block))
-
-
 def local_model_key(path: str) -> str:
-    """ "<abs path>#<hash of config files and weight contents>": changes when the folder's model does."""
-    root = Path(path).expanduser().resolve()
-    h = hashlib.sha256()
-    for f in sorted(root.iterdir()):
-        if f.name.endswith(".json"):
-            h.update(f.name.encode() + f.read_bytes())
-        elif f.suffix in (".safetensors", ".bin"):
-            _weights_digest(f, h)
-    return f"{root}#{h.hexdigest()[:12]}"
+    """ "<abs path>#<content hash>" (:func:`textureade.fingerprint.weights_fingerprint`): changes when
+    the folder's model does, also for new weights of the same shapes."""
+    return weights_fingerprint(path).short
 
 
 def chosen_token_recorder() -> Any:
