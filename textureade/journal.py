@@ -1,17 +1,18 @@
-"""The build journal: an append-only JSONL file recording finished chunks, for resumption.
+"""The build journal: finished chunks of a build, for resumption, on :class:`textureade.fileio.JsonlLog`.
 
 Line 1 is the header (what the build is: config and input fingerprints, item count, chunk size);
 each later line records one finished chunk (its index, shards and rejects). Every append is
-flushed and fsynced before the build moves on. A torn last line (a kill during the write) is
-ignored and cut off when the journal is reopened. Nothing in it carries a timestamp.
+flushed and fsynced before the build moves on; a torn last line (a kill during the write) is cut
+off when the journal is reopened (both by JsonlLog). Nothing in it carries a timestamp.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
+
+from textureade.fileio import JsonlLog
 
 
 class Journal:
@@ -19,40 +20,18 @@ class Journal:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        self._log = JsonlLog(self.path)
         self.header: dict[str, Any] | None = None
         self.chunks: dict[int, dict[str, Any]] = {}
-        if self.path.exists():
-            self._load()
-
-    def _load(self) -> None:
-        good = 0
-        with open(self.path, "rb") as f:
-            data = f.read()
-        for raw in data.splitlines(keepends=True):
-            if not raw.endswith(b"\n"):
-                break  # torn write
-            try:
-                entry = json.loads(raw)
-            except json.JSONDecodeError:
-                break
+        for entry in self._log:
             if entry.get("kind") == "header" and self.header is None:
                 self.header = entry
             elif entry.get("kind") == "chunk":
                 self.chunks[int(entry["index"])] = entry
-            good += len(raw)
-        if good != len(data):
-            with open(self.path, "rb+") as f:
-                f.truncate(good)
-                f.flush()
-                os.fsync(f.fileno())
 
     def _append(self, entry: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(entry, sort_keys=True, default=str) + "\n"
-        with open(self.path, "ab") as f:
-            f.write(line.encode())
-            f.flush()
-            os.fsync(f.fileno())
+        self._log.append(entry)
+        self._log.close()  # a chunk takes minutes: no file handle held between appends
 
     def start(self, header: dict[str, Any]) -> None:
         """Write the header of a new journal."""
