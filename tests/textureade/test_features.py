@@ -1,8 +1,6 @@
-"""pixel_features / region_descriptors: shapes, determinism, speed and that textures separate."""
+"""pixel_features / region_descriptors: shapes, determinism and that textures separate."""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pytest
@@ -111,42 +109,10 @@ def test_region_descriptors_match_direct_computation():
         region_descriptors(feats, labels[:10])
 
 
-def test_speed_on_a_512x683_image():
-    rng = np.random.default_rng(2)
-    img = rng.integers(0, 256, (512, 683, 3), dtype=np.uint8)
-    labels = rng.integers(0, 40, (512, 683))
-    pixel_features(img)  # warm the kernel cache
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        f = pixel_features(img)
-        region_descriptors(f, labels)
-        best = min(best, time.perf_counter() - t0)
-    # measured ~0.06 s features + ~0.06 s descriptors on the 2-core dev machine; generous bound
-    assert best < 0.6, best
-
-
-def test_working_features_follow_pixel_features():
-    """The miner's fast working-size features: same channels, within a few % of each channel's spread."""
-    from textureade.features import working_features
-
-    brick, grass, gravel = (_grey_rgb(n)[:384, :512] for n in ("brick", "grass", "gravel"))
-    img = brick.copy()
-    img[:, 256:] = grass[:, 256:]
-    img[192:, 128:384] = gravel[192:, 128:384]
-    img = np.ascontiguousarray(img[:300, :400])  # 400 x 300 -> 128 x 96: a non-integer downscale
-    ref = pixel_features(img, work_size=128, full_resolution=False)
-    fast = working_features(img, work_size=128)
-    assert fast.shape == ref.shape == (96, 128, len(FEATURE_NAMES)) and fast.dtype == np.float32
+def test_working_size_map_of_a_flat_image_has_no_texture():
+    """The miner's view (``full_resolution=False``): working-size shape, texture channels ~0 on a flat image."""
     d = len(FEATURE_NAMES)
-    sd = ref.reshape(-1, d).std(0) + 1e-6
-    err = np.sqrt(((fast - ref) ** 2).reshape(-1, d).mean(0)) / sd
-    assert err.max() < 0.12, err
-    np.testing.assert_array_equal(fast, working_features(img.copy(), work_size=128))
-    buf = np.full((96, 128, d), np.nan, np.float32)
-    assert working_features(img, work_size=128, out=buf) is buf
-    np.testing.assert_array_equal(buf, fast)
-    with pytest.raises(ValueError):
-        working_features(img, work_size=128, out=np.empty((10, 10, d), np.float32))
-    flat = working_features(np.full((40, 60, 3), 90, np.uint8), work_size=128)  # no texture anywhere
+    flat = pixel_features(np.full((40, 60, 3), 90, np.uint8), work_size=128, full_resolution=False)
     assert flat.shape == (40, 60, d) and np.abs(flat[..., 3:]).max() < 1e-3
+    small = pixel_features(np.full((300, 400, 3), 90, np.uint8), work_size=112, full_resolution=False)
+    assert small.shape == (84, 112, d)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from textureade.config import MiningConfig
-from textureade.mining.regions import FeatureFn, MiningSkip, RegionSet, mine_regions
+from textureade.mining.regions import MiningSkip, RegionSet, mine_regions
 from textureade.mining.segments import label_counts
 from textureade.mining.selection import Selection, score_image
 from textureade.mining.typing import type_classes
@@ -34,9 +34,7 @@ class MinedScene:
         return out
 
 
-def mine_scene(
-    scene: Scene, cfg: MiningConfig, seed: int = 0, features_fn: FeatureFn | None = None
-) -> MinedScene:
+def mine_scene(scene: Scene, cfg: MiningConfig, seed: int = 0) -> MinedScene:
     """Score ``scene`` and, if it passes ``cfg.min_score``, mine its regions (never raises MiningSkip)."""
     counts = label_counts(scene.labels)
     ids = set(np.flatnonzero(counts).tolist())
@@ -47,7 +45,7 @@ def mine_scene(
     if not selection.keep:
         return MinedScene(scene.id, selection, None, selection.reason)
     try:
-        regions = mine_regions(scene, types, cfg, features_fn=features_fn, seed=seed, class_counts=counts)
+        regions = mine_regions(scene, types, cfg, seed=seed, class_counts=counts)
     except MiningSkip as exc:
         return MinedScene(scene.id, selection, None, str(exc))
     return MinedScene(scene.id, selection, regions, None)

@@ -3,8 +3,7 @@
 Procedure (all thresholds in ``MiningConfig``; tests in ``textureade.mining.stats``):
 1. initial segments from the annotation (``segments.initial_segments``);
 2. appearance descriptors once per image at the working size (long side <= ``work_max_side``):
-   ``features_fn``, by default ``textureade.features.working_features`` (the fast equivalent of
-   ``pixel_features(full_resolution=False)``), standardised per image;
+   ``textureade.features.pixel_features(full_resolution=False)``, standardised per image;
 3. merge: repeatedly join the candidate pair with the smallest Fisher separability J while
    J < ``merge_separability``; candidates are segments that touch (>= 2 shared boundary pixels at
    the working size) or share a class (instances of one class need not touch);
@@ -29,9 +28,7 @@ the seed.
 
 from __future__ import annotations
 
-import threading
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,15 +36,13 @@ import numpy as np
 
 from textureade.config import MiningConfig
 from textureade.describe.base import RegionInfo
+from textureade.features import pixel_features, working_size
 from textureade.mining.finalise import full_size_regions
 from textureade.mining.segments import initial_segments
 from textureade.mining.split import MIN_STAT_PIXELS, Groups, interior_map, try_split
 from textureade.mining.stats import GroupStats, standardise
 from textureade.mining.typing import ClassType
 from textureade.types import Scene
-
-FeatureFn = Callable[[np.ndarray, int], np.ndarray]
-"""(image H x W x 3 uint8, work_max_side) -> h x w x D float32 at the working size (``work_size``)."""
 
 
 class MiningSkip(Exception):
@@ -61,41 +56,6 @@ class RegionSet:
     label_map: np.ndarray
     regions: list[RegionInfo]
     provenance: dict[str, Any] = field(default_factory=dict)
-
-
-def work_size(h: int, w: int, max_side: int) -> tuple[int, int]:
-    """Working (height, width): long side <= max_side, the same rule as ``features.working_size``."""
-    from textureade.features import working_size
-
-    return working_size((h, w), max_side)
-
-
-def default_features(image: np.ndarray, max_side: int) -> np.ndarray:
-    """``textureade.features.working_features`` (the fast working-size ``pixel_features``, h x w x 20
-    float32), with ``fast_downscale`` (OpenCV's integer-factor area path first: ~0.7 ms less on a
-    683 x 512 image; the grid moves by a fraction of a working pixel)."""
-    from textureade.features import working_features
-
-    return working_features(image, work_size=max_side, fast_downscale=True)
-
-
-_SCRATCH = threading.local()
-
-
-def _scratch_features(image: np.ndarray, max_side: int) -> np.ndarray:
-    """``default_features`` written into this thread's reused buffer (valid until the next call in
-    the thread; ``mine_regions`` keeps nothing of it). A fresh ~1 MB array per image costs a few
-    hundred page faults when the allocator hands the memory back to the system in between."""
-    from textureade.features import FEATURE_NAMES, working_features, working_size
-
-    shape = (*working_size(image.shape[:2], max_side), len(FEATURE_NAMES))
-    buf = getattr(_SCRATCH, "features", None)
-    if buf is None or buf.size < np.prod(shape):
-        buf = np.empty(int(np.prod(shape)), np.float32)
-        _SCRATCH.features = buf
-    return working_features(
-        image, work_size=max_side, fast_downscale=True, out=buf[: int(np.prod(shape))].reshape(shape)
-    )
 
 
 def _nearest(arr: np.ndarray, hs: int, ws: int) -> np.ndarray:
@@ -121,7 +81,6 @@ def mine_regions(
     scene: Scene,
     types: dict[int, ClassType],
     cfg: MiningConfig,
-    features_fn: FeatureFn | None = None,
     seed: int = 0,
     class_counts: np.ndarray | None = None,
 ) -> RegionSet:
@@ -132,11 +91,8 @@ def mine_regions(
     if not segments:
         raise MiningSkip("no labelled segments")
     h, w = scene.labels.shape
-    hs, ws = work_size(h, w, cfg.work_max_side)
-    feats = np.asarray((features_fn or _scratch_features)(scene.image, cfg.work_max_side))
-    if feats.ndim != 3 or feats.shape[:2] != (hs, ws):
-        raise ValueError(f"features_fn returned shape {feats.shape}, expected ({hs}, {ws}, D)")
-    z = standardise(feats, in_place=features_fn is None)  # our own fresh array: no copy
+    hs, ws = working_size((h, w), cfg.work_max_side)
+    z = standardise(pixel_features(scene.image, cfg.work_max_side, full_resolution=False))
     piece_w = np.take(sm.lut, _nearest(sm.codes8 if sm.codes8 is not None else sm.codes, hs, ws))
     grp = Groups(piece_w, z, {s.id: {s.class_id} for s in segments})
     seg_names = {s.id: s.name for s in segments}
