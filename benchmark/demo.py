@@ -65,9 +65,9 @@ def run_all(
     progress: bool,
 ) -> list[dict[str, Any]]:
     """Run every method that can run here on every dataset; returns one entry per method."""
-    from benchmark.protocol import get_suite
     from benchmark.registry import availability, load_method_specs
     from benchmark.runner import run
+    from benchmark.suites import get_suite
 
     specs = load_method_specs()
     if methods:

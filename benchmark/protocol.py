@@ -1,4 +1,4 @@
-"""Evaluation protocols, suites and the prediction -> partition rule.
+"""Evaluation protocols and the prediction -> partition rule.
 
 Protocols (what a method is told for each image):
 - ``oracle-k``: K and the K ground-truth descriptions (in region order);
@@ -9,13 +9,7 @@ K is the dataset's fixed K when its manifest (or the suite, or ``--k``) sets one
 CAID: 1), else the number of ground-truth regions of the sample. Descriptions are given only when
 they number exactly K.
 
-A suite (``manifests/suites/<name>.yaml``) fixes the protocol and K per dataset so that a table
-is comparable across methods::
-
-    name: detecture
-    datasets:
-      rwtd: {protocol: oracle-k, k: 2}
-      ade20k-detecture: {protocol: autonomous}
+A suite fixes the protocol and K per dataset for a whole table: see :mod:`benchmark.suites`.
 
 Predictions become a partition in one place (:func:`prediction_to_partition`): score maps
 ((K'+1) x h x w, dustbin first) go through ``textureade.types.scores_to_partition``. A prediction
@@ -26,9 +20,7 @@ prediction's own size and ``resized = True`` so such runs are visible in the res
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -108,57 +100,3 @@ def prediction_to_partition(pred: Prediction, hw: tuple[int, int]) -> tuple[np.n
         pred_height=int(ph), pred_width=int(pw), resized=bool(resized), n_desc=len(pred.descriptions or [])
     )
     return part.astype(np.int32, copy=False), info
-
-
-# -- suites ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Suite:
-    """A named table: per dataset the protocol (and optional K) every method runs under."""
-
-    name: str
-    datasets: dict[str, dict[str, Any]]
-    description: str = ""
-    methods: list[str] = field(default_factory=list)
-    manifest: str = ""
-
-    def __post_init__(self) -> None:
-        for ds, entry in self.datasets.items():
-            if not isinstance(entry, dict) or "protocol" not in entry:
-                raise UserError(f"{self.manifest}: dataset {ds!r} needs {{protocol: ...}}")
-            check_protocol(entry["protocol"])
-            unknown = set(entry) - {"protocol", "k"}
-            if unknown:
-                raise UserError(f"{self.manifest}: dataset {ds!r} has unknown keys {sorted(unknown)}")
-
-    def setting(self, dataset: str) -> tuple[str, int | None]:
-        """(protocol, k) for ``dataset``; UserError when the suite does not cover it."""
-        if dataset not in self.datasets:
-            raise UserError(
-                f"suite {self.name!r} does not cover dataset {dataset!r}; it covers {', '.join(self.datasets)}"
-            )
-        entry = self.datasets[dataset]
-        return entry["protocol"], entry.get("k")
-
-
-def load_suites(folder: Path | None = None) -> dict[str, Suite]:
-    """Every suite manifest by name."""
-    from benchmark.registry import _read_yaml, manifests_dir
-
-    out: dict[str, Suite] = {}
-    for path in sorted(((folder or manifests_dir()) / "suites").glob("*.yaml")):
-        data = _read_yaml(path)
-        unknown = set(data) - {"name", "datasets", "description", "methods"}
-        if unknown:
-            raise UserError(f"manifest {path}: unknown keys {sorted(unknown)}")
-        suite = Suite(**data, manifest=str(path))
-        out[suite.name] = suite
-    return out
-
-
-def get_suite(name: str) -> Suite:
-    suites = load_suites()
-    if name not in suites:
-        raise UserError(f"unknown suite {name!r}; known: {', '.join(suites) or 'none'}")
-    return suites[name]

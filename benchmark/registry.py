@@ -1,4 +1,8 @@
-"""Method manifests: ``manifests/methods/*.yaml`` -> lazily constructed methods.
+"""Method manifests: ``methods/*.yaml`` in the manifest roots -> lazily constructed methods.
+
+The roots (built-in package data, ``$TEXTUREADE_MANIFESTS``, the user's extra folders) come from
+:mod:`textureade.manifests`; :func:`load_manifest_folder` reads one kind from all of them for the
+method, dataset and suite registries.
 
 A manifest::
 
@@ -24,7 +28,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,12 +36,7 @@ import yaml
 
 from benchmark.method import PROTOCOLS, Method
 from textureade.errors import UserError
-
-
-def manifests_dir() -> Path:
-    """The manifests folder: $TEXTUREADE_MANIFESTS, else ``manifests/`` at the repository root."""
-    env = os.environ.get("TEXTUREADE_MANIFESTS")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "manifests"
+from textureade.manifests import builtin_root, manifest_folders
 
 
 @dataclass
@@ -75,12 +73,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_manifest_folder(folder: Path, cls: type, kind: str, path_field: str) -> dict[str, Any]:
-    """Every ``folder/*.yaml`` as a ``cls`` dataclass, by name (sorted).
-
-    Unknown keys and a name declared twice are one-line UserErrors; ``path_field`` receives the
-    manifest's path. Shared by the method and dataset registries.
-    """
+def _load_folder(folder: Path, cls: type, kind: str, path_field: str) -> dict[str, Any]:
+    """Every ``folder/*.yaml`` as a ``cls`` by name; unknown keys or a name declared twice raise."""
     known = set(cls.__dataclass_fields__) - {path_field}
     specs: dict[str, Any] = {}
     for path in sorted(folder.glob("*.yaml")):
@@ -93,12 +87,35 @@ def load_manifest_folder(folder: Path, cls: type, kind: str, path_field: str) ->
             first = getattr(specs[spec.name], path_field)
             raise UserError(f"{kind} {spec.name!r} is declared twice ({first} and {path})")
         specs[spec.name] = spec
+    return specs
+
+
+def load_manifest_folder(
+    subdir: str, cls: type, kind: str, path_field: str, root: Path | None = None
+) -> dict[str, Any]:
+    """Every ``<root>/<subdir>/*.yaml`` as a ``cls`` dataclass, by name (sorted).
+
+    root: one manifests folder to read (tests); None = every root of
+    :func:`textureade.manifests.manifest_roots` in precedence order, where a manifest of a later
+    root (the user's extra folders) replaces a built-in one of the same name. Unknown keys and a
+    name declared twice within one root are one-line UserErrors; ``path_field`` receives the
+    manifest's path. Shared by the method, dataset and suite registries.
+    """
+    folders = [Path(root) / subdir] if root is not None else [f for _, f in manifest_folders(subdir)]
+    specs: dict[str, Any] = {}
+    for folder in folders:
+        specs.update(_load_folder(folder, cls, kind, path_field))
     return dict(sorted(specs.items()))
 
 
+def builtin_names(subdir: str, cls: type, kind: str, path_field: str) -> set[str]:
+    """Names declared by the built-in manifests alone (to tell which user manifests replace one)."""
+    return set(load_manifest_folder(subdir, cls, kind, path_field, root=builtin_root().path))
+
+
 def load_method_specs(folder: Path | None = None) -> dict[str, MethodSpec]:
-    """All method manifests, by name, sorted by name."""
-    return load_manifest_folder((folder or manifests_dir()) / "methods", MethodSpec, "method", "path")
+    """All method manifests, by name, sorted by name (``folder``: one manifests root only)."""
+    return load_manifest_folder("methods", MethodSpec, "method", "path", root=folder)
 
 
 def get_method_spec(name: str, folder: Path | None = None) -> MethodSpec:

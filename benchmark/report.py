@@ -13,6 +13,7 @@ import pandas as pd
 
 from benchmark.leaderboard import metric_columns
 from textureade.errors import UserError
+from textureade.manifests import origin_of
 
 
 def _higher_is_better(metric: str) -> bool:
@@ -123,10 +124,18 @@ def write_leaderboard(
 
 def catalog() -> dict[str, list[dict]]:
     """Methods, datasets and suites known here, each with whether it can run here and why not."""
-    from benchmark.datasets import dataset_availability, load_dataset_specs
-    from benchmark.protocol import load_suites
-    from benchmark.registry import availability, load_method_specs
+    from benchmark.datasets import DatasetSpec, dataset_availability, load_dataset_specs
+    from benchmark.registry import MethodSpec, availability, builtin_names, load_method_specs
+    from benchmark.suites import Suite, load_suites
 
+    def override(path: str, name: str, builtin: set[str]) -> str | None:
+        """None for a built-in manifest, else where the user's manifest is and what it replaces."""
+        root = origin_of(path)
+        if root is None or root.builtin:
+            return None
+        return f"user manifest {path}" + (", replacing the built-in one" if name in builtin else "")
+
+    builtin = builtin_names("methods", MethodSpec, "method", "path")
     methods = []
     for spec in load_method_specs().values():
         try:
@@ -142,8 +151,11 @@ def catalog() -> dict[str, list[dict]]:
                 "available": reason is None,
                 "reason": reason,
                 "description": spec.description,
+                "manifest": spec.path,
+                "user_manifest": override(spec.path, spec.name, builtin),
             }
         )
+    builtin = builtin_names("datasets", DatasetSpec, "dataset", "manifest")
     datasets = []
     for dspec in load_dataset_specs().values():
         reason = dataset_availability(dspec)
@@ -158,10 +170,20 @@ def catalog() -> dict[str, list[dict]]:
                 "available": reason is None,
                 "reason": reason,
                 "description": dspec.description,
+                "manifest": dspec.manifest,
+                "user_manifest": override(dspec.manifest, dspec.name, builtin),
             }
         )
+    builtin = builtin_names("suites", Suite, "suite", "manifest")
     suites = [
-        {"name": s.name, "datasets": s.datasets, "description": s.description} for s in load_suites().values()
+        {
+            "name": s.name,
+            "datasets": s.datasets,
+            "description": s.description,
+            "manifest": s.manifest,
+            "user_manifest": override(s.manifest, s.name, builtin),
+        }
+        for s in load_suites().values()
     ]
     return {"methods": methods, "datasets": datasets, "suites": suites}
 
@@ -172,14 +194,17 @@ def catalog_table(cat: dict[str, list[dict]]) -> str:
     width = max([len(m["name"]) for m in cat["methods"]] + [6])
     for m in cat["methods"]:
         state = "ready" if m["available"] else f"unavailable: {m['reason']}"
+        state += f" [{m['user_manifest']}]" if m["user_manifest"] else ""
         lines.append(f"  {m['name']:<{width}}  {m['kind']:<10} {','.join(m['protocols']):<38} {state}")
     lines.append("DATASETS")
     width = max([len(d["name"]) for d in cat["datasets"]] + [6])
     for d in cat["datasets"]:
         k = "GT" if d["k"] is None else d["k"]
         state = "ready" if d["available"] else f"unavailable: {d['reason']}"
+        state += f" [{d['user_manifest']}]" if d["user_manifest"] else ""
         lines.append(f"  {d['name']:<{width}}  {d['form']:<10} {d['protocol']:<14} K={k:<3} {state}")
     lines.append("SUITES")
     for s in cat["suites"]:
-        lines.append(f"  {s['name']}: {', '.join(f'{n} {v}' for n, v in s['datasets'].items())}")
+        mark = f" [{s['user_manifest']}]" if s["user_manifest"] else ""
+        lines.append(f"  {s['name']}: {', '.join(f'{n} {v}' for n, v in s['datasets'].items())}{mark}")
     return "\n".join(lines)

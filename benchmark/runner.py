@@ -38,9 +38,10 @@ from benchmark.datasets import DatasetHandle, open_dataset
 from benchmark.journal import Journal, finalize, fsync_dir
 from benchmark.method import MethodUnavailable
 from benchmark.predictions import save_prediction
-from benchmark.protocol import check_protocol, get_suite, method_inputs, prediction_to_partition
+from benchmark.protocol import check_protocol, method_inputs, prediction_to_partition
 from benchmark.provenance import environment, now_utc, spec_dict, weights_info
 from benchmark.registry import MethodSpec, build_method, get_method_spec, resolve_params
+from benchmark.suites import get_suite
 from textureade.errors import UserError
 from textureade.types import Prediction, Record, Sample
 

@@ -1,8 +1,9 @@
 """Build configuration: one schema (dataclasses), CLI > YAML > defaults, implemented once.
 
 ``resolve_build_config(cli, yaml_path)`` merges the three layers: dataclass defaults, then the YAML
-file's keys, then every CLI value that is not None. The mining thresholds come from
-``manifests/mining/default.yaml`` and may be overridden under ``mining:`` in the build YAML.
+file's keys, then every CLI value that is not None. The mining thresholds come from the
+``mining/default.yaml`` manifest (found by :mod:`textureade.manifests`) and may be overridden under
+``mining:`` in the build YAML.
 The resolved config (``BuildConfig.to_dict()``) is written beside the outputs.
 """
 
@@ -18,9 +19,7 @@ from typing import Any
 import yaml
 
 from textureade.errors import UserError
-
-MANIFESTS = Path(__file__).resolve().parents[1] / "manifests"
-DEFAULT_MINING = MANIFESTS / "mining" / "default.yaml"
+from textureade.manifests import find_manifest, manifest_file
 
 # Keys that change how fast a build runs but never what it produces (left out of the fingerprint).
 RUNTIME_ONLY = ("workers", "out", "progress")
@@ -86,7 +85,7 @@ def load_mining_config(
 
     Raises UserError for a missing file, an unknown key or a keyword file without the four lists.
     """
-    path = Path(path) if path else DEFAULT_MINING
+    path = Path(path) if path else manifest_file("mining", "default.yaml")
     data = _read_yaml(path, "mining config")
     data.update(overrides or {})
     classes = data.pop("classes", None)
@@ -94,8 +93,9 @@ def load_mining_config(
         raise UserError(f"mining config {path}: 'classes' must name a YAML file of keyword lists")
     if classes is not None:
         cpath = Path(classes)
-        if not cpath.is_absolute():
-            cpath = path.parent / cpath
+        if not cpath.is_absolute():  # beside the mining YAML, else a mining manifest of that name
+            beside = path.parent / cpath
+            cpath = beside if beside.is_file() else (find_manifest("mining", str(cpath)) or beside)
         lists = _read_yaml(cpath, "class keyword file")
         for key in ("texture_surface", "object", "ambiguous", "ignore"):
             if key not in lists:
@@ -104,7 +104,8 @@ def load_mining_config(
     known = {f.name for f in dataclasses.fields(MiningConfig)}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise UserError(f"mining config {path}: unknown key(s) {', '.join(unknown)}; see {DEFAULT_MINING}")
+        default = find_manifest("mining", "default.yaml")
+        raise UserError(f"mining config {path}: unknown key(s) {', '.join(unknown)}; see {default}")
     cfg = MiningConfig(**data)
     cfg.boundary_density_range = tuple(float(v) for v in cfg.boundary_density_range)  # type: ignore[assignment]
     cfg.segment_count_range = tuple(int(v) for v in cfg.segment_count_range)  # type: ignore[assignment]

@@ -87,9 +87,9 @@ class DatasetSpec:
 
 def load_dataset_specs(folder: Path | None = None) -> dict[str, DatasetSpec]:
     """Every dataset manifest, by name (sorted)."""
-    from benchmark.registry import load_manifest_folder, manifests_dir
+    from benchmark.registry import load_manifest_folder
 
-    return load_manifest_folder((folder or manifests_dir()) / "datasets", DatasetSpec, "dataset", "manifest")
+    return load_manifest_folder("datasets", DatasetSpec, "dataset", "manifest", root=folder)
 
 
 def _missing(spec: DatasetSpec, where: Path) -> str:

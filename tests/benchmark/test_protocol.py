@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.protocol import get_suite, load_suites, method_inputs, prediction_to_partition
+from benchmark.protocol import method_inputs, prediction_to_partition
+from benchmark.suites import get_suite, load_suites
 from textureade.errors import UserError
 from textureade.types import Prediction, Sample
 

@@ -39,16 +39,20 @@ from textureade.errors import UserError
 from textureade.fingerprint import weights_fingerprint
 from textureade.hf import is_local, load_pretrained, pick_device, torch_dtype
 
-MANIFEST_DIR = Path(__file__).resolve().parents[2] / "manifests" / "describers"
 FLORENCE = "florence2"
 
 
 def read_describer_manifest(name: str) -> dict[str, Any] | None:
-    """The mapping in ``manifests/describers/<name>.yaml``, or None when there is no such manifest."""
+    """The mapping in the ``describers/<name>.yaml`` manifest, or None when there is no such manifest.
+
+    Found by :func:`textureade.manifests.find_manifest` (built-in, ``$TEXTUREADE_MANIFESTS``, user folders).
+    """
     import yaml
 
-    path = MANIFEST_DIR / f"{name}.yaml"
-    if "/" in name or not path.is_file():
+    from textureade.manifests import find_manifest
+
+    path = None if "/" in name else find_manifest("describers", f"{name}.yaml")
+    if path is None:
         return None
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     if not isinstance(data, dict) or not data.get("model"):
