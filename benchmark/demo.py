@@ -1,7 +1,7 @@
 """`make demo`: the whole benchmark on an embedded default, no downloads, a few minutes on 2 cores.
 
 1. writes a small ADE20K-form folder from scikit-image's bundled images
-   (``textureade.synthetic_ade.write_synthetic_ade``) and builds a mini TextureADE from it with the
+   (``textureade.testing.synthetic_ade.write_synthetic_ade``) and builds a mini TextureADE from it with the
    real pipeline (``textureade.pipeline.build``, offline describer);
 2. makes a set of synthetic texture mosaics (``textureade.mosaic.make_mosaics``);
 3. runs every registered method that can run here on both (the ``demo`` suite: each method told
@@ -42,7 +42,7 @@ def make_data(out: Path, n_ade: int, n_mosaics: int, seed: int = 0) -> dict[str,
     from textureade.config import BuildConfig
     from textureade.mosaic import make_mosaics
     from textureade.pipeline import build
-    from textureade.synthetic_ade import write_synthetic_ade
+    from textureade.testing.synthetic_ade import write_synthetic_ade
 
     data = out / "data"
     ade = write_synthetic_ade(data / "ade20k-synthetic", n=n_ade, seed=seed)

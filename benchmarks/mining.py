@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     elif GENUINE.is_dir():
         path, what = GENUINE, "genuine SceneParse150 samples"
     else:
-        from textureade.synthetic_ade import write_synthetic_ade
+        from textureade.testing.synthetic_ade import write_synthetic_ade
 
         tmp = tempfile.TemporaryDirectory()
         path, what = write_synthetic_ade(Path(tmp.name) / "syn", n=8), "synthetic ADE20K"

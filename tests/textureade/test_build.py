@@ -21,7 +21,7 @@ from textureade.describe.validate import descriptions_problems
 from textureade.errors import UserError
 from textureade.pipeline import build
 from textureade.store import check_dataset, read_textureade
-from textureade.synthetic_ade import write_synthetic_ade
+from textureade.testing.synthetic_ade import write_synthetic_ade
 
 ROOT = Path(__file__).resolve().parents[2]
 

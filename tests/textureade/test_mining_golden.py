@@ -7,7 +7,7 @@ new group), the rejected split tests (group, what failed), the dropped groups, t
 the whole provenance (every J, valley and coherence value as the dataset records it). The corpus:
 
 - synthetic scenes, built here without ../shared: 24 ADEChallengeData2016 and 24 full-form scenes
-  from ``textureade.synthetic_ade`` (instances and parts), and the known-answer scenes of the
+  from ``textureade.testing.synthetic_ade`` (instances and parts), and the known-answer scenes of the
   mining tests (brick / grass / gravel merges, splits, a smooth gradient, drops, max_regions,
   instances and parts) mined with two seeds and ``min_score`` 0 so that every one reaches regions;
 - the genuine ADE20K samples in ../shared (read in place) with seeds 0, 1 and 2, and an end-to-end
@@ -37,7 +37,7 @@ from textureade.config import load_mining_config, resolve_build_config
 from textureade.mining import mine_scene
 from textureade.pipeline import build
 from textureade.readers import open_ade20k
-from textureade.synthetic_ade import write_synthetic_ade
+from textureade.testing.synthetic_ade import write_synthetic_ade
 from textureade.types import Scene, SceneObject
 
 GOLDEN = Path(__file__).parent / "golden" / "mining.json"

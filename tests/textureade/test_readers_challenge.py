@@ -14,7 +14,7 @@ from PIL import Image
 from textureade import read_ade20k
 from textureade.errors import UserError
 from textureade.readers import ItemRef, ReadError, open_ade20k
-from textureade.synthetic_ade import write_synthetic_ade
+from textureade.testing.synthetic_ade import write_synthetic_ade
 
 
 def test_genuine_validation_image(ade_samples):

@@ -17,7 +17,7 @@ import pytest
 from textureade import read_ade20k
 from textureade.errors import UserError
 from textureade.readers import open_ade20k
-from textureade.synthetic_ade import write_synthetic_ade
+from textureade.testing.synthetic_ade import write_synthetic_ade
 
 IMG = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 
@@ -213,7 +213,7 @@ def test_1aurent_mirror_matches_the_folder_it_came_from(hf_full, variant):
 
 
 def test_1aurent_mirror_with_mapping(hf_full):
-    from textureade.synthetic_ade import FULL_TO_150
+    from textureade.testing.synthetic_ade import FULL_TO_150
 
     _, pq_root = hf_full
     (scene,) = list(read_ade20k(pq_root, limit=1, mapping=FULL_TO_150))

@@ -11,7 +11,7 @@ from PIL import Image
 
 from textureade import read_ade20k
 from textureade.errors import UserError
-from textureade.synthetic_ade import FULL_TO_150, write_synthetic_ade
+from textureade.testing.synthetic_ade import FULL_TO_150, write_synthetic_ade
 
 
 def _digest(root):

@@ -20,7 +20,7 @@ def test_vlm_build_then_cached_rebuild(tmp_path, monkeypatch):
     from textureade.cli import cli
     from textureade.describe.vlm import VlmDescriber
     from textureade.store import read_textureade
-    from textureade.synthetic_ade import write_synthetic_ade
+    from textureade.testing.synthetic_ade import write_synthetic_ade
     from textureade.testing.tiny_vlm import save_tiny_vlm
 
     ade = write_synthetic_ade(tmp_path / "ade", n=4, form="challenge", seed=1)
@@ -87,7 +87,7 @@ def test_default_cache_and_cross_image_batches(tmp_path, monkeypatch):
     from textureade.config import BuildConfig
     from textureade.describe.vlm import VlmDescriber
     from textureade.pipeline import build
-    from textureade.synthetic_ade import write_synthetic_ade
+    from textureade.testing.synthetic_ade import write_synthetic_ade
     from textureade.testing.tiny_vlm import save_tiny_vlm
 
     monkeypatch.setenv("TEXTUREADE_CACHE", str(tmp_path / "envcache"))
@@ -120,7 +120,7 @@ def test_a_model_that_cannot_load_stops_the_build(tmp_path):
     image is described, never a "describe" reject of every image in a dataset that exits 0."""
     from textureade.cli import cli
     from textureade.errors import UserError
-    from textureade.synthetic_ade import write_synthetic_ade
+    from textureade.testing.synthetic_ade import write_synthetic_ade
     from textureade.testing.tiny_vlm import save_tiny_vlm
 
     ade = write_synthetic_ade(tmp_path / "ade", n=2, form="challenge", seed=1)
