@@ -149,8 +149,10 @@ def test_stats_helpers():
     y = rng.normal(size=(500, 4)) + np.array([3.0, 0, 0, 0])
     assert separability(GroupStats.of(x), GroupStats.of(x[::-1])) == pytest.approx(0.0, abs=1e-9)
     assert 7 < separability(GroupStats.of(x), GroupStats.of(y)) < 11  # 3^2 / 1
-    lab = two_means(np.concatenate([x, y]))
-    assert (lab[:500] == lab[0]).mean() > 0.9 and (lab[500:] != lab[0]).mean() > 0.9
+    lab, centres = two_means(np.concatenate([x, y]))
+    assert lab[0] == 0 and (lab[:500] == 0).mean() > 0.9 and (lab[500:] == 1).mean() > 0.9
+    assert centres[1][0] - centres[0][0] == pytest.approx(3.0, abs=0.3)
+    assert two_means(x[:3]) is None and two_means(np.ones((10, 4))) is None
     uni = rng.uniform(size=5000)
     bi = np.concatenate([rng.normal(0, 0.1, 2500), rng.normal(1, 0.1, 2500)])
     assert valley_ratio(uni, 0.25, 0.75) > 0.6

@@ -64,7 +64,8 @@ def _colours(pixels: np.ndarray) -> list[str]:
     from textureade.mining.stats import two_means
 
     lab_w = lab * np.array([0.5, 1.0, 1.0], np.float32)  # lightness weighs less than hue
-    parts = two_means(lab_w.astype(np.float64))
+    found = two_means(lab_w)
+    parts = found[0] if found is not None else np.zeros(lab.shape[0], np.int64)
     share = parts.mean()
     big, small = (1, 0) if share >= 0.5 else (0, 1)
     frac_small = min(share, 1 - share)

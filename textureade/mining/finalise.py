@@ -77,7 +77,7 @@ def full_size_regions(
     area[: n_seg + 1] = sm.areas
     composition: dict[int, dict[int, int]] = {s.id: {s.class_id: int(sm.areas[s.id])} for s in sm.segments}
     cuts = []
-    codes = sm.codes8 if sm.codes8 is not None else sm.codes
+    codes = sm.codes
     for sp in accepted:
         # the group's full-size pixels near its working-size pixels (a sliver of it that the
         # working grid misses entirely stays with the rest)
@@ -86,10 +86,8 @@ def full_size_regions(
             continue
         codes_box = codes[box[0] : box[1], box[2] : box[3]]
         in_group = (owner_at_split[sm.lut] == sp.group).astype(np.uint8)  # per code
-        half = _lookup(in_group, codes_box).view(bool) & upsample_half(
-            sp.half_w, sp.group_mask_w, (h, w), box
-        )
-        moved = _moved(sm.lut, codes_box, half, n_seg + 1)
+        half = in_group[codes_box].view(bool) & upsample_half(sp.half_w, sp.group_mask_w, (h, w), box)
+        moved = np.bincount(sm.lut[codes_box[half]], minlength=n_seg + 1)  # pixels per segment
         for sid in np.flatnonzero(moved).tolist():
             k, cid = int(moved[sid]), seg_class[sid]
             area[sid] -= k
@@ -135,7 +133,7 @@ def full_size_regions(
     for k, g in enumerate(kept, start=1):
         region_of_group[g] = k
     piece_region = region_of_group[owner]
-    label_map = _lookup(piece_region[sm.lut].astype(np.int32), codes)
+    label_map = piece_region[sm.lut][codes]
     for new, (r0, r1, c0, c1), half in cuts:
         label_map[r0:r1, c0:c1][half] = piece_region[new]
     joint: dict[int, dict[int, int]] = {k: {} for k in range(1, len(kept) + 1)}
@@ -164,25 +162,6 @@ def full_size_regions(
     prov["regions"] = regions_prov
     prov["coverage"] = r4(coverage)
     return label_map.astype(np.int32, copy=False), infos, prov
-
-
-def _moved(lut: np.ndarray, codes: np.ndarray, half: np.ndarray, size: int) -> np.ndarray:
-    """Pixels of ``half`` per segment id (``lut[codes]``), int64 (size,); a masked ``cv2.calcHist``
-    of the codes when they are 8-bit (no boolean gather of the full-size box)."""
-    if codes.dtype == np.uint8 and lut.size <= 256:
-        hist = cv2.calcHist([codes], [0], half.view(np.uint8), [256], [0, 256]).ravel()
-        return np.bincount(lut, weights=hist[: lut.size], minlength=size).astype(np.int64)
-    return np.bincount(lut[codes[half]], minlength=size)
-
-
-def _lookup(lut: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """``lut[codes]`` in the dtype of ``lut`` (``cv2.LUT`` when the codes are uint8; every code is
-    < ``lut.size``)."""
-    if codes.dtype == np.uint8 and lut.size <= 256:
-        table = np.zeros(256, dtype=lut.dtype)
-        table[: lut.size] = lut
-        return cv2.LUT(codes, table)
-    return np.take(lut, codes)
 
 
 def _r4(x: float) -> float:

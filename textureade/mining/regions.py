@@ -93,7 +93,7 @@ def mine_regions(
     h, w = scene.labels.shape
     hs, ws = working_size((h, w), cfg.work_max_side)
     z = standardise(pixel_features(scene.image, cfg.work_max_side, full_resolution=False))
-    piece_w = np.take(sm.lut, _nearest(sm.codes8 if sm.codes8 is not None else sm.codes, hs, ws))
+    piece_w = np.take(sm.lut, _nearest(sm.codes, hs, ws))
     grp = Groups(piece_w, z, {s.id: {s.class_id} for s in segments})
     seg_names = {s.id: s.name for s in segments}
 
@@ -109,16 +109,8 @@ def mine_regions(
     owner_at_split = grp.owner_lut()
     group_w = owner_at_split[piece_w]
     accepted: list[_Split] = []
-    sizes = np.bincount(group_w.ravel(), minlength=next_id)
-    # interiors of all groups at once (splits below only relabel inside a group); without a merge the
-    # groups are the pieces, whose interiors ``Groups`` already has
-    interiors = grp.piece_interior if not merges else interior_map(group_w)
-    inner = np.bincount(group_w[interiors], minlength=next_id)
+    interiors = interior_map(group_w)  # splits below only relabel inside a group
     for g in grp.alive():
-        if sizes[g] < max(2 * cfg.split_min_frac * hs * ws, 16) or inner[g] < 0.5 * sizes[g]:
-            # too small to split, or too thin to have an interior (the first tests of ``try_split``,
-            # for all groups at once)
-            continue
         found = try_split(g, grp, group_w, cfg, rng, interiors)
         if found is None:
             continue

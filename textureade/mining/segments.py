@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from textureade.config import MiningConfig
@@ -48,13 +47,8 @@ def _attributes(scene: Scene, class_id: int, instance: int, part_level: int) -> 
 
 
 def label_counts(labels: np.ndarray) -> np.ndarray:
-    """``np.bincount(labels.ravel())`` for a non-negative integer map, via ``cv2.calcHist`` on a
-    uint16 copy when the ids and the image allow it (about twice as fast)."""
-    m = int(labels.max()) + 1 if labels.size else 1
-    if m <= 65536 and labels.size < (1 << 24) and labels.min() >= 0:
-        hist = cv2.calcHist([labels.astype(np.uint16)], [0], None, [m], [0, m]).ravel()
-        return hist.astype(np.int64)
-    return np.bincount(labels.ravel(), minlength=m)
+    """Pixels per label of a non-negative integer map: ``np.bincount(labels.ravel())`` (int64)."""
+    return np.bincount(labels.ravel()) if labels.size else np.zeros(1, np.int64)
 
 
 @dataclass
@@ -71,17 +65,6 @@ class SegmentMap:
     lut: np.ndarray
     segments: list[Segment]
     areas: np.ndarray
-    _codes8: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def codes8(self) -> np.ndarray | None:
-        """A uint8 copy of ``codes`` when every code is < 256 (and the LUT has <= 256 entries), else
-        None; made once (8-bit maps make comparisons, gathers and ``cv2.LUT`` much cheaper)."""
-        if self._codes8 is None and self.lut.size <= 256 and self.codes.dtype != np.uint8:
-            self._codes8 = self.codes.astype(np.uint8)
-        elif self._codes8 is None and self.codes.dtype == np.uint8:
-            self._codes8 = self.codes
-        return self._codes8
 
     def full(self) -> np.ndarray:
         """H x W int32 segment map (0 = none)."""

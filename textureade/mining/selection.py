@@ -50,52 +50,26 @@ class Selection:
 def boundary_pairs(labels: np.ndarray) -> dict[tuple[int, int], int]:
     """Shared boundary length of every pair of labels (a < b), counting 4-neighbour pixel pairs.
 
-    Pairs involving label 0 (unlabeled) are included; callers filter them. One comparison pass per
-    direction over the map in its own dtype; only the (few) differing pixel pairs are gathered.
+    Pairs involving label 0 (unlabeled) are included; callers filter them.
     """
-    lab = np.ascontiguousarray(labels)
+    lab = np.asarray(labels).astype(np.int64)
     if lab.size == 0 or lab.ndim != 2:
         return {}
-    h, w = lab.shape
-    m = int(lab.max()) + 1
-    if m <= 256 and lab.dtype != np.uint8 and int(lab.min()) >= 0:
-        lab = lab.astype(np.uint8)  # comparisons on bytes: a quarter of the memory traffic
-    flat = lab.ravel()
-    codes = []
-    # horizontal neighbours: (r, c) and (r, c + 1); vertical: (r, c) and (r + 1, c)
-    for k, step in ((np.flatnonzero(lab[:, 1:] != lab[:, :-1]), 1), (np.flatnonzero(lab[1:] != lab[:-1]), w)):
-        if k.size == 0:
-            continue
-        p = k + k // (w - 1) if step == 1 and w > 1 else k
-        a = flat[p].astype(np.int64)
-        b = flat[p + step].astype(np.int64)
-        codes.append(np.minimum(a, b) * m + np.maximum(a, b))
-    if not codes:
+    pairs = []
+    for a, b in ((lab[:, :-1], lab[:, 1:]), (lab[:-1], lab[1:])):  # horizontal, vertical neighbours
+        differ = a != b
+        pairs.append(np.stack([np.minimum(a, b)[differ], np.maximum(a, b)[differ]], axis=1))
+    both = np.concatenate(pairs)
+    if both.size == 0:
         return {}
-    allc = np.concatenate(codes)
-    if m * m <= 1 << 20:
-        counts = np.bincount(allc, minlength=m * m)
-        uniq = np.flatnonzero(counts)
-        counts = counts[uniq]
-    else:
-        uniq, counts = np.unique(allc, return_counts=True)
-    return {(int(u // m), int(u % m)): int(c) for u, c in zip(uniq.tolist(), counts.tolist())}
+    uniq, counts = np.unique(both, axis=0, return_counts=True)
+    return {(int(a), int(b)): int(c) for (a, b), c in zip(uniq.tolist(), counts.tolist())}
 
 
 def component_sizes(mask: np.ndarray) -> np.ndarray:
-    """Pixel counts of the 4-connected components of a boolean map (int64, one per component).
-
-    16-bit component labels when they cannot overflow (a 4-connected map of N pixels has at most
-    ceil(N / 2) components) and the counts from ``cv2.calcHist`` (exact below 2^24 pixels)."""
-    small = mask.size <= 131070
-    k, comp = cv2.connectedComponents(
-        mask.view(np.uint8), connectivity=4, ltype=cv2.CV_16U if small else cv2.CV_32S
-    )
-    if k <= 1:
-        return np.zeros(0, dtype=np.int64)
-    if small:
-        return cv2.calcHist([comp], [0], None, [k], [0, k]).ravel()[1:].astype(np.int64)
-    return np.bincount(comp.ravel(), minlength=k)[1:]
+    """Pixel counts of the 4-connected components of a boolean map (int64, one per component)."""
+    k, comp = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4)
+    return np.bincount(comp.ravel(), minlength=k)[1:].astype(np.int64)
 
 
 def _large_components(mask: np.ndarray, min_size: float) -> int:
@@ -140,9 +114,7 @@ def score_image(
 
     tex_ids = [c for c in labelled if types.get(c) == ClassType.TEXTURE]
     k = score_stride((h, w), cfg.work_max_side)
-    sub = labels[::k, ::k] if k > 1 else labels
-    if counts.size <= 256 and sub.dtype != np.uint8:
-        sub = sub.astype(np.uint8)  # comparisons and components on bytes
+    sub = labels[::k, ::k]
     n_large = 0
     for cid in tex_ids:
         # components per class (two touching texture classes are two components)

@@ -41,20 +41,15 @@ def _matches(padded: str, keywords: Iterable[str]) -> bool:
 
 def class_type(name: str, cfg: MiningConfig) -> ClassType:
     """The type of one ADE class name (e.g. ``"windowpane, window"`` -> OBJECT)."""
-    padded = _words(name or "")
-    if padded.strip() == "" or _matches(padded, cfg.ignore):
-        return ClassType.IGNORE
-    if _matches(padded, cfg.object):
-        return ClassType.OBJECT
-    if _matches(padded, cfg.texture_surface):
-        return ClassType.TEXTURE
-    if _matches(padded, cfg.ambiguous):
-        return ClassType.AMBIGUOUS
-    return ClassType.OBJECT
+    return _cached_type(
+        name, (tuple(cfg.ignore), tuple(cfg.object), tuple(cfg.texture_surface), tuple(cfg.ambiguous))
+    )
 
 
 @lru_cache(maxsize=8192)
 def _cached_type(name: str, lists: tuple[tuple[str, ...], ...]) -> ClassType:
+    """``class_type`` for the keyword lists (ignore, object, texture surface, ambiguous); a build
+    types the same names in every image, so each is typed once."""
     ignore, obj, texture, ambiguous = lists
     padded = _words(name or "")
     if padded.strip() == "" or _matches(padded, ignore):
@@ -69,18 +64,14 @@ def _cached_type(name: str, lists: tuple[tuple[str, ...], ...]) -> ClassType:
 
 
 def type_classes(class_names: dict[int, str], ids: Iterable[int], cfg: MiningConfig) -> dict[int, ClassType]:
-    """Type every id in ``ids``; id 0 is IGNORE and an id without a name is an OBJECT (unknown).
-    (Names are typed once per keyword lists and remembered: a build types the same names per image.)"""
-    lists = (tuple(cfg.ignore), tuple(cfg.object), tuple(cfg.texture_surface), tuple(cfg.ambiguous))
+    """Type every id in ``ids``; id 0 is IGNORE and an id without a name is an OBJECT (unknown)."""
     out: dict[int, ClassType] = {}
     for cid in ids:
         cid = int(cid)
         if cid == 0:
             out[cid] = ClassType.IGNORE
-        elif cid not in class_names:
-            out[cid] = ClassType.OBJECT
         else:
-            out[cid] = _cached_type(class_names[cid], lists)
+            out[cid] = class_type(class_names[cid], cfg) if cid in class_names else ClassType.OBJECT
     return out
 
 
