@@ -24,7 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from baselines import clip_dense as cd
+from baselines._clip import (
+    check_descriptions,
+    encode_texts,
+    hf_weights_problem,
+    image_tensor,
+    last_block,
+    sliding_logits,
+    with_dustbin,
+)
 from baselines.code_arch import load_code_net
 from textureade.errors import UserError
 from textureade.types import Prediction
@@ -91,8 +99,8 @@ def code_masks(net: Any, window: Any, text: Any, kp_text: Any, opts: dict[str, A
     for layer in vm.encoder.layers[:-1]:
         feat = layer(feat, None)
         feat = feat[0] if isinstance(feat, tuple) else feat
-    clip_emb = cd.last_block(vm.encoder.layers[-1], feat, "maskclip")  # frozen CLIP, MaskCLIP trick
-    m = cd.last_block(net.masker_block, feat, "maskclip")[:, 1:]  # the masker's own last block
+    clip_emb = last_block(vm.encoder.layers[-1], feat, "maskclip")  # frozen CLIP, MaskCLIP trick
+    m = last_block(net.masker_block, feat, "maskclip")[:, 1:]  # the masker's own last block
     m = m.transpose(1, 2).reshape(len(x), c.vision_width, gh, gw)
     for block in net.decoder:
         m = block(m)
@@ -166,25 +174,25 @@ class CoDe:
         if not ckpt or not Path(str(ckpt)).expanduser().is_file():
             where = f"not found at {ckpt}" if ckpt else "not given"
             return f"CoDe checkpoint {where}; {CHECKPOINT_HINT}"
-        return cd.hf_weights_problem(
+        return hf_weights_problem(
             params.get("tokenizer"), params.get("revision"), "CLIP tokenizer", "tokenizer"
         )
 
     def predict(self, image: np.ndarray, k: int | None, descriptions: list[str] | None) -> Prediction:
         import torch
 
-        texts = cd.check_descriptions(self.name, k, descriptions)
+        texts = check_descriptions(self.name, k, descriptions)
         with torch.inference_mode():
             text, truncated = prompt_text_features(self.net, self.tokenizer, texts)
-            kp_text, _ = cd.encode_texts(self.net.clip, self.tokenizer, texts, self.kp_templates)
-            x = cd.image_tensor(image, self.short_side, IMAGENET_MEAN, IMAGENET_STD, self.device)
-            masks = cd.sliding_logits(
+            kp_text, _ = encode_texts(self.net.clip, self.tokenizer, texts, self.kp_templates)
+            x = image_tensor(image, self.short_side, IMAGENET_MEAN, IMAGENET_STD, self.device)
+            masks = sliding_logits(
                 lambda win: code_masks(self.net, win, text, kp_text, self.opts),
                 x,
                 self.crop,
                 self.stride,
                 self.batch_size,
             )
-        scores = cd.with_dustbin(masks, image.shape[:2], self.bg_thresh)
+        scores = with_dustbin(masks, image.shape[:2], self.bg_thresh)
         extras = {"truncated_descriptions": int(truncated), "background": self.bg_thresh}
         return Prediction(scores=scores, descriptions=texts, extras=extras)

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from baselines.sam3 import _torchvision_reason, hf_weights_reason
+from baselines._sam3 import Sam3Grounder, hf_weights_reason, torchvision_reason
 from benchmark.method import MethodUnavailable
 from textureade.errors import UserError
 from textureade.hf import load_pretrained, torch_dtype
@@ -100,7 +100,6 @@ class Detecture:
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
         from baselines.detecture_arch import SEG_TOKEN
-        from baselines.sam3 import Sam3Grounder
 
         self.torch = torch
         self.grounder = Sam3Grounder(sam3, revision=sam3_revision, device=device, dtype="float32")
@@ -125,7 +124,7 @@ class Detecture:
         if not Path(str(ckpt)).expanduser().is_file():
             return f"checkpoint not found at {ckpt}; pass --option checkpoint=PATH"
         return (
-            _torchvision_reason()
+            torchvision_reason()
             or hf_weights_reason(params.get("sam3"), params.get("sam3_revision"), "sam3", "sam3")
             or hf_weights_reason(params.get("vlm"), params.get("vlm_revision"), "vlm", "vlm")
         )
@@ -277,7 +276,7 @@ class Detecture:
             llm = torch.cat([self.heads.dustbin_embed[0], states.to(self.heads.dustbin_embed.dtype)], dim=0)
             query = sam.text_projection(self.heads.bridge(llm).to(sam.dtype))[:, None, :]  # (N, 1, D)
             n = query.shape[0]
-            rows = self.grounder._expand(feats, n)
+            rows = self.grounder.expand(feats, n)
             fpn, pos = rows.fpn_hidden_states[:-1], rows.fpn_position_encoding[:-1]
             enc = sam.detr_encoder(
                 vision_features=[fpn[-1]], text_features=query, vision_pos_embeds=[pos[-1]]
@@ -294,50 +293,7 @@ class Detecture:
         before = {**self.grounder.timings, **self.timings}
         states, texts, extras = self.read(image, k, descriptions)
         feats = self.grounder.encode_image(image)
-        scores = self.grounder._upsample(self.mask_logits(feats, states), feats.size)
+        scores = self.grounder.upsample(self.mask_logits(feats, states), feats.size)
         after = {**self.grounder.timings, **self.timings}
         extras.update(k_pred=len(texts), timings={s: after[s] - before[s] for s in after})
         return Prediction(scores=scores, descriptions=texts, extras=extras)
-
-
-def save_random_checkpoint(vlm: str, sam3: str, out: str | Path, seed: int = 0) -> Path:
-    """A random checkpoint in the published layout sized for these (tiny) models; for tests/smoke."""
-    import torch
-    from transformers import AutoConfig, AutoProcessor
-
-    from baselines.detecture_arch import SEG_TOKEN, random_published_state
-
-    vcfg = AutoConfig.from_pretrained(vlm, local_files_only=True).text_config
-    scfg = AutoConfig.from_pretrained(sam3, local_files_only=True)
-    tok = AutoProcessor.from_pretrained(vlm, local_files_only=True).tokenizer
-    tok.add_tokens([SEG_TOKEN], special_tokens=True)
-    head_dim = getattr(vcfg, "head_dim", None) or vcfg.hidden_size // vcfg.num_attention_heads
-    state = random_published_state(
-        vcfg.num_hidden_layers, vcfg.hidden_size, vcfg.num_attention_heads * head_dim,
-        vcfg.num_key_value_heads * head_dim, len(tok), scfg.text_config.hidden_size,
-        scfg.detr_encoder_config.hidden_size, seed=seed,
-    )  # fmt: skip
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(
-        {"epoch": 29, "model_trainable": state, "dustbin_embed": state["dustbin_embed"], "phase": 2}, out
-    )
-    return out
-
-
-def tiny_params(tmp_dir: Any) -> dict[str, Any]:
-    """Smoke hook: tiny Qwen3-VL + tiny SAM 3 + a random checkpoint in the published layout."""
-    from baselines.testing.tiny_sam3 import save_tiny_sam3
-    from textureade.testing.tiny_vlm import save_tiny_vlm
-
-    tmp = Path(tmp_dir)
-    vlm, sam3 = save_tiny_vlm("qwen3_vl", tmp / "tiny-qwen3-vl"), save_tiny_sam3(tmp / "tiny-sam3")
-    ckpt = save_random_checkpoint(str(vlm), str(sam3), tmp / "detecture-tiny.pt")
-    return {
-        "checkpoint": str(ckpt),
-        "vlm": str(vlm),
-        "sam3": str(sam3),
-        "device": "cpu",
-        "dtype": "float32",
-        "max_new_tokens": 16,
-    }

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from baselines import clip_dense as cd
 from baselines import lseg_arch as la
+from baselines._clip import check_descriptions, hf_weights_problem, image_tensor, sliding_logits, with_dustbin
 from textureade.errors import UserError
 from textureade.types import Prediction
 
@@ -139,7 +139,7 @@ class LSeg:
         if not ckpt or not Path(str(ckpt)).expanduser().is_file():
             where = f"not found at {ckpt}" if ckpt else "not given"
             return f"LSeg checkpoint {where}; {CHECKPOINT_HINT}"
-        return cd.hf_weights_problem(
+        return hf_weights_problem(
             params.get("tokenizer"), params.get("revision"), "CLIP tokenizer", "tokenizer"
         )
 
@@ -171,18 +171,18 @@ class LSeg:
         import torch
         import torch.nn.functional as F
 
-        texts = cd.check_descriptions(self.name, k, descriptions)
+        texts = check_descriptions(self.name, k, descriptions)
         h, w = image.shape[:2]
         short = round(self.long_side * min(h, w) / max(h, w)) if self.long_side else None
         with torch.inference_mode():
             text, truncated = self.text_features(texts)
-            x = cd.image_tensor(image, short, [0.5] * 3, [0.5] * 3, self.device)
+            x = image_tensor(image, short, [0.5] * 3, [0.5] * 3, self.device)
             x, (rh, rw) = pad_to(x, self.crop, 32, value=-1.0)  # -1 = a black pixel after normalisation
-            logits = cd.sliding_logits(self.score_fn(text), x, self.crop, self.stride, self.batch_size)
+            logits = sliding_logits(self.score_fn(text), x, self.crop, self.stride, self.batch_size)
             logits = F.interpolate(
                 logits[None, :, :rh, :rw], size=(h, w), mode="bilinear", align_corners=False
             )[0]
-        scores = cd.with_dustbin(logits, (h, w), self.dustbin)
+        scores = with_dustbin(logits, (h, w), self.dustbin)
         return Prediction(
             scores=scores, descriptions=texts, extras={"truncated_descriptions": int(truncated)}
         )

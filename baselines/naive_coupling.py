@@ -3,12 +3,12 @@
 - one causal generation for all regions: region k's description is written after, and conditioned
   on, regions 1..k-1's text (language leakage);
 - all K prompts grounded jointly in ONE SAM 3 pass (their text features concatenated into one
-  prompt; :meth:`baselines.sam3.Sam3Grounder.ground_joint`), so prompts compete inside the model;
+  prompt; :meth:`baselines._sam3.Sam3Grounder.ground_joint`), so prompts compete inside the model;
 - masks painted in order: region k takes every pixel where sigmoid(map_k) > ``mask_threshold``,
   later regions overwriting earlier ones; pixels no mask claims stay unassigned (0).
 
 Returns a label map (not scores): painting is the design under test. Everything else (models,
-prompts, parameters) is :class:`baselines.detecture_zs.DetectureZS`.
+prompts, parameters) is the pipeline ``detecture-zs`` runs, :class:`baselines._vlm_sam3.VlmSam3Pipeline`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from baselines.detecture_zs import DetectureZS
-from baselines.detecture_zs import tiny_params as tiny_params  # the same smoke weights
+from baselines._vlm_sam3 import VlmSam3Pipeline
 from textureade.types import Prediction
 
 
@@ -31,8 +30,8 @@ def paint_in_order(maps: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     return labels
 
 
-class NaiveCoupling(DetectureZS):
-    """DetectureZS with isolation and multiplexing off and painted masks instead of an argmax."""
+class NaiveCoupling(VlmSam3Pipeline):
+    """The VLM -> SAM 3 pipeline with isolation and multiplexing off and painted masks instead of an argmax."""
 
     name = "naive-coupling"
 

@@ -18,7 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from baselines import clip_dense as cd
+from baselines._clip import (
+    VARIANTS,
+    check_descriptions,
+    dense_features,
+    encode_texts,
+    hf_weights_problem,
+    image_tensor,
+    load_clip,
+)
 from baselines.mask_matching import MatchOptions, Proposals, label_proposals
 from textureade.errors import UserError
 from textureade.types import Prediction
@@ -100,7 +108,7 @@ def dino_features(model: Any, mean: list[float], std: list[float], image: np.nda
     import torch
 
     patch = model.config.patch_size
-    x = cd.image_tensor(image, short_side, mean, std, str(next(model.parameters()).device))
+    x = image_tensor(image, short_side, mean, std, str(next(model.parameters()).device))
     hh, ww = (x.shape[-2] // patch) * patch, (x.shape[-1] // patch) * patch
     x = x[:, :, :hh, :ww]
     with torch.inference_mode():
@@ -143,13 +151,13 @@ class UseReimpl:
 
         from textureade.hf import load_pretrained, pick_device
 
-        if clip_variant not in cd.VARIANTS:
-            raise UserError(f"use-reimpl: clip_variant must be one of {', '.join(cd.VARIANTS)}")
+        if clip_variant not in VARIANTS:
+            raise UserError(f"use-reimpl: clip_variant must be one of {', '.join(VARIANTS)}")
         self.match = MatchOptions(scale, dino_beta, dino_tau, uncovered, dustbin)
         self.device = pick_device(device)
         self.sam = load_pretrained(SamModel, sam, what="sam model", revision=revision).eval().to(self.device)
         self.sam_processor = load_pretrained(SamProcessor, sam, what="sam processor", revision=revision)
-        self.clip, self.tokenizer, (self.mean, self.std) = cd.load_clip(clip, revision, self.device, None)
+        self.clip, self.tokenizer, (self.mean, self.std) = load_clip(clip, revision, self.device, None)
         self.dino = None
         if dinov2:
             self.dino = load_pretrained(Dinov2Model, dinov2, what="dinov2 model").eval().to(self.device)
@@ -176,22 +184,22 @@ class UseReimpl:
     def check_available(cls, params: dict[str, Any]) -> str | None:
         rev = params.get("revision")
         for key, what in (("sam", "SAM"), ("clip", "CLIP")):
-            problem = cd.hf_weights_problem(params.get(key), rev, what, key)
+            problem = hf_weights_problem(params.get(key), rev, what, key)
             if problem:
                 return problem
         if params.get("dinov2"):
-            return cd.hf_weights_problem(params["dinov2"], None, "DINOv2", "dinov2")
+            return hf_weights_problem(params["dinov2"], None, "DINOv2", "dinov2")
         return None
 
     def predict(self, image: np.ndarray, k: int | None, descriptions: list[str] | None) -> Prediction:
         import torch
 
-        texts = cd.check_descriptions(self.name, k, descriptions)
+        texts = check_descriptions(self.name, k, descriptions)
         proposals = sam_proposals(self.sam, self.sam_processor, image, self.o)
         with torch.inference_mode():
-            text, truncated = cd.encode_texts(self.clip, self.tokenizer, texts, self.templates)
-            x = cd.image_tensor(image, self.clip_short_side, self.mean, self.std, self.device)
-            feats = cd.dense_features(self.clip, x, self.clip_variant)[0]
+            text, truncated = encode_texts(self.clip, self.tokenizer, texts, self.templates)
+            x = image_tensor(image, self.clip_short_side, self.mean, self.std, self.device)
+            feats = dense_features(self.clip, x, self.clip_variant)[0]
             dino = None
             if self.dino is not None:
                 dino = dino_features(self.dino, *self.dino_norm, image, self.dino_short_side)

@@ -74,8 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-new-tokens", type=int, default=40)
     args = ap.parse_args(argv)
 
-    from baselines.detecture import Detecture, save_random_checkpoint
+    from baselines.detecture import Detecture
     from baselines.detecture_zs import DetectureZS
+    from baselines.testing.tiny_detecture import save_random_checkpoint
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-detecture-"))
     vlm, sam3, ckpt = args.vlm, args.sam3, args.checkpoint

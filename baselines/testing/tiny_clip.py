@@ -73,15 +73,6 @@ def save_tiny_clip(out_dir: str | Path, seed: int = 0) -> Path:
     return out
 
 
-def smoke_params(tmp_dir: Path) -> dict[str, Any]:
-    """Params that make a tiny offline CLIP-dense method (maskclip / sclip / clearclip / code's backbone).
-
-    The variant stays the manifest's; windows shrink to the tiny model's 64 px.
-    """
-    path = save_tiny_clip(Path(tmp_dir) / "tiny_clip")
-    return {"model": str(path), "device": "cpu", "short_side": 96, "crop": 64, "stride": 32}
-
-
 def tiny_code_config() -> Any:
     """A tiny CoDe config sharing the tiny CLIP's tokenizer (vocab 514, 77 positions)."""
     from baselines.code_arch import CoDeConfig
@@ -134,22 +125,6 @@ def save_tiny_code(out_dir: str | Path, seed: int = 0) -> Path:
     path = out / "checkpoint.pth"
     torch.save({"model": sd, "config": argparse.Namespace(tag="tiny"), "step": 7}, path)
     return path
-
-
-def code_smoke_params(tmp_dir: Path) -> dict[str, Any]:
-    """Params for a tiny offline CoDe: random official-layout checkpoint + the tiny char tokenizer."""
-    tok = save_tiny_clip(Path(tmp_dir) / "tiny_clip")
-    ckpt = save_tiny_code(Path(tmp_dir) / "tiny_code")
-    return {
-        "checkpoint": str(ckpt),
-        "tokenizer": str(tok),
-        "device": "cpu",
-        "vision_heads": 2,
-        "text_heads": 2,
-        "short_side": 96,
-        "crop": 64,
-        "stride": 32,
-    }
 
 
 def tiny_lseg_config() -> Any:
@@ -207,21 +182,3 @@ def save_tiny_lseg(out_dir: str | Path, seed: int = 0) -> Path:
     hp = argparse.Namespace(backbone="clip_vitl16_384", arch_option=0)
     torch.save({"state_dict": sd, "epoch": 200, "hyper_parameters": hp}, path)
     return path
-
-
-def lseg_smoke_params(tmp_dir: Path) -> dict[str, Any]:
-    """Params for a tiny offline LSeg: random official-layout checkpoint + the tiny char tokenizer."""
-    tok = save_tiny_clip(Path(tmp_dir) / "tiny_clip")
-    ckpt = save_tiny_lseg(Path(tmp_dir) / "tiny_lseg")
-    return {
-        "checkpoint": str(ckpt),
-        "tokenizer": str(tok),
-        "device": "cpu",
-        "hooks": [0, 1, 2, 3],
-        "vit_heads": 2,
-        "text_heads": 2,
-        "long_side": 96,
-        "crop": 64,
-        "stride": 32,
-        "flip": False,
-    }

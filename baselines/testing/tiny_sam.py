@@ -8,7 +8,6 @@ prompt encoder and mask decoder 16 wide) and its ``SamProcessor``. ``save_tiny_d
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 
 def save_tiny_sam(out_dir: str | Path, seed: int = 0) -> Path:
@@ -67,21 +66,3 @@ def save_tiny_dinov2(out_dir: str | Path, seed: int = 0) -> Path:
         image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225], do_convert_rgb=True
     ).save_pretrained(out)
     return out
-
-
-def use_smoke_params(tmp_dir: Path) -> dict[str, Any]:
-    """Params for a tiny offline USE re-implementation: tiny SAM + tiny CLIP + tiny DINOv2, no quality filters."""
-    from baselines.testing.tiny_clip import save_tiny_clip
-
-    tmp = Path(tmp_dir)
-    return {
-        "sam": str(save_tiny_sam(tmp / "tiny_sam")),
-        "clip": str(save_tiny_clip(tmp / "tiny_clip")),
-        "dinov2": str(save_tiny_dinov2(tmp / "tiny_dinov2")),
-        "device": "cpu",
-        "points_per_side": 4,
-        "pred_iou_thresh": 0.0,
-        "stability_thresh": 0.0,
-        "clip_short_side": 64,
-        "dino_short_side": 64,
-    }

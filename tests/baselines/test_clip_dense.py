@@ -10,8 +10,10 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from baselines import clip_dense as cd  # noqa: E402
-from baselines.testing.tiny_clip import save_tiny_clip, smoke_params  # noqa: E402
+from baselines import _clip  # noqa: E402
+from baselines.clip_dense import ClipDense  # noqa: E402
+from baselines.testing.smoke import clip_dense as smoke_params  # noqa: E402
+from baselines.testing.tiny_clip import save_tiny_clip  # noqa: E402
 from benchmark.method import MethodUnavailable  # noqa: E402
 from benchmark.registry import availability, build_method, load_method_specs  # noqa: E402
 from textureade.errors import UserError  # noqa: E402
@@ -26,7 +28,7 @@ def tiny(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def loaded(tiny):
-    model, tok, _ = cd.load_clip(tiny["model"], None, "cpu", "float32")
+    model, tok, _ = _clip.load_clip(tiny["model"], None, "cpu", "float32")
     return model, tok
 
 
@@ -34,9 +36,9 @@ def _image(h=100, w=70, seed=0):
     return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
 
 
-@pytest.mark.parametrize("variant", cd.VARIANTS)
+@pytest.mark.parametrize("variant", _clip.VARIANTS)
 def test_predict_shapes_and_dustbin(tiny, variant):
-    method = cd.ClipDense(variant=variant, **tiny)
+    method = ClipDense(variant=variant, **tiny)
     image = _image()
     pred = method.predict(image, 3, TEXTS)
     assert pred.scores.shape == (4, 100, 70) and pred.scores.dtype == np.float32
@@ -62,7 +64,7 @@ def test_last_block_maskclip_is_self_only_attention(loaded):
     mask = torch.full((5, 5), float("-inf")).fill_diagonal_(0.0)[None, None].expand(2, 1, 5, 5)
     with torch.no_grad():
         want = layer(x, mask)
-        got = cd.last_block(layer, x, "maskclip")
+        got = _clip.last_block(layer, x, "maskclip")
     assert torch.allclose(got, want, atol=1e-5)
 
 
@@ -78,10 +80,10 @@ def test_last_block_clearclip_and_sclip_match_hf_attention(loaded):
         y = layer.layer_norm1(x)
         a_qq = qq.self_attn(y, None)[0]
         a_kk = kk.self_attn(y, None)[0]
-        assert torch.allclose(cd.last_block(layer, x, "clearclip"), a_qq, atol=1e-5)
+        assert torch.allclose(_clip.last_block(layer, x, "clearclip"), a_qq, atol=1e-5)
         h = x + a_qq + a_kk - layer.self_attn.out_proj.bias
         want = h + layer.mlp(layer.layer_norm2(h))
-        assert torch.allclose(cd.last_block(layer, x, "sclip"), want, atol=1e-5)
+        assert torch.allclose(_clip.last_block(layer, x, "sclip"), want, atol=1e-5)
 
 
 def test_dense_features_follow_hf_forward(loaded):
@@ -89,22 +91,22 @@ def test_dense_features_follow_hf_forward(loaded):
     model, _ = loaded
     px = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
-        got = cd.dense_features(model, px, "sclip")
-        h = cd.last_block(model.vision_model.encoder.layers[-1], _hidden_before_last(model, px), "sclip")
+        got = _clip.dense_features(model, px, "sclip")
+        h = _clip.last_block(model.vision_model.encoder.layers[-1], _hidden_before_last(model, px), "sclip")
         tok = model.visual_projection(model.vision_model.post_layernorm(h[:, 1:]))
     want = torch.nn.functional.normalize(tok, dim=-1).transpose(1, 2).reshape(1, 16, 8, 8)
     assert got.shape == (1, 16, 8, 8)
     assert torch.allclose(got, want, atol=1e-5)
     # other sizes interpolate positions: 48 x 80 -> 6 x 10 patches
     with torch.no_grad():
-        assert cd.dense_features(model, torch.randn(1, 3, 48, 80), "clearclip").shape == (1, 16, 6, 10)
+        assert _clip.dense_features(model, torch.randn(1, 3, 48, 80), "clearclip").shape == (1, 16, 6, 10)
 
 
 def test_sliding_windows_cover_and_average():
-    assert cd.window_origins(100, 64, 32) == [0, 32, 36]
-    assert cd.window_origins(50, 64, 32) == [0]
+    assert _clip.window_origins(100, 64, 32) == [0, 32, 36]
+    assert _clip.window_origins(50, 64, 32) == [0]
     x = torch.arange(3 * 90 * 130, dtype=torch.float32).reshape(1, 3, 90, 130)
-    out = cd.sliding_logits(lambda crops: crops[:, :2] * 2.0, x, crop=64, stride=32, batch_size=3)
+    out = _clip.sliding_logits(lambda crops: crops[:, :2] * 2.0, x, crop=64, stride=32, batch_size=3)
     assert out.shape == (2, 90, 130)
     assert torch.allclose(out, x[0, :2] * 2.0)
 
@@ -112,21 +114,21 @@ def test_sliding_windows_cover_and_average():
 def test_text_truncation_counted_and_templates_averaged(loaded):
     model, tok = loaded
     long = "a very long description of a wooden floor " * 10
-    emb, truncated = cd.encode_texts(model, tok, ["grass", long], ["{}"])
+    emb, truncated = _clip.encode_texts(model, tok, ["grass", long], ["{}"])
     assert emb.shape == (2, 16) and truncated == 1
     assert torch.allclose(emb.norm(dim=-1), torch.ones(2), atol=1e-5)
-    twice, _ = cd.encode_texts(model, tok, ["grass"], ["{}", "{}"])
+    twice, _ = _clip.encode_texts(model, tok, ["grass"], ["{}", "{}"])
     assert torch.allclose(twice[0], emb[0], atol=1e-5)
-    other, _ = cd.encode_texts(model, tok, ["grass"], ["a photo of {}."])
+    other, _ = _clip.encode_texts(model, tok, ["grass"], ["a photo of {}."])
     assert not torch.allclose(other[0], emb[0], atol=1e-3)
 
 
 def test_user_errors(tiny):
     with pytest.raises(UserError, match="variant"):
-        cd.ClipDense(variant="nope", **tiny)
+        ClipDense(variant="nope", **tiny)
     with pytest.raises(UserError, match="template"):
-        cd.ClipDense(templates=["no placeholder"], **tiny)
-    method = cd.ClipDense(**tiny)
+        ClipDense(templates=["no placeholder"], **tiny)
+    method = ClipDense(**tiny)
     with pytest.raises(UserError, match="descriptions"):
         method.predict(_image(), 2, None)
     with pytest.raises(UserError, match="k=3"):
@@ -155,6 +157,6 @@ def test_manifests_registry_and_missing_weights(tmp_path, tiny):
 
 def test_tiny_clip_round_trip(tmp_path):
     path = save_tiny_clip(tmp_path / "c")
-    model, tok, (mean, std) = cd.load_clip(str(path), None, "cpu", None)
+    model, tok, (mean, std) = _clip.load_clip(str(path), None, "cpu", None)
     assert model.config.vision_config.patch_size == 8 and len(mean) == 3 and len(std) == 3
     assert tok("ab")["input_ids"][0] == tok.convert_tokens_to_ids("<|startoftext|>")

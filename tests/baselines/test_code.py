@@ -15,7 +15,8 @@ from baselines import code_arch as ca  # noqa: E402
 from baselines import code_seg as cs  # noqa: E402
 from baselines.pamr import neighbours, pamr  # noqa: E402
 from baselines.safe_ckpt import check_layout, load_state_dict, load_torch_file  # noqa: E402
-from baselines.testing.tiny_clip import code_smoke_params, save_tiny_code, tiny_code_config  # noqa: E402
+from baselines.testing.smoke import code as code_smoke_params  # noqa: E402
+from baselines.testing.tiny_clip import save_tiny_code, tiny_code_config  # noqa: E402
 from benchmark.registry import availability, build_method, load_method_specs  # noqa: E402
 from textureade.errors import UserError  # noqa: E402
 

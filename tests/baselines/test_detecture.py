@@ -15,8 +15,9 @@ pytest.importorskip("transformers")
 import torch  # noqa: E402
 
 from baselines import detecture_arch as arch  # noqa: E402
-from baselines.detecture import Detecture, assistant_text, parse_lines, tiny_params  # noqa: E402
+from baselines.detecture import Detecture, assistant_text, parse_lines  # noqa: E402
 from baselines.lora import LoraLinear, apply_lora  # noqa: E402
+from baselines.testing.smoke import detecture as tiny_params  # noqa: E402
 from benchmark.method import MethodUnavailable  # noqa: E402
 from textureade.errors import UserError  # noqa: E402
 

@@ -16,8 +16,10 @@ pytest.importorskip("transformers")
 
 import torch  # noqa: E402
 
-from baselines.detecture_zs import DetectureZS, as_description, parse_names, shorten, tiny_params  # noqa: E402
+from baselines._vlm_sam3 import as_description, parse_names, shorten  # noqa: E402
+from baselines.detecture_zs import DetectureZS  # noqa: E402
 from baselines.naive_coupling import NaiveCoupling, paint_in_order  # noqa: E402
+from baselines.testing.smoke import vlm_sam3 as tiny_params  # noqa: E402
 from benchmark.method import Method, MethodUnavailable  # noqa: E402
 from textureade.errors import UserError  # noqa: E402
 

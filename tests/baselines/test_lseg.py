@@ -12,7 +12,8 @@ pytest.importorskip("timm")
 from baselines import lseg as ls  # noqa: E402
 from baselines import lseg_arch as la  # noqa: E402
 from baselines.safe_ckpt import load_torch_file  # noqa: E402
-from baselines.testing.tiny_clip import lseg_smoke_params, save_tiny_lseg, tiny_lseg_config  # noqa: E402
+from baselines.testing.smoke import lseg as lseg_smoke_params  # noqa: E402
+from baselines.testing.tiny_clip import save_tiny_lseg, tiny_lseg_config  # noqa: E402
 from benchmark.registry import availability, build_method, load_method_specs  # noqa: E402
 from textureade.errors import UserError  # noqa: E402
 

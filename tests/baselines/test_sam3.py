@@ -9,7 +9,8 @@ pytest.importorskip("torch")
 pytest.importorskip("torchvision")
 pytest.importorskip("transformers")
 
-from baselines.sam3 import MISSING_LOGIT, Sam3Grounder, Sam3Method, stack_scores  # noqa: E402
+from baselines._sam3 import MISSING_LOGIT, Sam3Grounder, stack_scores  # noqa: E402
+from baselines.sam3 import Sam3Method  # noqa: E402
 from baselines.testing.tiny_sam3 import save_tiny_sam3  # noqa: E402
 from benchmark.method import Method, MethodUnavailable  # noqa: E402
 from textureade.errors import UserError  # noqa: E402

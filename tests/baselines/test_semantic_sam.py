@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("torch")
 
 from baselines import semantic_sam as ss  # noqa: E402
+from baselines.testing import smoke  # noqa: E402
 from benchmark.method import MethodUnavailable  # noqa: E402
 from benchmark.registry import build_method, load_method_specs  # noqa: E402
 from textureade.detecture_format import write_detecture_folder  # noqa: E402
@@ -35,7 +36,7 @@ def test_reason_without_the_fork(tmp_path):
     with pytest.raises(MethodUnavailable, match="semantic-sam: Semantic-SAM needs its detectron2 fork"):
         build_method(spec, {"checkpoint": str(tmp_path / "x.pth")})
     with pytest.raises(unittest.SkipTest, match="detectron2"):
-        ss.smoke_params(tmp_path)
+        smoke.semantic_sam(tmp_path)
 
 
 def test_records_to_proposals():

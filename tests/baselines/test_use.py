@@ -10,7 +10,7 @@ pytest.importorskip("transformers")
 
 from baselines import mask_matching as mm  # noqa: E402
 from baselines import use_reimpl as ur  # noqa: E402
-from baselines.testing.tiny_sam import use_smoke_params  # noqa: E402
+from baselines.testing.smoke import use_reimpl as use_smoke_params  # noqa: E402
 from benchmark.registry import availability, build_method, load_method_specs  # noqa: E402
 from textureade.errors import UserError  # noqa: E402
 
