@@ -14,9 +14,13 @@ is just absent from the map; the metrics count only regions present, as Detectur
 masks). Paths are resolved strictly inside the folder: ``..`` or absolute paths that leave it
 reject the sample.
 
-Per-sample problems (missing or corrupt image/mask, escaping path, duplicate id, no non-empty
-texture) reject that sample with a one-line reason through ``on_reject(id, reason)`` (default:
-a logged warning) and reading goes on. A folder without ``metadata.json`` raises UserError.
+Per-sample problems (an entry or field of the wrong JSON type, null or missing; text that is not
+valid Unicode; a missing, corrupt or non-image image/mask; an escaping or unusable path; a
+duplicate id; no non-empty texture) reject that sample with a one-line reason through
+``on_reject(id, reason)`` (default: a logged warning) and reading goes on. A mask holding grey
+values other than 0 and 255 is thresholded at > 127 and reported through ``on_warning`` (or
+rejects its sample with ``strict``). A folder without a readable ``metadata.json`` (a JSON list)
+raises UserError.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import json
 import logging
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,11 +37,19 @@ from typing import Any
 import numpy as np
 
 from textureade.errors import UserError
+from textureade.readers.base import one_line, safe_text
 from textureade.types import Sample, ValidationError
 
 log = logging.getLogger(__name__)
 
 OnReject = Callable[[str, str], None]
+OnWarning = Callable[[str, str, str], None]
+
+#: A mask pixel is "on" when its grey value is above this (Detecture: ``m / 255 > 0.5``).
+MASK_THRESHOLD = 127
+#: Warning kind for a mask that holds grey values other than 0 and 255 (thresholded, or rejected
+#: under strict).
+NON_BINARY_MASK = "non_binary_mask"
 
 
 class _Reject(Exception):
@@ -67,75 +80,129 @@ def _load_metadata(meta: Path) -> list[Any]:
     return data
 
 
+def _show(value: Any, limit: int = 60) -> str:
+    """A short, safe rendering of a metadata value for a reject reason."""
+    text = safe_text(repr(value))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else f"a JSON {type(value).__name__}"
+
+
 def resolve_inside(root: Path, rel: Any, what: str) -> Path:
-    """``root / rel`` resolved, or _Reject when it is not a string path inside ``root``."""
+    """``root / rel`` resolved, or _Reject when it is not a usable string path inside ``root``."""
     if not isinstance(rel, str) or not rel.strip():
-        raise _Reject(f"{what} is missing or not a string")
-    base = root.resolve()
-    p = Path(rel)
-    cand = (p if p.is_absolute() else base / p).resolve()
+        raise _Reject(f"{what} is missing or not a string (got {_kind(rel)})")
+    if safe_text(rel) != rel:
+        raise _Reject(f"{what} {_show(rel)} is not valid Unicode text")
+    try:
+        base = root.resolve()
+        p = Path(rel)
+        cand = (p if p.is_absolute() else base / p).resolve()
+    except (OSError, ValueError) as exc:  # embedded NUL, name too long, link loops
+        raise _Reject(f"{what} {_show(rel)} is not a usable path ({type(exc).__name__})") from None
     if not cand.is_relative_to(base):
-        raise _Reject(f"{what} {rel!r} points outside the dataset folder (paths must stay inside it)")
+        raise _Reject(f"{what} {_show(rel)} points outside the dataset folder (paths must stay inside it)")
     return cand
 
 
-def _read_image(path: Path) -> np.ndarray:
+def _open(path: Path, what: str, mode: str) -> np.ndarray:
     from PIL import Image
 
     try:
-        with Image.open(path) as im:
-            return np.array(im.convert("RGB"), dtype=np.uint8)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PIL's "possibly corrupt EXIF" and friends
+            with Image.open(path) as im:
+                return np.array(im.convert(mode), dtype=np.uint8)
     except FileNotFoundError:
-        raise _Reject(f"image {path.name} not found") from None
+        raise _Reject(f"{what} {safe_text(path.name)} not found") from None
+    except IsADirectoryError:
+        raise _Reject(f"{what} {safe_text(path.name)} is a directory, not an image file") from None
     except Exception as exc:  # PIL raises many types for corrupt files
         raise _Reject(
-            f"cannot read image {path.name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            f"cannot read {what} {safe_text(path.name)}: {one_line(exc, type(exc).__name__)}"
         ) from None
+
+
+def _read_image(path: Path) -> np.ndarray:
+    return _open(path, "image", "RGB")
 
 
 def _read_mask(path: Path) -> np.ndarray:
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            return np.array(im.convert("L"), dtype=np.uint8)
-    except FileNotFoundError:
-        raise _Reject(f"mask {path.name} not found") from None
-    except Exception as exc:
-        raise _Reject(
-            f"cannot read mask {path.name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-        ) from None
+    return _open(path, "mask", "L")
 
 
-def _sample_from_entry(root: Path, entry: Any, index: int, source: str) -> Sample:
+def entry_id(entry: Any, index: int) -> str:
+    """The id a rejected entry is reported under: its id, else its image's stem, else ``#index``."""
+    if isinstance(entry, dict):
+        sid = entry.get("id")
+        if sid and isinstance(sid, str | int) and not isinstance(sid, bool):
+            return safe_text(sid)
+        rel = entry.get("image_path")
+        if isinstance(rel, str) and rel.strip():
+            return safe_text(Path(rel).stem) or f"#{index}"
+    return f"#{index}"
+
+
+def _sample_id(entry: dict[str, Any]) -> str:
+    sid = entry.get("id")
+    if not sid:  # missing, null, "" (and 0, as before): the image's file stem
+        return Path(str(entry.get("image_path"))).stem
+    if isinstance(sid, bool) or not isinstance(sid, str | int):
+        raise _Reject(f"id is {_kind(sid)}, expected a string")
+    if safe_text(sid) != str(sid):
+        raise _Reject(f"id {_show(sid)} is not valid Unicode text")
+    return str(sid)
+
+
+def _sample_from_entry(
+    root: Path, entry: Any, index: int, source: str, warn: list[tuple[str, str]], strict: bool
+) -> Sample:
     if not isinstance(entry, dict):
-        raise _Reject(f"entry {index} is not a JSON object")
+        raise _Reject(f"entry {index} is {_kind(entry)}, not a JSON object")
     image_path = resolve_inside(root, entry.get("image_path"), "image_path")
-    sid = str(entry.get("id") or Path(str(entry.get("image_path"))).stem)
+    sid = _sample_id(entry)
     textures = entry.get("textures")
     if not isinstance(textures, list) or not textures:
-        raise _Reject("no textures listed")
+        raise _Reject(
+            f"no textures listed (textures is {_kind(textures)}{', empty' if textures == [] else ''})"
+        )
     image = _read_image(image_path)
     h, w = image.shape[:2]
     label = np.zeros((h, w), dtype=np.int32)
-    claimed = np.zeros((h, w), dtype=np.uint8)
+    claimed = np.zeros((h, w), dtype=np.int32)
     descriptions: list[str] = []
     mask_paths: list[str] = []
     resized: list[dict[str, Any]] = []
     for j, tex in enumerate(textures):
         if not isinstance(tex, dict):
-            raise _Reject(f"texture {j} is not a JSON object")
+            raise _Reject(f"texture {j} is {_kind(tex)}, not a JSON object")
         desc = tex.get("description", "")
         if not isinstance(desc, str):
-            raise _Reject(f"texture {j} description is not a string")
+            raise _Reject(f"texture {j} description is {_kind(desc)}, not a string")
+        if safe_text(desc) != desc:
+            raise _Reject(f"texture {j} description is not valid Unicode text")
         mpath = resolve_inside(root, tex.get("mask_path"), f"texture {j} mask_path")
         mask = _read_mask(mpath)
+        odd = (mask != 0) & (mask != 255)
+        if odd.any():
+            values = f"{int(mask.min())}..{int(mask.max())}"
+            if strict:
+                raise _Reject(f"mask {safe_text(mpath.name)} is not binary 0/255 (values {values}; --strict)")
+            warn.append(
+                (
+                    NON_BINARY_MASK,
+                    f"mask {safe_text(mpath.name)} is not binary 0/255 (values {values}, "
+                    f"{int(np.count_nonzero(odd))} other pixels): thresholded at > {MASK_THRESHOLD}",
+                )
+            )
         if mask.shape != (h, w):
             import cv2
 
             resized.append({"texture": j, "from": [mask.shape[1], mask.shape[0]], "to": [w, h]})
             mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
-        on = mask > 127
+        on = mask > MASK_THRESHOLD
         label[on] = j + 1
         claimed += on
         descriptions.append(desc)
@@ -154,34 +221,81 @@ def _sample_from_entry(root: Path, entry: Any, index: int, source: str) -> Sampl
     )
 
 
-def read_detecture_folder(path: str | Path, *, on_reject: OnReject | None = None) -> Iterator[Sample]:
+def read_detecture_folder(
+    path: str | Path,
+    *,
+    on_reject: OnReject | None = None,
+    on_warning: OnWarning | None = None,
+    strict: bool = False,
+) -> Iterator[Sample]:
     """Stream the samples of a Detecture-form folder in metadata order (see the module docstring).
 
     path: the folder (or its ``metadata.json``). on_reject(id, reason) is called for each
-    rejected sample (default: a logged warning). Raises UserError when metadata.json is absent or
-    unreadable (at the first ``next``).
+    rejected sample (default: a logged warning); on_warning(id, kind, message) for each sample
+    kept with a warning (kind ``non_binary_mask``; default: a logged warning). strict: a mask
+    that is not binary 0/255 rejects its sample instead. Ids and reasons passed to the callbacks
+    are valid UTF-8. Raises UserError when metadata.json is absent or unreadable (at the first
+    ``next``).
     """
     meta = _metadata_path(Path(path))
     root = meta.parent
     entries = _load_metadata(meta)
-    source = f"detecture:{root.resolve().name}"
+    source = f"detecture:{safe_text(root.resolve().name)}"
     seen: set[str] = set()
     for i, entry in enumerate(entries):
-        guess = entry.get("id") if isinstance(entry, dict) else None
-        sid = str(guess or (Path(str(entry.get("image_path"))).stem if isinstance(entry, dict) else f"#{i}"))
+        sid = entry_id(entry, i)
+        warn: list[tuple[str, str]] = []
         try:
             if sid in seen:
                 raise _Reject(f"duplicate id {sid!r} (an earlier entry has it)")
-            sample = _sample_from_entry(root, entry, i, source)
+            sample = _sample_from_entry(root, entry, i, source, warn, strict)
         except (_Reject, ValidationError) as exc:
-            reason = str(exc).splitlines()[0]
+            reason = one_line(exc)
             if on_reject is not None:
                 on_reject(sid, reason)
             else:
                 log.warning("detecture %s: rejected %s: %s", root, sid, reason)
             continue
+        for kind, message in warn:
+            if on_warning is not None:
+                on_warning(sample.id, kind, message)
+            else:
+                log.warning("detecture %s: %s: %s", root, sample.id, message)
         seen.add(sample.id)
         yield sample
+
+
+def detecture_fingerprint(folder: str | Path) -> str:
+    """sha256 of metadata.json plus the relative path and byte size of every file it names.
+
+    Entries or textures of the wrong shape name no file (they are rejects when read); a path
+    that cannot be a file here counts as missing (size -1). UserError when metadata.json is
+    absent or unreadable.
+    """
+    import hashlib
+
+    meta = _metadata_path(Path(folder))
+    root = meta.parent
+    entries = _load_metadata(meta)
+    h = hashlib.sha256()
+    h.update(meta.read_bytes())
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        textures = entry.get("textures")
+        textures = textures if isinstance(textures, list) else []
+        paths = [entry.get("image_path", "")] + [
+            t.get("mask_path", "") if isinstance(t, dict) else "" for t in textures
+        ]
+        for rel in paths:
+            text = safe_text(rel)
+            try:
+                p = root / str(rel)
+                size = p.stat().st_size if p.is_file() else -1
+            except (OSError, ValueError):  # NUL bytes, surrogates, names too long
+                size = -1
+            h.update(f"{text}\0{size}\n".encode())
+    return "sha256:" + h.hexdigest()[:32]
 
 
 def _safe_name(sid: str, used: set[str]) -> str:

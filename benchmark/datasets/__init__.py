@@ -168,6 +168,9 @@ def open_dataset(
     path: str | Path | None = None,
     protocol: str | None = None,
     k: int | None = None,
+    verify: bool = True,
+    skip_bad_shards: bool = False,
+    strict: bool = False,
 ) -> DatasetHandle:
     """Open a dataset by manifest name (optionally at another ``path``) or by folder path.
 
@@ -175,6 +178,7 @@ def open_dataset(
     oracle-k with the ground-truth K), a folder of parquet shards is TextureADE form (autonomous;
     a ``textureade mosaic`` set takes the ``mosaics`` manifest's defaults: oracle-k, ground-truth K).
     ``protocol``/``k`` override the defaults. Raises UserError (one line) when nothing is found.
+    ``verify``/``skip_bad_shards``/``strict``: how the readers meet bad input (DatasetHandle).
     """
     specs = load_dataset_specs()
     name = str(name_or_path)
@@ -207,4 +211,5 @@ def open_dataset(
         if k < 1:
             raise UserError(f"--k must be a positive integer, got {k}")
         handle.k = k
+    handle.verify, handle.skip_bad_shards, handle.strict = verify, skip_bad_shards, strict
     return handle

@@ -6,7 +6,6 @@ handle on such a folder (name, fingerprint, count) without reading any image.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,16 +30,9 @@ def detecture_metadata(folder: Path) -> list[dict[str, Any]]:
 
 def detecture_fingerprint(folder: Path) -> str:
     """sha256 of metadata.json plus the relative path and byte size of every file it names."""
-    folder = Path(folder)
-    h = hashlib.sha256()
-    h.update((folder / "metadata.json").read_bytes())
-    for entry in detecture_metadata(folder):
-        paths = [entry.get("image_path", "")] + [t.get("mask_path", "") for t in entry.get("textures", [])]
-        for rel in paths:
-            p = folder / str(rel)
-            size = p.stat().st_size if p.is_file() else -1
-            h.update(f"{rel}\0{size}\n".encode())
-    return "sha256:" + h.hexdigest()[:32]
+    from textureade.detecture_format import detecture_fingerprint as fingerprint
+
+    return fingerprint(folder)
 
 
 def open_detecture(folder: Path, **kw: Any) -> DatasetHandle:
@@ -50,7 +42,11 @@ def open_detecture(folder: Path, **kw: Any) -> DatasetHandle:
     def factory() -> Iterator[Sample]:
         from textureade.detecture_format import read_detecture_folder
 
-        return iter(read_detecture_folder(folder, on_reject=handle.on_reject))
+        return iter(
+            read_detecture_folder(
+                folder, on_reject=handle.on_reject, on_warning=handle.on_warning, strict=handle.strict
+            )
+        )
 
     kw.setdefault("name", folder.name)
     handle = DatasetHandle(

@@ -13,6 +13,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from textureade.readers.base import safe_text
 from textureade.types import Sample
 
 FORMS = ("detecture", "textureade", "python")
@@ -40,15 +41,53 @@ class DatasetHandle:
     fingerprint_fn: Callable[[], str] | None = None
     count_fn: Callable[[], int | None] | None = None
     description: str = ""
+    #: how the readers treat bad input (see README "Bad input"): verify each TextureADE shard's
+    #: sha256 against manifest.json as it is opened; skip a damaged shard with a warning instead of
+    #: stopping (UserError); reject samples whose masks are not binary 0/255 instead of warning
+    verify: bool = True
+    skip_bad_shards: bool = False
+    strict: bool = False
     #: samples the reader skipped (unreadable image/mask...): a count and the first 20 (id, reason)
     n_rejected: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    #: samples kept with a warning (e.g. a non-binary mask, thresholded): counts by kind, first 20
+    warnings: dict[str, int] = field(default_factory=dict)
+    warned: list[tuple[str, str]] = field(default_factory=list)
+    #: shards left out under skip_bad_shards: (path, reason)
+    skipped_shards: list[tuple[str, str]] = field(default_factory=list)
 
     def on_reject(self, sample_id: str, reason: str) -> None:
         """Count a sample the reader could not read (kept out of the records, reported in run.json)."""
         self.n_rejected += 1
         if len(self.rejected) < 20:
-            self.rejected.append((str(sample_id), str(reason)))
+            self.rejected.append((safe_text(sample_id), safe_text(reason)))
+
+    def on_warning(self, sample_id: str, kind: str, message: str) -> None:
+        """Count a sample kept with a warning (reported in run.json under reader_warnings)."""
+        self.warnings[kind] = self.warnings.get(kind, 0) + 1
+        if len(self.warned) < 20:
+            self.warned.append((safe_text(sample_id), safe_text(message)))
+
+    def on_skipped_shard(self, path: str, reason: str) -> None:
+        """Record a shard left out under ``skip_bad_shards`` (run.json: skipped_shards)."""
+        self.skipped_shards.append((safe_text(path), safe_text(reason)))
+
+    def reader_report(self) -> dict[str, Any]:
+        """What the readers met besides good samples, for run.json: rejected samples, warnings
+        (with the mask threshold they refer to) and skipped shards."""
+        from textureade.detecture_format import MASK_THRESHOLD
+
+        return {
+            "rejected_samples": {"count": self.n_rejected, "first": list(self.rejected)},
+            "reader_warnings": {
+                "count": sum(self.warnings.values()),
+                "by_kind": dict(sorted(self.warnings.items())),
+                "first": list(self.warned),
+                "mask_threshold": f"grey > {MASK_THRESHOLD} is on",
+            },
+            "skipped_shards": [list(s) for s in self.skipped_shards],
+            "verified_shards": self.form == "textureade" and self.verify,
+        }
 
     def iter_samples(self, limit: int | None = None) -> Iterator[Sample]:
         """Stream the samples in the dataset's deterministic order (the first ``limit`` only)."""

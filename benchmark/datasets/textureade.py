@@ -2,7 +2,8 @@
 
 The samples are read by :func:`textureade.store.read_textureade`; this module gives the harness
 its handle on such a folder (name, fingerprint, count). Mosaic sets use the same form
-(:mod:`benchmark.datasets.mosaics`).
+(:mod:`benchmark.datasets.mosaics`). The handle's ``verify`` and ``skip_bad_shards`` decide how
+a damaged shard is met (see :mod:`textureade.store.reader`).
 """
 
 from __future__ import annotations
@@ -43,7 +44,15 @@ def open_textureade(folder: Path, split: str | None = None, **kw: Any) -> Datase
     def factory() -> Iterator[Sample]:
         from textureade.store import read_textureade
 
-        return iter(read_textureade(folder, split=split))
+        return iter(
+            read_textureade(
+                folder,
+                split=split,
+                verify=handle.verify,
+                on_reject=handle.on_reject,
+                on_bad_shard=handle.on_skipped_shard if handle.skip_bad_shards else None,
+            )
+        )
 
     def fingerprint() -> str:
         try:
@@ -54,7 +63,7 @@ def open_textureade(folder: Path, split: str | None = None, **kw: Any) -> Datase
         return f"{fp}:{split}" if split else fp
 
     kw.setdefault("name", folder.name)
-    return DatasetHandle(
+    handle = DatasetHandle(
         form="textureade",
         factory=factory,
         path=folder,
@@ -62,3 +71,4 @@ def open_textureade(folder: Path, split: str | None = None, **kw: Any) -> Datase
         count_fn=lambda: _parquet_count(folder, split),
         **kw,
     )
+    return handle

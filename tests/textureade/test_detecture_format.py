@@ -144,3 +144,60 @@ def test_folder_errors_are_user_errors(tmp_path):
     (tmp_path / "metadata.json").write_text('{"a": 1}')
     with pytest.raises(UserError, match="JSON list"):
         list(read_detecture_folder(tmp_path))
+
+
+def test_entries_of_wrong_types_non_unicode_text_and_odd_paths_are_rejects(tmp_path):
+    """Issue #15: every malformed entry is a reject with its reason; the good ones read; the
+    fingerprint (what `bench run` computes first) does not crash on them either."""
+    from textureade.detecture_format import detecture_fingerprint
+
+    rng = np.random.default_rng(0)
+    half = np.zeros((8, 8), np.uint8)
+    half[:, :4] = 255
+    files = {"a.png": rng.integers(0, 256, (8, 8, 3), dtype=np.uint8), "m.png": half}
+    good = {"image_path": "a.png", "id": "good", "textures": [{"description": "d", "mask_path": "m.png"}]}
+    entries = [
+        {"image_path": 5, "id": ["x"], "textures": "abc"},
+        good,
+        "not an object",
+        {"image_path": "a.png", "id": ["x"], "textures": [{"mask_path": "m.png"}]},
+        {"image_path": "a.png", "id": "nul", "textures": [{"mask_path": "m\u0000.png"}]},
+        {"image_path": "a.png", "id": "long", "textures": [{"mask_path": "m" * 5000 + ".png"}]},
+        {"image_path": "a.png", "id": "sur\ud800", "textures": [{"mask_path": "m.png"}]},
+        {"image_path": "a.png", "id": "descr", "textures": [{"description": None, "mask_path": "m.png"}]},
+        {"image_path": "a.png", "id": "empty", "textures": []},
+        {"image_path": "a.png", "id": "dir", "textures": [{"mask_path": "."}]},
+        None,
+    ]
+    folder = write_raw(tmp_path / "d", entries, files)
+    rejects: list[tuple[str, str]] = []
+    got = list(read_detecture_folder(folder, on_reject=lambda i, r: rejects.append((i, r))))
+    assert [s.id for s in got] == ["good"]
+    reasons = [r for _, r in rejects]
+    assert len(rejects) == len(entries) - 1 and all("\n" not in r and r.encode() for r in reasons)
+    assert rejects[0] == ("#0", "image_path is missing or not a string (got a JSON int)")
+    assert rejects[1] == ("#2", "entry 2 is a JSON str, not a JSON object")
+    assert rejects[2] == ("a", "id is a JSON list, expected a string")
+    assert "not a usable path" in reasons[3] and "cannot read mask" in reasons[4]
+    assert rejects[5] == ("sur\\ud800", "id 'sur\\ud800' is not valid Unicode text")
+    assert "description is null" in reasons[6] and "empty" in reasons[7] and "directory" in reasons[8]
+    assert rejects[9] == ("#10", "entry 10 is null, not a JSON object")
+    assert detecture_fingerprint(folder).startswith("sha256:")
+
+
+def test_non_binary_masks_warn_with_the_threshold_or_reject_under_strict(tmp_path):
+    rng = np.random.default_rng(1)
+    grey = np.tile(np.arange(0, 256, 32, dtype=np.uint8), (8, 1))  # 0..224: not 0/255
+    files = {"a.png": rng.integers(0, 256, (8, 8, 3), dtype=np.uint8), "g.png": grey}
+    entries = [{"image_path": "a.png", "id": "g", "textures": [{"description": "d", "mask_path": "g.png"}]}]
+    folder = write_raw(tmp_path / "d", entries, files)
+    warnings: list[tuple[str, str, str]] = []
+    (s,) = read_detecture_folder(folder, on_warning=lambda *w: warnings.append(w))
+    assert s.label_map.tolist() == (grey > 127).astype(np.int32).tolist()
+    assert warnings == [
+        ("g", "non_binary_mask", "mask g.png is not binary 0/255 (values 0..224, 56 other pixels): "
+         "thresholded at > 127")
+    ]  # fmt: skip
+    rejects: list[tuple[str, str]] = []
+    assert list(read_detecture_folder(folder, strict=True, on_reject=lambda *r: rejects.append(r))) == []
+    assert rejects == [("g", "mask g.png is not binary 0/255 (values 0..224; --strict)")]

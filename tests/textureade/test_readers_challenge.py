@@ -163,3 +163,35 @@ def test_an_images_folder_without_annotations_is_no_ade_copy(tmp_path):
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "images" / "training" / "a.jpg")
     with pytest.raises(UserError, match="is no ADE20K copy"):
         read_ade20k(tmp_path)
+
+
+def test_odd_names_directories_duplicates_and_class_ids_are_their_own_reasons(synthetic):
+    """Issue #15: a non-UTF-8 file name, a directory named like an image, two files of one id and
+    class ids above 150 each get a one-line reject naming the problem; the other images read."""
+    import os
+
+    img = synthetic / "images" / "training"
+    ann = synthetic / "annotations" / "training"
+    good = {s.id: s for s in read_ade20k(synthetic)}
+    odd = os.fsencode(img / "ADE_train_9000001") + b"\xff.jpg"
+    shutil.copy(img / "ADE_train_00000001.jpg", odd)
+    shutil.copy(ann / "ADE_train_00000001.png", os.fsencode(ann / "ADE_train_9000001") + b"\xff.png")
+    (img / "ADE_train_90000013.jpg").mkdir()
+    shutil.copy(ann / "ADE_train_00000002.png", ann / "ADE_train_90000013.png")
+    shutil.copy(img / "ADE_train_00000003.jpg", img / "ADE_train_00000003.jpeg")
+    lab = np.asarray(Image.open(ann / "ADE_train_00000004.png")).copy()
+    lab[:3, :3] = 200
+    Image.fromarray(lab).save(ann / "ADE_train_00000004.png")
+    rejects: list[tuple[str, str]] = []
+    scenes = [s.id for s in read_ade20k(synthetic, on_reject=lambda i, r: rejects.append((i, r)))]
+    reasons = dict(rejects)
+    assert reasons == {
+        "ADE_train_00000003": "duplicate id ADE_train_00000003 (ADE_train_00000003.jpg; "
+        "ADE_train_00000003.jpeg has it too)",
+        "ADE_train_00000004": "annotation holds class ids outside 0..150 (max 200, 9 pixels); "
+        "not a SceneParse150 annotation",
+        "ADE_train_9000001\\xff": "file name ADE_train_9000001\\xff.jpg is not valid UTF-8; rename it",
+        "ADE_train_90000013": "image ADE_train_90000013.jpg is a directory, not an image file",
+    }
+    assert all(r.encode("utf-8") for r in reasons)  # every id is valid UTF-8
+    assert scenes == [i for i in good if i != "ADE_train_00000004"]

@@ -118,3 +118,65 @@ def test_writer_refuses_existing_dataset(tmp_path):
         w.add(_samples()[0])
     with pytest.raises(UserError, match="no TextureADE shards"):
         list(read_textureade(tmp_path / "empty"))
+
+
+def _damage(path, how):
+    data = bytearray(path.read_bytes())
+    if how == "flip":
+        data[len(data) // 3] ^= 0xFF
+    elif how == "truncate":
+        data = data[:100]
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("how", ["flip", "truncate", "missing", "unlisted"])
+def test_bad_shards_are_one_line_errors_or_skipped_with_a_reason(tmp_path, how):
+    """Issue #15: a shard whose sha256 differs from manifest.json, a truncated, missing or unlisted
+    shard stops reading with one line naming it and what to do, or is skipped (on_bad_shard)."""
+    import shutil
+
+    out = _write(tmp_path / "d", _samples())
+    first = out / "data" / "train-00000.parquet"
+    if how == "missing":
+        first.unlink()
+    elif how == "unlisted":
+        shutil.copy(first, out / "data" / "train-00009.parquet")
+        first = out / "data" / "train-00009.parquet"
+    else:
+        _damage(first, how)
+    with pytest.raises(UserError) as err:
+        list(read_textureade(out))
+    msg = str(err.value)
+    assert "\n" not in msg and str(first) in msg and "textureade check" in msg and "--skip-bad-shards" in msg
+    skipped: list[tuple[str, str]] = []
+    got = [s.id for s in read_textureade(out, on_bad_shard=lambda p, r: skipped.append((p, r)))]
+    assert [p for p, _ in skipped] == [first.relative_to(out).as_posix()]
+    expected = {
+        "flip": "does not match",
+        "truncate": "does not match",
+        "missing": "missing",
+        "unlisted": "not listed",
+    }
+    assert expected[how] in skipped[0][1]
+    # shards in name order: test (s4), train (s0, s1), validation (s2, s3)
+    assert got == (["s4", "s0", "s1", "s2", "s3"] if how == "unlisted" else ["s4", "s2", "s3"])
+    if how == "truncate":  # unverified, the truncated shard is still a bad shard, not a traceback
+        with pytest.raises(UserError, match="not a readable parquet file"):
+            list(read_textureade(out, verify=False))
+
+
+def test_an_undecodable_row_is_a_reject_and_the_rest_reads(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from textureade.store.schema import SCHEMA
+
+    out = _write(tmp_path / "d", _samples())
+    shard = out / "data" / "train-00000.parquet"
+    rows = pq.read_table(shard).to_pylist()
+    rows[0]["image"]["bytes"] = rows[0]["image"]["bytes"][:40]  # a truncated PNG
+    pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), shard)
+    rejects: list[tuple[str, str]] = []
+    got = [s.id for s in read_textureade(out, verify=False, on_reject=lambda i, r: rejects.append((i, r)))]
+    assert got == ["s4", "s1", "s2", "s3"] and [i for i, _ in rejects] == ["s0"]
+    assert rejects[0][1].startswith("data/train-00000.parquet row group 0 row 0: ")

@@ -161,6 +161,10 @@ ADE150_FULL_NAMES: tuple[str, ...] = (
 )
 
 
+#: SceneParse150 annotations hold 0 (other) and the class ids 1..N_CLASSES.
+N_CLASSES = 150
+
+
 def first_synonym(name: str) -> str:
     """``"windowpane, window "`` -> ``"windowpane"``; also splits on ``;`` (the CSV spelling)."""
     return name.replace(";", ",").split(",")[0].strip()

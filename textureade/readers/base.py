@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from textureade.errors import UserError
@@ -18,15 +20,41 @@ FORM_HF_FULL = "1aurent/ADE20K"
 FORMS = (FORM_CHALLENGE, FORM_FULL, FORM_HF150, FORM_HF_FULL)
 
 
+def safe_text(text: object) -> str:
+    """``str(text)`` made encodable as UTF-8 (for JSON lines, parquet and terminals).
+
+    A file name that is not valid UTF-8 reaches Python with its undecodable bytes as lone
+    surrogates (``surrogateescape``, e.g. ``b"\\xff"`` -> ``"\\udcff"``): those bytes come back as
+    ``\\xff``. Any other lone surrogate (from JSON ``"\\ud800"`` escapes) is written ``\\ud800``.
+    Valid text is returned unchanged.
+    """
+    s = str(text)
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        pass
+    try:
+        return os.fsencode(s).decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def one_line(text: object, default: str = "unreadable") -> str:
+    """The first non-blank line of ``text``, made safe (:func:`safe_text`)."""
+    lines = [line for line in safe_text(text).strip().splitlines() if line.strip()]
+    return lines[0].strip() if lines else default
+
+
 class ReadError(Exception):
     """One image cannot be read (corrupt, truncated, annotation missing or mismatched); one line.
 
-    Readers report it through ``on_reject`` and go on with the next image.
+    Readers report it through ``on_reject`` and go on with the next image. The message is one
+    line of valid UTF-8 (file names that are not are written with ``\\xNN`` escapes).
     """
 
     def __init__(self, message: str) -> None:
-        line = str(message).strip().splitlines()[0] if str(message).strip() else "unreadable"
-        super().__init__(line)
+        super().__init__(one_line(message))
 
 
 @dataclass(frozen=True, order=True)
@@ -34,7 +62,10 @@ class ItemRef:
     """A picklable pointer to one image of a source.
 
     ``path`` is the image file (folder forms) or the parquet file (mirrors); ``row_group``/``row``
-    locate the row inside a parquet file (-1 for folder forms).
+    locate the row inside a parquet file (-1 for folder forms). ``id`` is always valid UTF-8
+    (:func:`safe_text` of the file stem); ``path`` is the name as the file system gives it.
+    ``problem``: why this item cannot become a sample, found while listing (a file name that is not
+    UTF-8, a duplicate id); ``load`` raises it as a ReadError.
     """
 
     id: str
@@ -43,6 +74,38 @@ class ItemRef:
     path: str
     row_group: int = -1
     row: int = -1
+    problem: str = ""
+
+
+def mark_problems(refs: list[ItemRef]) -> list[ItemRef]:
+    """Give names that are not UTF-8 a safe id, and every item but the first of an id a problem.
+
+    refs: sorted by id. Returns the same items in the same order (ids made safe).
+    """
+    out: list[ItemRef] = []
+    for ref in refs:
+        safe = safe_text(ref.id)
+        if safe != ref.id:
+            name = safe_text(Path(ref.path).name)
+            ref = replace(
+                ref, id=safe, problem=ref.problem or f"file name {name} is not valid UTF-8; rename it"
+            )
+        out.append(ref)
+    counts = Counter(r.id for r in out)
+    first: dict[str, str] = {}
+    for i, ref in enumerate(out):
+        if counts[ref.id] < 2:
+            continue
+        where = (
+            safe_text(Path(ref.path).name)
+            if ref.row < 0
+            else f"{safe_text(Path(ref.path).name)} row {ref.row}"
+        )
+        if ref.id not in first:
+            first[ref.id] = where
+        elif not ref.problem:
+            out[i] = replace(ref, problem=f"duplicate id {ref.id} ({where}; {first[ref.id]} has it too)")
+    return out
 
 
 class Ade20kSource:
@@ -74,10 +137,26 @@ class Ade20kSource:
             if split not in present:
                 have = ", ".join(s for s in present if s) or "none"
                 raise UserError(f"no {split} split in {self.root} (splits present: {have})")
-        return sorted(self._items(split))
+        return mark_problems(sorted(self._items(split)))
 
     def load(self, ref: ItemRef) -> Scene:
-        """Read one image with its annotation. Raises :class:`ReadError` for a per-image problem."""
+        """Read one image with its annotation. Raises :class:`ReadError` for a per-image problem.
+
+        Every failure of one item is a ReadError: the problem found while listing, the form's own
+        checks, and anything else its files make the decoders raise (named by exception type).
+        """
+        if ref.problem:
+            raise ReadError(ref.problem)
+        try:
+            return self._load(ref)
+        except ReadError:
+            raise
+        except (MemoryError, RecursionError):
+            raise
+        except Exception as exc:  # an odd file a decoder chokes on: this item only
+            raise ReadError(f"{type(exc).__name__}: {one_line(exc, '')}") from None
+
+    def _load(self, ref: ItemRef) -> Scene:
         raise NotImplementedError
 
     def __repr__(self) -> str:

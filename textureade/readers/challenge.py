@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from textureade.readers.ade150 import ade150_class_names, first_synonym
+from textureade.readers.ade150 import N_CLASSES, ade150_class_names, first_synonym
 from textureade.readers.base import FORM_CHALLENGE, SPLITS, Ade20kSource, ItemRef, ReadError
-from textureade.readers.images import check_same_size, read_label_map, read_rgb
+from textureade.readers.images import check_class_range, check_same_size, read_label_map, read_rgb
 from textureade.types import Scene, ValidationError
 
 log = logging.getLogger("textureade.readers")
@@ -90,20 +90,23 @@ class ChallengeSource(Ade20kSource):
             if not folder.is_dir():
                 continue
             for f in folder.iterdir():
-                if f.suffix.lower() in IMAGE_EXTS and f.is_file():
+                # anything named like an image is an item (a directory or a broken link then gets
+                # its reject line when loaded); hidden files are not
+                if f.suffix.lower() in IMAGE_EXTS and not f.name.startswith("."):
                     refs.append(ItemRef(id=f.stem, split=s, form=self.form, path=str(f)))
         return refs
 
     def annotation_path(self, ref: ItemRef) -> Path:
         return self.root / "annotations" / str(ref.split) / f"{ref.id}.png"
 
-    def load(self, ref: ItemRef) -> Scene:
+    def _load(self, ref: ItemRef) -> Scene:
         ann_path = self.annotation_path(ref)
         if not ann_path.is_file():
             raise ReadError(f"annotation missing: {ann_path}")
         image = read_rgb(ref.path, "image")
         labels = read_label_map(ann_path, "annotation")
         check_same_size(image, labels, "annotation")
+        check_class_range(labels, N_CLASSES, "annotation")
         try:
             return Scene(
                 id=ref.id,

@@ -104,7 +104,7 @@ class FullSource(Ade20kSource):
                         refs.append(ItemRef(id=stem, split=s, form=self.form, path=os.path.join(dirpath, f)))
         return refs
 
-    def load(self, ref: ItemRef) -> Scene:
+    def _load(self, ref: ItemRef) -> Scene:
         img_path = Path(ref.path)
         folder, stem = img_path.parent, img_path.stem
         seg_path = folder / f"{stem}_seg.png"

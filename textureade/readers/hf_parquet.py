@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from textureade.readers.ade150 import ade150_class_names
+from textureade.readers.ade150 import N_CLASSES, ade150_class_names
 from textureade.readers.base import FORM_HF150, FORM_HF_FULL, SPLITS, Ade20kSource, ItemRef, ReadError
 from textureade.readers.fullform import (
     RawObject,
@@ -31,7 +31,14 @@ from textureade.readers.fullform import (
     parse_objects,
     scene_category,
 )
-from textureade.readers.images import check_same_size, open_image, read_label_map, read_rgb, to_rgb_encoded
+from textureade.readers.images import (
+    check_class_range,
+    check_same_size,
+    open_image,
+    read_label_map,
+    read_rgb,
+    to_rgb_encoded,
+)
 from textureade.readers.mapping import decode_class
 from textureade.types import Scene, ValidationError
 
@@ -159,13 +166,14 @@ class SceneParse150Parquet(_ParquetSource):
             return [None] * pf.metadata.num_rows
         return [Path(c["path"]).stem if c and c.get("path") else None for c in col]
 
-    def load(self, ref: ItemRef) -> Scene:
+    def _load(self, ref: ItemRef) -> Scene:
         row = self._row(ref)
         if row.get("annotation") is None:
             raise ReadError("no annotation in this row (a test-split row?)")
         image = read_rgb(_image_bytes(row.get("image"), "image"), "image")
         labels = read_label_map(_image_bytes(row["annotation"], "annotation"), "annotation")
         check_same_size(image, labels, "annotation")
+        check_class_range(labels, N_CLASSES, "annotation")
         cat = row.get("scene_category")
         scene = None
         if isinstance(cat, int) and 0 <= cat < len(self.scene_names):
@@ -197,7 +205,7 @@ class FullAdeParquet(_ParquetSource):
         col = pf.read(columns=["filename"]).column("filename").to_pylist()
         return [Path(c).stem if c else None for c in col]
 
-    def load(self, ref: ItemRef) -> Scene:
+    def _load(self, ref: ItemRef) -> Scene:
         row = self._row(ref)
         segs = row.get("segmentations") or []
         if not segs or segs[0] is None:

@@ -33,6 +33,12 @@ def _what(src: Source) -> str:
 def open_image(src: Source, what: str = "image") -> Image.Image:
     """Open and fully decode an image (so truncation shows here). Raises ReadError."""
     if not isinstance(src, bytes | bytearray) and not Path(src).is_file():
+        if Path(src).is_dir():
+            raise ReadError(f"{what} {_what(src)} is a directory, not an image file")
+        if Path(src).is_symlink():
+            raise ReadError(f"{what} {_what(src)} is a broken or looping symbolic link")
+        if Path(src).exists():
+            raise ReadError(f"{what} {_what(src)} is not a regular file")
         raise ReadError(f"{what} missing: {src}")
     try:
         with warnings.catch_warnings():
@@ -125,3 +131,14 @@ def check_same_size(image: np.ndarray, other: np.ndarray, what: str) -> None:
         h, w = other.shape[:2]
         ih, iw = image.shape[:2]
         raise ReadError(f"{what} is {w}x{h} but the image is {iw}x{ih}")
+
+
+def check_class_range(labels: np.ndarray, n_classes: int, what: str) -> None:
+    """Raise ReadError when ``labels`` holds a value above ``n_classes`` (ids are 0..n_classes)."""
+    top = int(labels.max()) if labels.size else 0
+    if top > n_classes:
+        n_out = int(np.count_nonzero(labels > n_classes))
+        raise ReadError(
+            f"{what} holds class ids outside 0..{n_classes} (max {top}, {n_out} pixels); "
+            f"not a SceneParse{n_classes} annotation"
+        )
