@@ -144,7 +144,8 @@ def make_pairs(
     """GT with ids 1..K (as the readers write them; 10% dustbin in every other image) and a
     prediction with 2-6 regions (5% unassigned in every third); every fourth prediction is the
     GT shifted by (3, -5) pixels. ``scattered``: the same maps with every non-zero id sent to
-    a distinct random id in 1..199 (same work for the naive side, a compaction pass for ours)."""
+    a distinct random id in 1..199 (same work for the naive side; still 8-bit codes for ours, but
+    a 200 x 200 joint table instead of a small one)."""
     rng = np.random.default_rng(seed)
     lut_g = np.concatenate([[0], rng.permutation(np.arange(1, 200))])
     lut_p = np.concatenate([[0], rng.permutation(np.arange(1, 200))])

@@ -1,4 +1,4 @@
-"""Compact label codes, the evaluation domain and the one contingency table per image.
+"""Label codes, the evaluation domain and the one contingency table per image.
 
 Everything here is pure numpy. A label map is an H x W array of non-negative integers of any
 integer dtype (bool, uint8, uint16, int32, int64, ...); ids need not be contiguous.
@@ -18,9 +18,6 @@ import numpy as np
 
 from textureade.types import ValidationError
 
-#: Above this id value, codes are found with ``np.unique`` instead of a lookup table.
-_LUT_MAX = 1 << 20
-
 GT_ZERO_MODES = ("void", "background")
 
 
@@ -37,89 +34,36 @@ def _as_labels(arr: np.ndarray, name: str) -> np.ndarray:
     return arr
 
 
-def _flat_intp(arr: np.ndarray) -> np.ndarray:
-    flat = np.asarray(arr).ravel()
-    return flat if flat.dtype == np.intp else flat.astype(np.intp)
+def label_codes(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """H x W codes 0..n-1 and ``ids`` (int64, sorted, ``ids[c]`` = original id of code c).
 
-
-def present_ids(arr: np.ndarray) -> np.ndarray:
-    """Sorted distinct values of a non-negative integer array (int64)."""
-    flat = _flat_intp(arr)
-    if flat.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    top = int(flat.max())
-    if top < _LUT_MAX:
-        return np.flatnonzero(np.bincount(flat, minlength=top + 1)).astype(np.int64)
-    return np.unique(flat).astype(np.int64)
-
-
-def encode(arr: np.ndarray, ids: np.ndarray, codes: np.ndarray, default: int) -> np.ndarray:
-    """Map each value of ``arr`` to ``codes[k]`` where ``ids[k]`` equals it, else ``default``.
-
-    ``ids`` must be sorted and unique. Returns a flat intp array (``arr.size`` long).
-    """
-    flat = _flat_intp(arr)
-    if flat.size == 0:
-        return np.zeros(0, dtype=np.intp)
-    top = int(flat.max())
-    codes = np.asarray(codes, dtype=np.intp)
-    if top < _LUT_MAX:
-        lut = np.full(top + 1, default, dtype=np.intp)
-        keep = ids <= top
-        lut[ids[keep]] = codes[keep]
-        return np.take(lut, flat)
-    if len(ids) == 0:
-        return np.full(flat.shape, default, dtype=np.intp)
-    pos = np.minimum(np.searchsorted(ids, flat), len(ids) - 1)
-    hit = ids[pos] == flat
-    return np.where(hit, codes[pos], default)
-
-
-def small_codes(codes: np.ndarray, n_codes: int) -> np.ndarray:
-    """The same codes in the smallest unsigned dtype that holds ``n_codes`` values."""
-    if n_codes <= 256:
-        return codes.astype(np.uint8)
-    if n_codes <= 65536:
-        return codes.astype(np.uint16)
-    return codes.astype(np.int32)
-
-
-def _codes(arr: np.ndarray, inside: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """H x W compact codes (small dtype) and the id of each code; code 0 is always id 0.
-
-    Ids below 256 are used as codes directly (uint8; absent codes are dropped from the joint
-    histogram later), so the common maps need no compaction pass at all; larger ids are
-    compacted through ``np.bincount`` and a numpy lookup table (``np.unique`` above 2**20).
-    ``inside``: optional H x W uint8 0/1 map; codes are 0 where it is 0 (one multiply, fused
-    with the cast to uint8 for small ids).
+    Code 0 is always id 0 (present or not). Maps whose ids are all below 256 keep their ids as
+    codes (uint8; ``ids = 0..max``, absent ids simply have no pixel); other maps are compacted
+    with ``np.unique`` (uint16 codes, int32 past 65536 distinct ids).
     """
     if arr.size == 0:
-        return arr.astype(np.uint8), np.zeros(1, dtype=np.int64)
+        return np.zeros(arr.shape, np.uint8), np.zeros(1, dtype=np.int64)
     top = int(arr.max())
-    if top < 256:  # small ids are their own codes
-        ids = np.arange(top + 1, dtype=np.int64)
-        if inside is None:
-            return arr.astype(np.uint8), ids
-        return np.multiply(arr, inside, dtype=np.uint8, casting="unsafe"), ids  # exact: ids < 256
-    flat = _flat_intp(arr)
-    ids = present_ids(flat)
+    if top < 256:
+        return arr.astype(np.uint8), np.arange(top + 1, dtype=np.int64)
+    ids, inverse = np.unique(arr, return_inverse=True)
+    ids = ids.astype(np.int64)
     if ids[0] != 0:
         ids = np.concatenate([[0], ids])
-    codes = small_codes(encode(flat, ids, np.arange(len(ids)), default=0), len(ids)).reshape(arr.shape)
-    if inside is not None:
-        np.multiply(codes, inside, out=codes)
-    return codes, ids
+        inverse = inverse + 1
+    dtype = np.uint16 if len(ids) <= 65536 else np.int32
+    return inverse.reshape(arr.shape).astype(dtype), ids
 
 
 @dataclass
 class Domain:
-    """One image pair as compact code maps over its evaluation domain.
+    """One image pair as code maps over its evaluation domain.
 
-    gt_codes / pred_codes: H x W small unsigned codes (``n_gt_codes`` / ``n_pred_codes`` slots;
-    code 0 is id 0; ``gt_ids[c]`` / ``pred_ids[c]`` give the original id of code c, and a code
-    may be absent). Both maps are 0 outside the domain (the DAVIS void rule), so they are the
-    zeroed maps the boundary metrics use. ``outside``: H x W bool of pixels outside the domain,
-    or None when every pixel is inside. background: GT 0 is a cluster inside the domain.
+    gt_codes / pred_codes: H x W codes from :func:`label_codes` (``gt_ids[c]`` / ``pred_ids[c]``
+    give the original id of code c; a code may have no pixel). Both maps are 0 outside the
+    domain (the DAVIS void rule), so they are the zeroed maps the boundary metrics use.
+    ``outside``: H x W bool of pixels outside the domain, or None when every pixel is inside.
+    background: GT 0 is a cluster inside the domain.
     """
 
     gt_codes: np.ndarray
@@ -156,17 +100,17 @@ def build_domain(
         raise ValidationError(f"gt_zero must be one of {GT_ZERO_MODES}, got {gt_zero!r}")
     background = gt_zero == "background" and ignore_index != 0
     outside = None if background else gt == 0
-    ignored = False  # some GT pixel equals ignore_index (GT 0 needs no zeroing: it is 0)
     if ignore_index is not None and ignore_index != 0:
-        ign = gt == ignore_index
-        ignored = bool(ign.any())
-        if ignored:
-            outside = ign if outside is None else outside | ign
+        ignored = gt == ignore_index
+        outside = ignored if outside is None else outside | ignored
     if outside is not None and not outside.any():
         outside = None
-    inside = None if outside is None else np.logical_not(outside).view(np.uint8)  # 0/1
-    gt_codes, gt_ids = _codes(gt, inside if ignored else None)
-    pred_codes, pred_ids = _codes(pred, inside)
+    gt_codes, gt_ids = label_codes(gt)
+    pred_codes, pred_ids = label_codes(pred)
+    if outside is not None:  # codes *= inside (0/1); both are fresh arrays
+        inside = np.logical_not(outside).view(np.uint8)
+        np.multiply(gt_codes, inside, out=gt_codes, casting="unsafe")
+        np.multiply(pred_codes, inside, out=pred_codes, casting="unsafe")
     return Domain(gt_codes, pred_codes, gt_ids, pred_ids, outside, background)
 
 
@@ -180,71 +124,33 @@ def joint_counts(dom: Domain, flags: np.ndarray | None = None) -> tuple[np.ndarr
     code ``g_codes[i]``, predicted code ``p_codes[j]`` and flag value f. In void mode row 0 is
     all zero (GT 0 is outside); in background mode it counts GT-0 pixels.
 
-    8-bit codes go through one OpenCV histogram (a 16-bit joint key when the table has at most
-    65536 cells, else a 2-D/3-D histogram of the planes; float32 counts are exact below 2**24);
-    other codes through ``np.bincount``.
+    8-bit codes go through one OpenCV histogram of the planes (gt, pred[, flags]) masked to the
+    domain (twice as fast as ``np.bincount``, which the >= 20x target of
+    ``benchmarks/metrics.py`` needs; float32 counts, exact below 2**24 pixels); wider codes
+    and larger images through ``np.bincount`` of one combined index.
     """
     ng, npc = dom.n_gt_codes, dom.n_pred_codes
     nf = 1 if flags is None else 4
     g, p = dom.gt_codes, dom.pred_codes
-    ignored = dom.background and dom.outside is not None  # ignored pixels in background mode
-    if g.size == 0:
-        hist = np.zeros((ng, npc, nf), np.int64)
-    elif g.dtype == np.uint8 and p.dtype == np.uint8 and g.size < (1 << 24):
-        mask = (~dom.outside).view(np.uint8) if ignored else None
-        n = ng * npc * nf
-        if n <= 65536:
-            key = np.multiply(g, npc * nf, dtype=np.uint16)  # < n <= 65536: no overflow
-            key += np.multiply(p, nf, dtype=np.uint16) if flags is not None else p
-            if flags is not None:
-                key += flags
-            hist = _hist16(key, mask, n)
-        else:
-            planes, sizes = [g, p], [ng, npc]
-            if flags is not None:
-                planes.append(flags)
-                sizes.append(nf)
-            ranges = [v for size in sizes for v in (0, size)]
-            hist = cv2.calcHist(planes, list(range(len(planes))), mask, sizes, ranges)
-        hist = hist.reshape(ng, npc, nf)
+    planes = [g, p] if flags is None else [g, p, flags]
+    if g.dtype == np.uint8 and p.dtype == np.uint8 and 0 < g.size < (1 << 24):
+        inside = None if dom.outside is None else np.logical_not(dom.outside).view(np.uint8)
+        sizes = [ng, npc, nf][: len(planes)]
+        ranges = [v for size in sizes for v in (0, size)]
+        hist = cv2.calcHist(planes, list(range(len(planes))), inside, sizes, ranges)
+        hist = np.rint(hist).astype(np.int64).reshape(ng, npc, nf)
     else:
-        idx = g.ravel().astype(np.intp)
-        if ignored:
-            idx[dom.outside.ravel()] = ng  # a row that is dropped
-        idx *= npc
-        idx += p.ravel()
+        index = g.astype(np.intp) * (npc * nf) + p.astype(np.intp) * nf
         if flags is not None:
-            idx *= nf
-            idx += flags.ravel()
-        hist = np.bincount(idx, minlength=(ng + 1) * npc * nf)[: ng * npc * nf].reshape(ng, npc, nf)
-    if not dom.background:
-        hist[0] = 0  # void mode: code 0 holds exactly the pixels outside the domain
-    flat = hist.reshape(ng, npc * nf)  # counts are >= 0: max > 0 <=> some count (fast reductions)
-    rows = flat.max(axis=1) > 0
-    cols = flat.max(axis=0).reshape(npc, nf).max(axis=1) > 0
+            index += flags
+        if dom.outside is not None:
+            index[dom.outside] = ng * npc * nf  # one more bin, dropped below
+        hist = np.bincount(index.ravel(), minlength=ng * npc * nf + 1)[:-1].reshape(ng, npc, nf)
+    rows = hist.any(axis=(1, 2))
+    cols = hist.any(axis=(0, 2))
     rows[0] = cols[0] = True
     g_codes, p_codes = np.flatnonzero(rows), np.flatnonzero(cols)
-    counts = hist[np.ix_(g_codes, p_codes)]
-    if counts.dtype != np.int64:
-        counts = np.rint(counts).astype(np.int64)
-    return counts, g_codes, p_codes
-
-
-def _hist16(key: np.ndarray, mask: np.ndarray | None, n: int) -> np.ndarray:
-    """OpenCV histogram of an H x W uint16 key with n unit bins (float32 counts).
-
-    Without a mask the four quarters of the rows are interleaved first (one 4-channel merge):
-    neighbouring pixels mostly share a key, and consecutive increments of one bin are what
-    makes a histogram loop slow.
-    """
-    q = key.shape[0] // 4
-    if mask is not None or q == 0:
-        return cv2.calcHist([key], [0], mask, [n], [0, n])
-    merged = cv2.merge([key[i * q : (i + 1) * q] for i in range(4)])
-    hist = cv2.calcHist([merged.reshape(q, -1)], [0], None, [n], [0, n])
-    if 4 * q < key.shape[0]:
-        hist += cv2.calcHist([key[4 * q :]], [0], None, [n], [0, n])
-    return hist
+    return hist[np.ix_(g_codes, p_codes)], g_codes, p_codes
 
 
 def ari_from_table(table: np.ndarray) -> float:
@@ -298,17 +204,18 @@ def vi_from_table(table: np.ndarray) -> float:
 
 
 def contingency(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Dense contingency table of two equally shaped non-negative integer labellings (any ids)."""
+    """Dense contingency table of two equally shaped integer labellings (any ids): rows are the
+    sorted distinct values of ``a``, columns those of ``b``."""
     a = np.asarray(a).ravel()
     b = np.asarray(b).ravel()
     if a.shape != b.shape:
         raise ValidationError(f"labellings differ in size: {a.size} vs {b.size}")
-    ia, ib = present_ids(a), present_ids(b)
-    ca = encode(a, ia, np.arange(len(ia)), 0)
-    cb = encode(b, ib, np.arange(len(ib)), 0)
     if a.size == 0:
         return np.zeros((0, 0), dtype=np.int64)
-    return np.bincount(ca * len(ib) + cb, minlength=len(ia) * len(ib)).reshape(len(ia), len(ib))
+    ia, ca = np.unique(a, return_inverse=True)
+    ib, cb = np.unique(b, return_inverse=True)
+    cells = ca.astype(np.intp) * len(ib) + cb
+    return np.bincount(cells, minlength=len(ia) * len(ib)).reshape(len(ia), len(ib))
 
 
 def adjusted_rand_index(labels_true: np.ndarray, labels_pred: np.ndarray) -> float:

@@ -34,12 +34,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from benchmark.metrics.bitpack import boundary_f_counts_packed, flag_codes, pack_pair
 from benchmark.metrics.boundary import (
+    boundary_f_counts,
     boundary_iou_dilation,
     davis_bound_pix,
-    davis_boundary_255,
+    davis_boundary_map,
     f_from_counts,
+    region_boundary_flags,
 )
 from benchmark.metrics.contingency import ari_from_table, build_domain, joint_counts, vi_from_table
 
@@ -119,11 +120,11 @@ def partition_stats(
     shape = dom.gt_codes.shape
     d = boundary_iou_dilation(shape, dilation_ratio)
     radius = davis_bound_pix(shape, bound_th)
-    gt_b = davis_boundary_255(dom.gt_codes)  # DAVIS boundary maps (0/255), used below too
-    pred_b = davis_boundary_255(dom.pred_codes)
-    packed = pack_pair(gt_b, pred_b, max(d, radius))
+    gt_b = davis_boundary_map(dom.gt_codes)  # DAVIS boundary maps, used below too
+    pred_b = davis_boundary_map(dom.pred_codes)
+    flags = 2 * region_boundary_flags(gt_b, d) + region_boundary_flags(pred_b, d)  # Boundary-IoU flags
     # quad[i, j, 2 gt flag + pred flag]; rows/cols: code 0 then the codes present in the domain.
-    quad, g_codes, p_codes = joint_counts(dom, flag_codes(packed, d))
+    quad, g_codes, p_codes = joint_counts(dom, flags)
     rows_g, cols_p = g_codes[1:], p_codes[1:]  # GT regions / predicted regions (codes)
     n_g, n_p = len(rows_g), len(cols_p)
     # Domain table: [GT 0 (background mode) + GT regions] x [unassigned + predicted regions].
@@ -188,7 +189,7 @@ def partition_stats(
     s["vi_bits"] = s["vi"] / _LN2
 
     # Boundary F (DAVIS) on the zeroed label maps.
-    fg_match, n_fg, gt_match, n_gtb = boundary_f_counts_packed(packed, radius)
+    fg_match, n_fg, gt_match, n_gtb = boundary_f_counts(pred_b, gt_b, radius)
     stats.bf_fg_match, stats.bf_n_fg, stats.bf_gt_match, stats.bf_n_gt = fg_match, n_fg, gt_match, n_gtb
     s["boundary_f"] = f_from_counts(fg_match, n_fg, gt_match, n_gtb)
 

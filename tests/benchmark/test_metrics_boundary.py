@@ -4,26 +4,34 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import pytest
 
 from benchmark.metrics import score_partition
-from benchmark.metrics.bitpack import (
-    boundary_f_counts_packed,
-    dilate_disk_packed,
-    flag_codes,
-    pack_pair,
-    unpack_pair,
-)
 from benchmark.metrics.boundary import (
+    _bit_rows,
+    _dilate_disk_rows,
     boundary_f_counts,
     boundary_iou_dilation,
     davis_bound_pix,
-    davis_boundary_255,
     davis_boundary_map,
-    dilate,
+    disk,
     region_boundary_flags,
 )
+
+
+def dilate(b: np.ndarray, r: int) -> np.ndarray:
+    """OpenCV's dilation by the disk (zeros outside the image): the oracle for the bit rows."""
+    if r <= 0:
+        return b.copy()
+    return cv2.dilate(b.view(np.uint8), disk(r), borderType=cv2.BORDER_CONSTANT, borderValue=0).view(bool)
+
+
+def unpack(rows: np.ndarray, n: int, shape: tuple[int, int]) -> np.ndarray:
+    """One map of bit rows (H * n words) back to H x W bool."""
+    h, w = shape
+    return np.unpackbits(rows.reshape(h, n).view(np.uint8), axis=1, count=w, bitorder="little").view(bool)
 
 
 # ----------------------------------------------------------------- pixel-loop definitions
@@ -125,10 +133,8 @@ def test_davis_map_matches_loop_and_binary_davis():
     for _ in range(30):
         lab = rng.integers(0, 3, (int(rng.integers(1, 9)), int(rng.integers(1, 9))))
         want = loop_bmap(lab)
-        for dt in (np.int64, np.uint8, np.uint16):  # numpy path and OpenCV 2x2-filter path
+        for dt in (np.int64, np.uint8, np.uint16):
             np.testing.assert_array_equal(davis_boundary_map(lab.astype(dt)), want)
-            # 0/255 form: numpy fallback (int64, 1-pixel-wide maps) and OpenCV shifted compares
-            np.testing.assert_array_equal(davis_boundary_255(lab.astype(dt)), want.astype(np.uint8) * 255)
 
 
 def test_disk_dilation_matches_loop():
@@ -138,50 +144,45 @@ def test_disk_dilation_matches_loop():
         np.testing.assert_array_equal(dilate(b, r), loop_dilate(b, r))
 
 
-def _packed_cases(rng: np.random.Generator):
-    """Bool map pairs of odd sizes (H not a multiple of 4, strips shorter than the halo)."""
-    for h, w in [(1, 1), (2, 9), (5, 3), (13, 17), (30, 33), (67, 41), (130, 77)]:
+def _map_pairs(rng: np.random.Generator):
+    """Bool map pairs of odd sizes (rows of 1..3 words, W not a multiple of 64 or 8)."""
+    for h, w in [(1, 1), (2, 9), (5, 3), (13, 17), (30, 33), (67, 41), (130, 77), (20, 129), (9, 200)]:
         for density in (0.0, 0.01, 0.2):
             yield rng.random((h, w)) < density, rng.random((h, w)) < 2 * density
 
 
-def test_packed_pair_round_trip_and_disk_dilation_are_exact():
+def test_bit_rows_round_trip_and_disk_dilation_are_exact():
     rng = np.random.default_rng(4)
-    for a, b in _packed_cases(rng):
-        for r in (0, 1, 2, 3, 7, 9):
-            halo = r + int(rng.integers(0, 3))
-            pp = pack_pair(a, b, halo)
-            ua, ub = unpack_pair(pp, pp.bits)
-            np.testing.assert_array_equal(ua.view(bool), a)
-            np.testing.assert_array_equal(ub.view(bool), b)
-            da, db = unpack_pair(pp, *dilate_disk_packed(pp, r))
-            np.testing.assert_array_equal(da.view(bool), dilate(a, r))
-            np.testing.assert_array_equal(db.view(bool), dilate(b, r))
+    for a, b in _map_pairs(rng):
+        for r in (0, 1, 2, 3, 7, 9, 63, 64, 70):
+            pad = r // 64 + 2 + int(rng.integers(0, 2))
+            rows, n = _bit_rows([a, b], pad)
+            np.testing.assert_array_equal(unpack(rows[0], n, a.shape), a)
+            np.testing.assert_array_equal(unpack(rows[1], n, b.shape), b)
+            near = _dilate_disk_rows(rows, n, r)
+            np.testing.assert_array_equal(unpack(near[0], n, a.shape), dilate(a, r))
+            np.testing.assert_array_equal(unpack(near[1], n, b.shape), dilate(b, r))
             if r <= 3 and a.size < 500:
-                np.testing.assert_array_equal(da.view(bool), loop_dilate(a, r))
-            assert boundary_f_counts_packed(pp, r) == boundary_f_counts(b, a, r)
-            # 0/255 uint8 maps (what davis_boundary_255 gives) pack the same way.
-            p255 = pack_pair(a.view(np.uint8) * np.uint8(255), b.view(np.uint8) * np.uint8(255), halo)
-            np.testing.assert_array_equal(p255.bits, pp.bits)
-    with pytest.raises(ValueError, match="halo"):
-        dilate_disk_packed(pack_pair(a, b, 2), 3)
+                np.testing.assert_array_equal(unpack(near[0], n, a.shape), loop_dilate(a, r))
+            n_fg, n_gt = int(b.sum()), int(a.sum())
+            want = (int((b & dilate(a, r)).sum()), n_fg, int((a & dilate(b, r)).sum()), n_gt)
+            if not (n_fg and n_gt):
+                want = (0, n_fg, 0, n_gt)
+            assert boundary_f_counts(b, a, r) == want
 
 
-def test_packed_flag_codes_match_region_flags():
+def test_region_flags_on_blocky_maps_match_per_region_erosion():
     rng = np.random.default_rng(6)
     for h, w in [(3, 4), (9, 14), (37, 50), (101, 66)]:
         for d in (1, 2, 5, 17):
             gt = rng.integers(1, 4, (h // 5 + 1, w // 5 + 1)).repeat(5, 0).repeat(5, 1)[:h, :w]
-            pred = rng.integers(0, 3, (h, w)) if d == 2 else np.roll(gt, (1, 2), (0, 1)) * 3
-            gb, pb = davis_boundary_255(gt.astype(np.uint8)), davis_boundary_255(pred.astype(np.uint16))
-            np.testing.assert_array_equal(gb != 0, davis_boundary_map(gt))
-            pp = pack_pair(gb, pb, d + int(rng.integers(0, 4)))
-            codes = flag_codes(pp, d)
-            want = 2 * region_boundary_flags(gt, d).astype(np.uint8) + region_boundary_flags(pred, d)
-            np.testing.assert_array_equal(codes, want)
+            flags = region_boundary_flags(davis_boundary_map(gt), d)
+            assert flags.dtype == np.uint8 and set(np.unique(flags)) <= {0, 1}
             if d <= 2 and h * w < 200:
-                for v in np.unique(gt):  # the per-region erosion definition, as below
-                    np.testing.assert_array_equal((codes >= 2) & (gt == v), loop_mask_boundary(gt == v, d))
+                for v in np.unique(gt):
+                    np.testing.assert_array_equal(
+                        flags.view(bool) & (gt == v), loop_mask_boundary(gt == v, d)
+                    )
 
 
 def test_tolerances_follow_the_papers():
@@ -198,7 +199,7 @@ def test_region_flags_match_per_region_erosion():
     for d in (1, 2, 3):
         for _ in range(4):
             lab = rng.integers(0, 3, (11, 14)) if rng.random() < 0.5 else small_pair(rng, 11, 14)[1]
-            flags = region_boundary_flags(lab, d)
+            flags = region_boundary_flags(davis_boundary_map(lab), d).view(bool)
             for v in np.unique(lab):
                 m = lab == v
                 np.testing.assert_array_equal(flags & m, loop_mask_boundary(m, d))
