@@ -15,9 +15,11 @@ def cli() -> None:
 
 
 @cli.command("run")
-@click.option("--method", required=True, help="Method name (see `bench list`).")
-@click.option("--dataset", required=True, help="Dataset name (manifests/datasets) or a folder path.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Results folder.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="Run YAML (any of the options below; CLI > YAML > defaults).")  # fmt: skip
+@click.option("--method", default=None, help="Method name (see `bench list`).")
+@click.option("--dataset", default=None, help="Dataset name (manifests/datasets) or a folder path.")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False), help="Results folder.")
 @click.option("--protocol", type=click.Choice(["oracle-k", "oracle-k-blind", "autonomous"]), default=None)
 @click.option("--suite", default=None, help="Suite fixing protocol and K per dataset (manifests/suites).")
 @click.option("--k", "k", type=int, default=None, help="K told to the method (default: dataset/suite rule).")
@@ -27,19 +29,24 @@ def cli() -> None:
 @click.option(
     "--timeout", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds per image."
 )
-@click.option("--save-predictions", is_flag=True, help="Write predictions/<id>.png and <id>.json.")
+@click.option(
+    "--save-predictions", is_flag=True, default=None, help="Write predictions/<id>.png and <id>.json."
+)
 @click.option("--strict", is_flag=True, help="Exit 1 when any image failed.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def run_cmd(method, dataset, out_dir, protocol, suite, k, data_path, limit, options, timeout, save_predictions,
-            strict, no_progress) -> None:  # fmt: skip
+def run_cmd(config_path, method, dataset, out_dir, protocol, suite, k, data_path, limit, options, timeout,
+            save_predictions, strict, no_progress) -> None:  # fmt: skip
     """Run METHOD on DATASET, one record per image, into OUT (resumes a partial run there)."""
     from benchmark.registry import parse_options
+    from benchmark.runconfig import resolve_run_config
     from benchmark.runner import run
 
-    summary = run(
-        method, dataset, out_dir, protocol, parse_options(options), limit, k=k, suite=suite,
-        data_path=data_path, timeout=timeout, save_predictions=save_predictions, progress=not no_progress,
-    )  # fmt: skip
+    cli_values = {
+        "method": method, "dataset": dataset, "out": out_dir, "protocol": protocol, "suite": suite, "k": k,
+        "data_path": data_path, "limit": limit, "options": parse_options(options) if options else None,
+        "timeout": timeout, "save_predictions": save_predictions or None, "progress": False if no_progress else None,
+    }  # fmt: skip
+    summary = run(resolve_run_config(cli_values, config_path))
     k_text = "not given" if summary.protocol == "autonomous" else "GT" if summary.k is None else summary.k
     click.echo(
         f"{summary.method} on {summary.dataset} ({summary.protocol}, K={k_text}): {summary.n_records} images, "

@@ -66,7 +66,7 @@ def run_all(
 ) -> list[dict[str, Any]]:
     """Run every method that can run here on every dataset; returns one entry per method."""
     from benchmark.registry import availability, load_method_specs
-    from benchmark.runner import run
+    from benchmark.runner import RunConfig, run
     from benchmark.suites import get_suite
 
     specs = load_method_specs()
@@ -91,10 +91,10 @@ def run_all(
             if protocol not in spec.protocols:
                 protocol = spec.protocols[0]
             t0 = time.perf_counter()
-            s = run(
-                spec, ds, out / "runs" / f"{name}__{ds}", protocol=protocol, k=k, data_path=path, limit=limit,
-                timeout=timeout, progress=progress,
-            )  # fmt: skip
+            s = run(RunConfig(
+                method=spec, dataset=ds, out=out / "runs" / f"{name}__{ds}", protocol=protocol, k=k, data_path=path,
+                limit=limit, timeout=timeout, progress=progress,
+            ))  # fmt: skip
             print(
                 f"[demo] {name} on {ds} ({s.protocol}): {s.n_ok} ok, {s.n_failed} failed, "
                 f"{time.perf_counter() - t0:.1f} s"

@@ -1,5 +1,8 @@
 """Leaderboards computed from run records only (``records.parquet`` + ``run.json`` of each run).
 
+Each run is read typed: its :class:`benchmark.runinfo.RunInfo` and its records under the one
+records schema (:func:`benchmark.records.read_records`; the journal of an unfinished run).
+
 One row per method x dataset x protocol: every metric's mean over images (failed images count with
 their failure scores, i.e. 0) with a 95% bootstrap confidence interval over images, counts of ok
 and failed images, throughput and provenance (git hash, weights revisions, dataset fingerprint,
@@ -8,7 +11,6 @@ reimplementation flag). Nothing is typed by hand.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmark.records import read_records
+from benchmark.runinfo import RunInfo
 from textureade.errors import UserError
 
 ID_COLUMNS = ["method", "dataset", "protocol", "k"]
@@ -38,28 +42,7 @@ def find_runs(paths: Iterable[str | Path]) -> list[Path]:
     return runs
 
 
-def read_run_records(run_dir: Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """The records of one run: records.parquet, else the journal of an unfinished run."""
-    parquet = run_dir / "records.parquet"
-    if parquet.is_file():
-        try:
-            import pyarrow.parquet as pq
-
-            have = set(pq.ParquetFile(parquet).schema_arrow.names)
-            cols = [c for c in columns if c in have] if columns else None
-            return pd.read_parquet(parquet, columns=cols)
-        except (OSError, ValueError) as exc:
-            raise UserError(f"cannot read {parquet}: {str(exc).splitlines()[0]}") from None
-    journal = run_dir / "records.jsonl"
-    if journal.is_file():
-        from benchmark.journal import Journal
-
-        df = pd.DataFrame(Journal(journal).iter_rows())
-        return df[[c for c in columns if c in df.columns]] if columns and len(df) else df
-    raise UserError(f"{run_dir} has run.json but no records (records.parquet or records.jsonl)")
-
-
-def _weights_text(weights: dict[str, Any]) -> str:
+def _weights_text(weights: dict[str, dict[str, Any]]) -> str:
     parts = []
     for name, w in sorted(weights.items()):
         rev = w.get("revision")
@@ -68,46 +51,41 @@ def _weights_text(weights: dict[str, Any]) -> str:
 
 
 def summarize_run(run_dir: Path, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
-    """One leaderboard row for one run folder."""
-    from benchmark.metrics import bootstrap_ci
+    """One leaderboard row for one run folder: its RunInfo and its typed records.
 
-    try:
-        info = json.loads((run_dir / "run.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read {run_dir / 'run.json'}: {str(exc).splitlines()[0]}") from None
-    cfg = info.get("config", {})
-    metric_keys = list(info.get("metric_keys", []))
-    df = read_run_records(run_dir, ["id", "status", "time_total", *metric_keys])
+    Metrics: the run's metric columns that hold values (an optional metric the run did not
+    compute is left out of its row, NaN in the table)."""
+    from benchmark.metrics import METRIC_KEYS, bootstrap_ci
+
+    info = RunInfo.read(run_dir / "run.json")
+    df = read_records(run_dir, ["id", "status", "time_total", *info.metric_keys])
     n = len(df)
-    status = df["status"] if n else pd.Series([], dtype=str)
     row: dict[str, Any] = {
-        "method": cfg.get("method"),
-        "dataset": cfg.get("dataset"),
-        "protocol": cfg.get("protocol"),
-        "k": cfg.get("k"),
+        "method": info.identity.method,
+        "dataset": info.dataset.name,
+        "protocol": info.identity.protocol,
+        "k": info.identity.k,
         "n": n,
-        "n_ok": int((status == "ok").sum()),
-        "n_failed": int((status == "failed").sum()),
+        "n_ok": int((df["status"] == "ok").sum()),
+        "n_failed": int((df["status"] == "failed").sum()),
     }
-    for key in metric_keys:
-        values = df[key].to_numpy(dtype=float) if n and key in df else np.array([])
+    for key in info.metric_keys:
+        values = df[key].to_numpy(dtype=float) if key in df else np.array([])
         values = values[~np.isnan(values)]
         if len(values):
             lo, hi = bootstrap_ci(values, n=n_boot, seed=seed)
             row.update({key: float(values.mean()), f"{key}_lo": float(lo), f"{key}_hi": float(hi)})
-        else:
+        elif key in METRIC_KEYS:
             row.update({key: np.nan, f"{key}_lo": np.nan, f"{key}_hi": np.nan})
-    total = float(df["time_total"].sum()) if n and "time_total" in df else 0.0
+    total = float(df["time_total"].sum()) if n else 0.0
     row["images_per_s"] = n / total if total > 0 else np.nan
-    env = info.get("environment", {})
-    method = info.get("method", {})
-    git = env.get("git", {})
+    git = info.environment.get("git") or {}
     row.update(
-        complete=info.get("status") == "complete",
+        complete=info.status == "complete",
         git_hash=(git.get("hash") or "")[:12] + ("+dirty" if git.get("dirty") else ""),
-        weights=_weights_text(method.get("weights", {})),
-        dataset_fingerprint=info.get("identity", {}).get("dataset_fingerprint"),
-        reimplementation=bool(method.get("reimplementation", False)),
+        weights=_weights_text(info.method.weights),
+        dataset_fingerprint=info.identity.dataset_fingerprint,
+        reimplementation=info.method.reimplementation,
         run_dir=str(run_dir),
     )
     return row

@@ -73,7 +73,7 @@ class PartitionInfo:
     pred_height: int
     pred_width: int
     resized: bool
-    n_desc: int  # descriptions the method returned (0 when none)
+    n_desc: int | None = None  # descriptions returned (0 when none; None when not known)
 
 
 def prediction_to_partition(pred: Prediction, hw: tuple[int, int]) -> tuple[np.ndarray, PartitionInfo]:

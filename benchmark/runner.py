@@ -1,10 +1,12 @@
 """The runner: stream a dataset through a method, score each image, journal one record per image.
 
-``run(method, dataset, out_dir, protocol, options, limit)`` writes into ``out_dir``:
-- ``records.jsonl``: the append-only journal (one fsynced line per image; survives kill -9);
-- ``records.parquet``: the same records, written atomically when the run ends;
-- ``run.json``: resolved config, method manifest, weights ids/revisions, dataset fingerprint, git
-  hash, package versions, host, counts;
+``run(RunConfig(method=..., dataset=..., out=...))`` (:mod:`benchmark.runconfig`) writes into ``out``:
+- ``records.jsonl``: the append-only journal (one fsynced :class:`RecordRow` line per image;
+  survives kill -9, :mod:`benchmark.journal`);
+- ``records.parquet``: the same records under the one records schema, written atomically at the end;
+- ``run.json``: a :class:`benchmark.runinfo.RunInfo` (resolved config, what the method was given,
+  method manifest, weights ids/revisions/fingerprints, dataset fingerprint, git hash, package
+  versions, host, counts);
 - ``predictions/<id>.png`` + ``<id>.json`` with ``save_predictions`` (what `bench score` reads).
 
 Resuming: run the same command again. Records already in the journal are kept (their samples are
@@ -18,39 +20,39 @@ its reason and ``benchmark.metrics.score_failure`` scores (0): failures are list
 ``MethodUnavailable`` from ``predict`` (it cannot run here at all, e.g. weights loaded lazily that
 fail to load) stops the run instead: run.json says ``stopped`` with the error, records so far stay.
 Memory stays flat in the number of images: no list of samples or records is ever held.
+:func:`stream_records` (resume check, one record per new sample, journal) and
+:func:`benchmark.journal.finalize` are shared with `bench score` (:mod:`benchmark.score`).
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
-import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from benchmark.datasets import DatasetHandle, open_dataset
-from benchmark.journal import Journal, finalize, fsync_dir
+from benchmark.journal import Finalized, Journal, finalize
 from benchmark.method import MethodUnavailable
 from benchmark.predictions import save_prediction
 from benchmark.protocol import check_protocol, method_inputs, prediction_to_partition
 from benchmark.provenance import environment, now_utc, spec_dict, weights_info
+from benchmark.records import RecordRow, RowContext, columns, metric_columns
 from benchmark.registry import MethodSpec, build_method, get_method_spec, resolve_params
+from benchmark.runconfig import RunConfig
+from benchmark.runinfo import Counts, DatasetInfo, Given, MethodInfo, Rejected, RunIdentity, RunInfo, jsonable
 from benchmark.suites import get_suite
 from textureade.errors import UserError
-from textureade.types import Prediction, Record, Sample
+from textureade.fileio import atomic_write
+from textureade.types import Prediction, Sample
 
-BASE_COLUMNS = [
-    "index", "id", "base_id", "status", "reason", "method", "dataset", "protocol",
-    "k_given", "n_gt", "n_pred", "n_desc", "height", "width", "pred_height", "pred_width", "resized",
-]  # fmt: skip
-TIME_COLUMNS = ["time_load", "time_predict", "time_score", "time_total"]
-IDENTITY_KEYS = ("method", "params", "dataset_fingerprint", "protocol", "k", "scoring")
+__all__ = ["RunConfig", "RunSummary", "evaluate_sample", "run", "stream_records"]
 
 
 class SampleTimeout(Exception):
@@ -111,22 +113,27 @@ def evaluate_sample(
     method: Any,
     sample: Sample,
     *,
-    protocol: str,
+    index: int,
+    context: RowContext,
     k: int | None,
     scoring: dict[str, Any],
     timeout: float | None = None,
     pred_dir: Path | None = None,
-) -> tuple[Record, dict[str, Any]]:
-    """Run one image through the method and score it: (Record, extra record columns)."""
-    from benchmark.metrics import COUNT_KEYS, score_failure, score_partition
+    t_load: float = 0.0,
+) -> RecordRow:
+    """Run one image through the method and score it: its record (ok or failed).
 
-    def split(scores: dict[str, Any]) -> dict[str, float]:  # region counts go to their own columns
-        cols.update({key: int(scores.pop(key)) for key in COUNT_KEYS if key in scores})
-        return {key: float(v) for key, v in scores.items()}
+    index: the sample's stream position. k: the fixed K or None (see ``method_inputs``).
+    scoring: ``score_partition`` options. t_load: seconds the dataset took to yield the sample.
+    """
+    from benchmark.metrics import score_failure, score_partition
 
     gt = sample.label_map
-    k_given, descriptions = method_inputs(protocol, sample, k)
-    cols: dict[str, Any] = {"k_given": k_given, "height": int(gt.shape[0]), "width": int(gt.shape[1])}
+    k_given, descriptions = method_inputs(context.protocol, sample, k)
+    row = partial(
+        RecordRow.build, index=index, sample_id=sample.id, base_id=sample.base_id, gt_shape=gt.shape,
+        context=context, k_given=k_given,
+    )  # fmt: skip
     t0 = time.perf_counter()
     try:
         with deadline(timeout):
@@ -143,212 +150,95 @@ def evaluate_sample(
         raise
     except Exception as exc:  # the method's fault: recorded, listed, scored as a failure
         t_pred = time.perf_counter() - t0
-        scores = split(dict(score_failure(gt)))
-        rec = Record(sample.id, "failed", one_line(exc), scores, {"predict": t_pred, "score": 0.0})
-        return rec, cols
+        timings = {"load": t_load, "predict": t_pred, "score": 0.0}
+        return row(status="failed", reason=one_line(exc), scores=score_failure(gt), timings=timings)
     t1 = time.perf_counter()
-    scores = split(dict(score_partition(partition, gt, **scoring)))
-    t_score = time.perf_counter() - t1
-    cols.update(asdict(info))
-    extras = dict(pred.extras or {})
-    return Record(sample.id, "ok", None, scores, {"predict": t_pred, "score": t_score}, extras), cols
+    scores = score_partition(partition, gt, **scoring)
+    timings = {"load": t_load, "predict": t_pred, "score": time.perf_counter() - t1}
+    return row(scores=scores, partition=info, n_desc=info.n_desc, timings=timings, extras=pred.extras)
 
 
-def _resolve(
-    method: str | MethodSpec,
-    dataset: str | Path | DatasetHandle,
-    protocol: str | None,
-    k: int | None,
-    suite: str | None,
-    data_path: str | Path | None,
-) -> tuple[MethodSpec, DatasetHandle, str, int | None]:
-    spec = method if isinstance(method, MethodSpec) else get_method_spec(method)
-    handle = dataset if isinstance(dataset, DatasetHandle) else open_dataset(dataset, path=data_path)
-    proto, kk = handle.protocol, handle.k
-    if suite:
-        proto, suite_k = get_suite(suite).setting(handle.name)
-        kk = suite_k if suite_k is not None else kk
-    if protocol:
-        proto = check_protocol(protocol)
-    if k is not None:
-        if k < 1:
-            raise UserError(f"--k must be a positive integer, got {k}")
-        kk = k
+def _resolve(config: RunConfig) -> tuple[MethodSpec, DatasetHandle, str, int | None]:
+    """The method spec, the dataset handle, the protocol and K a config asks for."""
+    method, dataset = config.method, config.dataset
+    spec = method if isinstance(method, MethodSpec) else get_method_spec(str(method))
+    handle = dataset if isinstance(dataset, DatasetHandle) else open_dataset(dataset, path=config.data_path)
+    proto, k = handle.protocol, handle.k
+    if config.suite:
+        proto, suite_k = get_suite(config.suite).setting(handle.name)
+        k = suite_k if suite_k is not None else k
+    if config.protocol:
+        proto = check_protocol(config.protocol)
+    if config.k is not None:
+        k = config.k
     if proto not in spec.protocols:
         raise UserError(
             f"method {spec.name!r} does not support protocol {proto!r}; it supports {', '.join(spec.protocols)}"
         )
-    return spec, handle, proto, kk
-
-
-def _jsonable(obj: Any) -> Any:
-    return json.loads(json.dumps(obj, default=str))
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+    return spec, handle, proto, k
 
 
 @contextmanager
-def _lock(out_dir: Path) -> Iterator[None]:
-    fh = open(out_dir / ".lock", "w")
+def locked_out(out: str | Path) -> Iterator[Path]:
+    """Create the results folder and hold its lock (one writer per folder) for the block."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create --out {out}: {exc.strerror}") from None
+    fh = open(out / ".lock", "w")
     try:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         fh.close()
         raise UserError(
-            f"another bench run is writing to {out_dir}; wait for it or pass another --out"
+            f"another bench command is writing to {out}; wait for it or pass another --out"
         ) from None
     try:
-        yield
+        yield out
     finally:
         fcntl.flock(fh, fcntl.LOCK_UN)
         fh.close()
 
 
-def run(
-    method_name: str | MethodSpec,
-    dataset: str | Path | DatasetHandle,
-    out_dir: str | Path,
-    protocol: str | None = None,
-    options: dict[str, Any] | None = None,
-    limit: int | None = None,
-    *,
-    k: int | None = None,
-    suite: str | None = None,
-    data_path: str | Path | None = None,
-    timeout: float | None = None,
-    save_predictions: bool = False,
-    progress: bool = True,
-) -> RunSummary:
-    """Run ``method_name`` on ``dataset`` into ``out_dir`` (resuming a partial run there).
-
-    protocol/k: explicit choices; else the suite's setting for the dataset; else the dataset's
-    defaults. options: ``--option`` overrides of the manifest params. limit: the first N samples.
-    timeout: seconds per image for predict (a slower image is a failed record).
-    """
-    from benchmark.metrics import METRIC_KEYS
-
-    if limit is not None and limit < 0:
-        raise UserError(f"--limit must be >= 0, got {limit}")
-    spec, handle, proto, kk = _resolve(method_name, dataset, protocol, k, suite, data_path)
-    options = dict(options or {})
-    params = resolve_params(spec, options)
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create --out {out}: {exc.strerror}") from None
-    identity = {
-        "method": spec.name,
-        "params": _jsonable(params),
-        "dataset_fingerprint": handle.fingerprint,
-        "protocol": proto,
-        "k": kk,
-        "scoring": _jsonable(handle.scoring),
-    }
-    columns = BASE_COLUMNS + list(METRIC_KEYS) + TIME_COLUMNS + ["extras"]
-    with _lock(out):
-        journal = Journal(out / "records.jsonl")
-        n_done = journal.recover()
-        run_json = out / "run.json"
-        if n_done and run_json.exists():
-            previous = json.loads(run_json.read_text()).get("identity", {})
-            diff = [key for key in IDENTITY_KEYS if previous.get(key) != identity[key]]
-            if diff:
-                raise UserError(
-                    f"{out} holds a run with other {', '.join(diff)}; pass another --out or delete it"
-                )
-        elif n_done:
-            raise UserError(f"{out} has records.jsonl but no run.json; pass another --out or delete it")
-        info: dict[str, Any] = {
-            "identity": identity,
-            "config": {
-                "method": spec.name, "dataset": handle.name, "dataset_path": str(handle.path.resolve()) if handle.path else None,
-                "protocol": proto, "k": kk, "suite": suite, "options": _jsonable(options),
-                "limit": limit, "timeout": timeout, "save_predictions": save_predictions,
-            },
-            "method": {
-                "manifest": _jsonable(spec_dict(spec)),
-                "params": _jsonable(params),
-                "weights": weights_info(spec, params),
-                "reimplementation": bool(spec.provenance.get("reimplementation", False)),
-            },
-            "dataset": handle.describe(),
-            "environment": environment(),
-            "columns": columns,
-            "metric_keys": list(METRIC_KEYS),
-            "status": "running",
-            "started": now_utc(),
-            "resumed_records": n_done,
-        }  # fmt: skip
-        previous_run_json = run_json.read_text() if run_json.exists() else None
-        _write_json(run_json, info)
-        t_start = time.perf_counter()
-        t_build = time.perf_counter()
-        try:
-            method = build_method(spec, options)
-        except BaseException:
-            # refused (no weights, bad option) or interrupted before any sample ran: leave --out as
-            # it was, not a run.json claiming a run that is "running" forever
-            if previous_run_json is None:
-                run_json.unlink(missing_ok=True)
-            else:
-                run_json.write_text(previous_run_json)
-            raise
-        info["build_seconds"] = time.perf_counter() - t_build
-        pred_dir = out / "predictions" if save_predictions else None
-        if pred_dir is not None:
-            pred_dir.mkdir(exist_ok=True)
-        try:
-            _loop(method, handle, journal, n_done, proto, kk, limit, timeout, pred_dir, progress, spec.name)
-        except BaseException as exc:  # stopped (MethodUnavailable, Ctrl-C): records so far stay resumable
-            info.update(status="stopped", finished=now_utc(), error=one_line(exc) or type(exc).__name__)
-            _write_json(run_json, info)
-            raise
-        stats = finalize(journal.path, out / "records.parquet", columns, limit)
-        info.update(
-            status="complete",
-            finished=now_utc(),
-            seconds=time.perf_counter() - t_start,
-            counts={"records": stats["rows"], "ok": stats["ok"], "failed": stats["failed"]},
-            rejected_samples={"count": handle.n_rejected, "first": handle.rejected},
+def check_resumable(run_json: Path, identity: RunIdentity, n_done: int) -> None:
+    """UserError when ``n_done`` journaled records belong to another run than ``identity``."""
+    if not n_done:
+        return
+    if not run_json.exists():
+        raise UserError(
+            f"{run_json.parent} has records.jsonl but no run.json; pass another --out or delete it"
         )
-        _write_json(run_json, info)
-    return RunSummary(
-        out_dir=out, method=spec.name, dataset=handle.name, protocol=proto, k=kk,
-        n_records=stats["rows"], n_ok=stats["ok"], n_failed=stats["failed"], n_resumed=n_done,
-        seconds=info["seconds"], failures=[(str(i), str(r)) for i, r in stats["failures"]],
-        n_rejected=handle.n_rejected,
-    )  # fmt: skip
+    diff = RunInfo.read(run_json).identity.differences(identity)
+    if diff:
+        raise UserError(
+            f"{run_json.parent} holds a run with other {', '.join(diff)}; pass another --out or delete it"
+        )
 
 
-def _loop(
-    method: Any,
+def stream_records(
     handle: DatasetHandle,
     journal: Journal,
     n_done: int,
-    protocol: str,
-    k: int | None,
-    limit: int | None,
-    timeout: float | None,
-    pred_dir: Path | None,
-    progress: bool,
-    method_name: str,
+    evaluate: Callable[..., RecordRow],
+    *,
+    limit: int | None = None,
+    progress: bool = False,
+    desc: str = "",
 ) -> None:
+    """Journal one record per sample of ``handle`` (the first ``limit``), resuming after ``n_done``.
+
+    Samples already journaled are streamed past and their ids checked against the journal's; every
+    later one is ``evaluate(sample, index=i, t_load=seconds)`` and appended (fsynced) at once.
+    """
     from tqdm import tqdm
 
     total = handle.count()
     if limit is not None:
         total = min(limit, total) if total is not None else limit
-    done_rows = journal.iter_rows()
+    done_rows = journal.rows()
     n_failed = 0
-    bar = tqdm(
-        total=total, disable=not progress, unit="img", desc=f"{method_name} on {handle.name}", mininterval=0.5
-    )
+    bar = tqdm(total=total, disable=not progress, unit="img", desc=desc, mininterval=0.5)
     try:
         samples = handle.iter_samples(limit)
         index = 0
@@ -361,30 +251,15 @@ def _loop(
             t_load = time.perf_counter() - t_load
             if index < n_done:  # already journaled: check it is the same sample, then skip
                 row = next(done_rows)
-                if row.get("id") != sample.id:
+                if row.id != sample.id:
                     raise UserError(
-                        f"{journal.path}: record {index} is {row.get('id')!r} but the dataset now yields "
+                        f"{journal.path}: record {index} is {row.id!r} but the dataset now yields "
                         f"{sample.id!r}; pass another --out"
                     )
-                n_failed += row.get("status") == "failed"
             else:
-                record, cols = evaluate_sample(
-                    method,
-                    sample,
-                    protocol=protocol,
-                    k=k,
-                    scoring=handle.scoring,
-                    timeout=timeout,
-                    pred_dir=pred_dir,
-                )
-                record.timings = {"load": t_load, **record.timings}
-                record.timings["total"] = sum(record.timings.values())
-                row = record.to_row()
-                row.update(cols)
-                row.update(index=index, base_id=sample.base_id, method=method_name, dataset=handle.name)
-                row.update(protocol=protocol, extras=json.dumps(record.extras, default=str, sort_keys=True))
+                row = evaluate(sample, index=index, t_load=t_load)
                 journal.append(row)
-                n_failed += record.status == "failed"
+            n_failed += row.status == "failed"
             index += 1
             bar.update(1)
             if n_failed:
@@ -393,3 +268,73 @@ def _loop(
         bar.close()
         journal.close()
         done_rows.close()
+
+
+def complete(info: RunInfo, done: Finalized, handle: DatasetHandle, seconds: float) -> None:
+    """Mark ``info`` complete with the finalised counts and the samples the reader rejected."""
+    info.status, info.finished, info.seconds = "complete", now_utc(), seconds
+    info.counts = Counts(records=done.rows, ok=done.ok, failed=done.failed)
+    info.rejected_samples = Rejected(count=handle.n_rejected, first=[list(r) for r in handle.rejected])
+
+
+def run(config: RunConfig) -> RunSummary:
+    """Run ``config.method`` on ``config.dataset`` into ``config.out`` (resuming a partial run there)."""
+    config.validate()
+    spec, handle, proto, k = _resolve(config)
+    params = resolve_params(spec, config.options)
+    identity = RunIdentity(
+        method=spec.name, params=jsonable(params), dataset_fingerprint=handle.fingerprint, protocol=proto,
+        k=k, scoring=jsonable(handle.scoring),
+    )  # fmt: skip
+    with locked_out(config.out) as out:  # type: ignore[arg-type]
+        journal = Journal(out / "records.jsonl")
+        n_done = len(journal)
+        run_json = out / "run.json"
+        check_resumable(run_json, identity, n_done)
+        info = RunInfo(
+            kind="run", status="running", identity=identity, config=jsonable(config.to_json()),
+            given=Given.of(proto, k, params),
+            method=MethodInfo(
+                name=spec.name, manifest=jsonable(spec_dict(spec)), params=jsonable(params),
+                weights=weights_info(spec, params), reimplementation=bool(spec.provenance.get("reimplementation")),
+            ),
+            dataset=DatasetInfo.of(handle), environment=environment(), columns=list(columns()),
+            metric_keys=list(metric_columns()), started=now_utc(), resumed_records=n_done,
+        )  # fmt: skip
+        previous_run_json = run_json.read_bytes() if run_json.exists() else None
+        info.write(run_json)
+        t_start = time.perf_counter()
+        try:
+            method = build_method(spec, config.options)
+        except BaseException:
+            # refused (no weights, bad option) or interrupted before any sample ran: leave --out as
+            # it was, not a run.json claiming a run that is "running" forever
+            if previous_run_json is None:
+                run_json.unlink(missing_ok=True)
+            else:
+                atomic_write(run_json, previous_run_json)
+            raise
+        info.build_seconds = time.perf_counter() - t_start
+        pred_dir = out / "predictions" if config.save_predictions else None
+        if pred_dir is not None:
+            pred_dir.mkdir(exist_ok=True)
+        context = RowContext(method=spec.name, dataset=handle.name, protocol=proto)
+        evaluate = partial(
+            evaluate_sample, method, context=context, k=k, scoring=handle.scoring, timeout=config.timeout,
+            pred_dir=pred_dir,
+        )  # fmt: skip
+        try:
+            stream_records(handle, journal, n_done, evaluate, limit=config.limit, progress=config.progress,
+                           desc=f"{spec.name} on {handle.name}")  # fmt: skip
+        except BaseException as exc:  # stopped (MethodUnavailable, Ctrl-C): records so far stay resumable
+            info.status, info.finished, info.error = "stopped", now_utc(), one_line(exc) or type(exc).__name__
+            info.write(run_json)
+            raise
+        done = finalize(journal, out / "records.parquet", config.limit)
+        complete(info, done, handle, time.perf_counter() - t_start)
+        info.write(run_json)
+    return RunSummary(
+        out_dir=out, method=spec.name, dataset=handle.name, protocol=proto, k=k, n_records=done.rows,
+        n_ok=done.ok, n_failed=done.failed, n_resumed=n_done, seconds=info.seconds or 0.0,
+        failures=done.failures, n_rejected=handle.n_rejected,
+    )  # fmt: skip

@@ -7,34 +7,42 @@ order. An id holding path separators is looked up as given, then under the runne
 FAILED record scored with :func:`benchmark.metrics.score_failure` (0 for every higher-is-better
 metric), never skipped.
 
-Outputs in ``out_dir``: ``records.parquet`` (``id``, every key of ``score_partition``, ``status``,
-``reason``, ``n_descriptions``, ``descriptions_note``), ``summary.json`` (per-image means with
-95% percentile-bootstrap intervals, pooled dataset-level variants, counts, failures, GT samples
-the reader rejected) and a ``run.json`` that ``bench leaderboard`` reads.
+It is `bench run` with the method replaced by the prediction files: the same records journal,
+schema and finalisation (:func:`benchmark.runner.stream_records`, :mod:`benchmark.journal`), so
+``out_dir`` gets ``records.jsonl`` (fsynced; a killed score resumes), ``records.parquet`` (the
+RecordRow columns; protocol ``external``, ``n_desc`` from ``<id>.json``, ``time_total`` null as
+no predict time is known; ``extras``: the pooled-metric sums of the image and a
+``descriptions_note`` when ``<id>.json`` is unusable) and a ``run.json`` (RunInfo, kind
+``score``) that ``bench leaderboard`` reads. Plus ``summary.json``, computed from the records
+only: per-image means with 95% percentile-bootstrap intervals, pooled dataset-level variants,
+counts, failures and GT samples the reader rejected. A rerun on the same predictions (same names,
+sizes and times) keeps the records already scored; changed predictions are refused (another
+--out, or delete it).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-import os
+import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmark.metrics import (
-    COUNT_KEYS,
-    HIGHER_IS_BETTER,
-    METRIC_KEYS,
-    PartitionAccumulator,
-    bootstrap_ci,
-    partition_stats,
-    score_failure,
-)
-from benchmark.records import write_records_parquet
+from benchmark.journal import Journal, finalize
+from benchmark.protocol import PartitionInfo
+from benchmark.provenance import environment, now_utc
+from benchmark.records import RecordRow, RowContext, columns, metric_columns, read_records
+from benchmark.runinfo import DatasetInfo, Given, MethodInfo, RunIdentity, RunInfo, jsonable
+from benchmark.runner import check_resumable, complete, locked_out, stream_records
 from textureade.errors import UserError
-from textureade.types import ValidationError
+from textureade.fileio import atomic_write_json
+from textureade.types import Sample, ValidationError
+
+PROTOCOL = "external"
 
 
 class PredictionProblem(Exception):
@@ -104,27 +112,88 @@ def load_descriptions(pred_dir: Path, sample_id: str) -> tuple[int | None, str |
     return len(descs), None
 
 
-def _open(dataset: str | Path) -> tuple[Any, dict[str, Any]]:
-    """The dataset handle (``benchmark.datasets.open_dataset``) and what the summary says of it."""
-    from benchmark.datasets import open_dataset
+def _pooled_sums(stats: Any) -> dict[str, float]:
+    """The sums a PartitionStats adds to the pooled dataset-level metrics (kept in the record)."""
+    return {f.name: getattr(stats, f.name) for f in fields(stats) if f.name not in ("scores", "assignment")}
 
-    handle = open_dataset(str(dataset))
-    info = {"name": handle.name, "form": handle.form, "scoring": dict(handle.scoring)}
+
+def score_prediction(
+    sample: Sample, *, index: int, t_load: float, pred_dir: Path, context: RowContext, scoring: dict[str, Any]
+) -> RecordRow:
+    """The record of one sample's prediction file (ok, or failed with failure scores)."""
+    from benchmark.metrics import partition_stats, score_failure
+
+    gt = sample.label_map
+    t0 = time.perf_counter()
+    n_desc, note = load_descriptions(pred_dir, sample.id)
     try:
-        info["fingerprint"] = handle.fingerprint
-    except Exception as exc:  # a fingerprint is provenance, not a reason to stop scoring
-        info["fingerprint"] = f"unavailable: {_one_line(exc)}"
-    return handle, info
+        pred = load_prediction(pred_dir, sample.id, gt.shape)
+        stats = partition_stats(pred, gt, **scoring)
+        scores, status, reason = stats.scores, "ok", None
+        partition = PartitionInfo(int(pred.shape[0]), int(pred.shape[1]), False, n_desc)
+    except (PredictionProblem, ValidationError) as exc:
+        fail_kw = {k: v for k, v in scoring.items() if k in ("ignore_index", "gt_zero")}
+        scores, status, reason, partition = score_failure(gt, **fail_kw), "failed", _one_line(exc), None
+        stats = partition_stats(np.zeros(gt.shape, np.uint8), gt, **scoring)  # its GT mass, for pooling
+    extras: dict[str, Any] = {"pooled": _pooled_sums(stats)}
+    if note:
+        extras["descriptions_note"] = note
+    return RecordRow.build(
+        index=index, sample_id=sample.id, base_id=sample.base_id, gt_shape=gt.shape, context=context,
+        scores=scores, status=status, reason=reason, partition=partition, n_desc=n_desc,
+        timings={"load": t_load, "score": time.perf_counter() - t0}, extras=extras,
+    )  # fmt: skip
 
 
-def _atomic_json(obj: Any, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False))
-    os.replace(tmp, path)
+def _predictions_fingerprint(pred_dir: Path) -> str:
+    """sha256 of the prediction files' names, sizes and modification times (cheap: no reads)."""
+    h = hashlib.sha256()
+    for p in sorted(pred_dir.iterdir()):
+        if p.suffix in (".png", ".json") and p.is_file():
+            st = p.stat()
+            h.update(f"{p.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
 
 
 def _finite(x: float) -> float | None:
     return float(x) if isinstance(x, int | float) and math.isfinite(x) else None
+
+
+def summarize_records(records: Path, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Means, bootstrap CIs, pooled variants and failures of a `bench score` records.parquet."""
+    from benchmark.metrics import HIGHER_IS_BETTER, PartitionAccumulator, PartitionStats, bootstrap_ci
+
+    df = read_records(records)
+    acc = PartitionAccumulator()
+    for status, extras, *values in df[["status", "extras", *acc.keys]].itertuples(index=False):
+        sums = json.loads(extras)["pooled"]
+        scores = dict(zip(acc.keys, values))
+        if status == "ok":
+            acc.add(PartitionStats(scores=scores, **sums))
+        else:
+            acc.add_failure(scores, PartitionStats(scores={}, **sums))
+    metrics = {}
+    for key in metric_columns():
+        values = df[key].to_numpy(dtype=float)
+        if key not in HIGHER_IS_BETTER and np.isnan(values).all():
+            continue  # an optional metric nobody computed
+        lo, hi = bootstrap_ci(values, n=n_boot, seed=seed)
+        metrics[key] = {
+            "mean": float(np.mean(values)),
+            "ci95": [lo, hi],
+            "higher_is_better": HIGHER_IS_BETTER.get(key, True),
+        }
+    failed = df[df["status"] == "failed"]
+    return {
+        "n_images": len(df),
+        "n_ok": len(df) - len(failed),
+        "n_failed": len(failed),
+        "metrics": metrics,
+        "pooled": {k: _finite(v) for k, v in acc.result().items() if k.startswith("pooled_")},
+        "bootstrap": {"n": n_boot, "seed": seed, "alpha": 0.05, "over": "images (per-image scores)"},
+        "conventions": "failed images count with score_failure scores (0; vi = log N); see benchmark.metrics",
+        "failures": [{"id": i, "reason": r} for i, r in zip(failed["id"], failed["reason"])],
+    }
 
 
 def score_folder(
@@ -142,79 +211,66 @@ def score_folder(
     ``benchmark.datasets.open_dataset`` accepts); its manifest's ``scoring`` options are passed
     to ``score_partition``. Returns the summary dict (also written to ``summary.json``).
     """
+    from benchmark.datasets import open_dataset
+
     pred_dir = Path(predictions_dir)
     if not pred_dir.is_dir():
         raise UserError(
             f"predictions folder {pred_dir} does not exist; pass the folder holding <id>.png files"
         )
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    handle, info = _open(dataset_path)
-    scoring = dict(info.get("scoring") or {})
-    fail_kw = {k: v for k, v in scoring.items() if k in ("ignore_index", "gt_zero")}
-    acc = PartitionAccumulator()
-    rows: list[dict[str, Any]] = []
-    per_key: dict[str, list[float]] = {k: [] for k in METRIC_KEYS}
-    for sample in handle.iter_samples():
-        gt = sample.label_map
-        row: dict[str, Any] = {"id": sample.id}
+    handle = open_dataset(str(dataset_path))
+    dataset = DatasetInfo.of(handle)
+    context = RowContext(method=name or pred_dir.resolve().name, dataset=handle.name, protocol=PROTOCOL)
+    identity = RunIdentity(
+        method=context.method,
+        params={"predictions": str(pred_dir.resolve()), "files": _predictions_fingerprint(pred_dir)},
+        dataset_fingerprint=dataset.fingerprint,
+        protocol=PROTOCOL,
+        k=None,
+        scoring=jsonable(dict(handle.scoring)),
+    )
+    t_start = time.perf_counter()
+    with locked_out(out_dir) as out:
+        journal = Journal(out / "records.jsonl")
+        n_done = len(journal)
+        run_json = out / "run.json"
+        check_resumable(run_json, identity, n_done)
+        config = {"dataset": str(dataset_path), "predictions": str(pred_dir), "out": str(out), "name": name,
+                  "n_boot": n_boot, "seed": seed}  # fmt: skip
+        info = RunInfo(
+            kind="score", status="running", identity=identity, config=jsonable(config), given=Given.of(PROTOCOL, None),
+            method=MethodInfo(name=context.method, predictions=str(pred_dir.resolve())), dataset=dataset,
+            environment=environment(), columns=list(columns()), metric_keys=list(metric_columns()),
+            started=now_utc(), resumed_records=n_done,
+        )  # fmt: skip
+        info.write(run_json)
+        scoring = dict(handle.scoring)
+
+        def evaluate(sample: Sample, *, index: int, t_load: float) -> RecordRow:
+            return score_prediction(
+                sample, index=index, t_load=t_load, pred_dir=pred_dir, context=context, scoring=scoring
+            )
+
         try:
-            pred = load_prediction(pred_dir, sample.id, gt.shape)
-            stats = partition_stats(pred, gt, **scoring)
-            scores, status, reason = stats.scores, "ok", None
-            acc.add(stats)
-        except (PredictionProblem, ValidationError) as exc:
-            scores, status, reason = score_failure(gt, **fail_kw), "failed", _one_line(exc)
-            acc.add_failure(scores, partition_stats(np.zeros(gt.shape, np.uint8), gt, **scoring))
-        n_desc, note = load_descriptions(pred_dir, sample.id)
-        for k in METRIC_KEYS:
-            row[k] = float(scores[k])
-            per_key[k].append(float(scores[k]))
-        row.update({k: int(scores[k]) for k in COUNT_KEYS})
-        row.update(status=status, reason=reason, n_descriptions=n_desc, descriptions_note=note)
-        rows.append(row)
-    n_rejected = int(getattr(handle, "n_rejected", 0))
-    rejected = [{"id": i, "reason": r} for i, r in getattr(handle, "rejected", [])]
-    if not rows:
-        raise UserError(f"no scorable ground-truth samples in {dataset_path} ({n_rejected} rejected)")
-    write_records_parquet(rows, out / "records.parquet")
-    failures = [{"id": r["id"], "reason": r["reason"]} for r in rows if r["status"] == "failed"]
-    metrics = {}
-    for k in METRIC_KEYS:
-        lo, hi = bootstrap_ci(per_key[k], n=n_boot, seed=seed)
-        metrics[k] = {
-            "mean": float(np.mean(per_key[k])),
-            "ci95": [lo, hi],
-            "higher_is_better": HIGHER_IS_BETTER[k],
+            stream_records(handle, journal, n_done, evaluate)
+            done = finalize(journal, out / "records.parquet")
+            if not done.rows:
+                raise UserError(
+                    f"no scorable ground-truth samples in {dataset_path} ({handle.n_rejected} rejected)"
+                )
+        except BaseException as exc:
+            info.status, info.finished, info.error = "stopped", now_utc(), _one_line(exc)
+            info.write(run_json)
+            raise
+        summary: dict[str, Any] = {
+            "dataset": str(dataset_path),
+            "dataset_info": jsonable(dataset.__dict__),
+            "predictions": str(pred_dir),
+            **summarize_records(out / "records.parquet", n_boot=n_boot, seed=seed),
+            "n_rejected_gt": handle.n_rejected,
+            "rejected_gt": [{"id": i, "reason": r} for i, r in handle.rejected],  # the first 20
         }
-    pooled = {k: _finite(v) for k, v in acc.result().items() if k.startswith("pooled_")}
-    summary: dict[str, Any] = {
-        "dataset": str(dataset_path),
-        "dataset_info": info,
-        "predictions": str(pred_dir),
-        "n_images": len(rows),
-        "n_ok": len(rows) - len(failures),
-        "n_failed": len(failures),
-        "n_rejected_gt": n_rejected,
-        "metrics": metrics,
-        "pooled": pooled,
-        "bootstrap": {"n": n_boot, "seed": seed, "alpha": 0.05, "over": "images (per-image scores)"},
-        "conventions": "failed images count with score_failure scores (0; vi = log N); see benchmark.metrics",
-        "failures": failures,
-        "rejected_gt": rejected,  # the first 20
-    }
-    _atomic_json(summary, out / "summary.json")
-    run_info = {
-        "status": "complete",
-        "config": {
-            "method": name or pred_dir.resolve().name,
-            "dataset": info.get("name"),
-            "protocol": "external",
-        },
-        "metric_keys": list(METRIC_KEYS),
-        "identity": {"dataset_fingerprint": info.get("fingerprint")},
-        "method": {"predictions": str(pred_dir.resolve())},
-        "environment": {},
-    }
-    _atomic_json(run_info, out / "run.json")
+        atomic_write_json(out / "summary.json", summary)
+        complete(info, done, handle, time.perf_counter() - t_start)
+        info.write(run_json)
     return summary

@@ -20,7 +20,7 @@ import numpy as np
 
 from benchmark.datasets import DatasetHandle
 from benchmark.registry import MethodSpec
-from benchmark.runner import run
+from benchmark.runner import RunConfig, run
 from textureade.types import Prediction, Sample
 
 
@@ -66,7 +66,7 @@ def measure(n: int, at: int, out_dir: Path, size: int = 16) -> dict[str, float]:
     )
     spec = MethodSpec(name="threshold", entry=f"{__name__}:Threshold")
     t0 = time.perf_counter()
-    summary = run(spec, handle, out_dir, progress=False)
+    summary = run(RunConfig(method=spec, dataset=handle, out=out_dir, progress=False))
     seconds = time.perf_counter() - t0
     assert summary.n_records == n and summary.n_failed == 0
     return {"rss_at": marks[at], "rss_end": marks[n - 1], "seconds": seconds}

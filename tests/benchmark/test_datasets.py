@@ -158,12 +158,19 @@ def test_python_form_manifest_streams_lazily(tmp_path, monkeypatch):
 
 def test_unreadable_samples_are_counted_not_recorded(tmp_path, monkeypatch):
     from benchmark.registry import MethodSpec
-    from benchmark.runner import run
+    from benchmark.runner import RunConfig, run
 
     folder = write_detecture(tmp_path / "d", n=4)
     (folder / "masks" / "im2_0.png").unlink()
     monkeypatch.syspath_prepend(str(Path(__file__).parent))
-    s = run(MethodSpec(name="t", entry="runner_toys:Threshold"), folder, tmp_path / "out", progress=False)
+    s = run(
+        RunConfig(
+            method=MethodSpec(name="t", entry="runner_toys:Threshold"),
+            dataset=folder,
+            out=tmp_path / "out",
+            progress=False,
+        )
+    )
     assert (s.n_records, s.n_rejected) == (3, 1)
     info = json.loads((tmp_path / "out" / "run.json").read_text())
     assert info["rejected_samples"]["count"] == 1 and info["rejected_samples"]["first"][0][0] == "im2"

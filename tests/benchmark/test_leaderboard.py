@@ -14,7 +14,7 @@ from benchmark.datasets import DatasetHandle
 from benchmark.leaderboard import build_leaderboard, metric_columns
 from benchmark.registry import MethodSpec
 from benchmark.report import write_leaderboard
-from benchmark.runner import run
+from benchmark.runner import RunConfig, run
 from textureade.errors import UserError
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -29,14 +29,21 @@ def _runs(root: Path) -> None:
             factory=lambda n=n: runner_toys.toy_stream(n),
             fingerprint_fn=lambda ds=ds: ds,
         )
-        run(MethodSpec(name="good", entry="runner_toys:Threshold"), h, root / f"good-{ds}", progress=False)
+        run(
+            RunConfig(
+                method=MethodSpec(name="good", entry="runner_toys:Threshold"),
+                dataset=h,
+                out=root / f"good-{ds}",
+                progress=False,
+            )
+        )
         bad = MethodSpec(
             name="flaky",
             entry="runner_toys:Threshold",
             params={"fail_mod": 3},
             provenance={"reimplementation": True},
         )
-        run(bad, h, root / f"flaky-{ds}", progress=False)
+        run(RunConfig(method=bad, dataset=h, out=root / f"flaky-{ds}", progress=False))
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +95,11 @@ def test_duplicate_runs_and_empty_folders_are_user_errors(results, tmp_path):
     h = DatasetHandle(
         name="toy-a", form="python", factory=lambda: runner_toys.toy_stream(3), fingerprint_fn=lambda: "x"
     )
-    run(MethodSpec(name="good", entry="runner_toys:Threshold"), h, dup, progress=False)
+    run(
+        RunConfig(
+            method=MethodSpec(name="good", entry="runner_toys:Threshold"), dataset=h, out=dup, progress=False
+        )
+    )
     with pytest.raises(UserError, match="two runs of good on toy-a"):
         build_leaderboard([results, dup])
 

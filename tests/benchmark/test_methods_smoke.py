@@ -17,7 +17,7 @@ import pytest
 
 from benchmark.datasets import DatasetHandle
 from benchmark.registry import availability, load_method_specs, smoke_params
-from benchmark.runner import run
+from benchmark.runner import RunConfig, run
 
 sys.path.insert(0, str(Path(__file__).parent))
 import runner_toys  # noqa: E402
@@ -42,7 +42,15 @@ def test_method_runs_through_the_runner(name, tmp_path):
     for protocol in spec.protocols[:1]:
         out = tmp_path / protocol
         summary = run(
-            spec, handle, out, protocol=protocol, options=params, progress=False, save_predictions=True
+            RunConfig(
+                method=spec,
+                dataset=handle,
+                out=out,
+                protocol=protocol,
+                options=params,
+                progress=False,
+                save_predictions=True,
+            )
         )
         assert summary.n_records == 2
         assert summary.n_failed == 0, f"{name} ({protocol}) failed: {summary.failures}"

@@ -82,7 +82,6 @@ def test_detecture_suite_fixes_protocol_and_k_as_in_the_paper():
 
 
 def test_suite_and_explicit_choices_reach_the_runner(tmp_path):
-    import json
     import sys
     from pathlib import Path
 
@@ -91,15 +90,29 @@ def test_suite_and_explicit_choices_reach_the_runner(tmp_path):
 
     from benchmark.datasets import DatasetHandle
     from benchmark.registry import MethodSpec
-    from benchmark.runner import run
+    from benchmark.runner import RunConfig, run
 
     h = DatasetHandle(
         name="rwtd", form="python", factory=lambda: runner_toys.toy_stream(2), protocol="autonomous"
     )
     spec = MethodSpec(name="t", entry="runner_toys:Threshold")
-    s = run(spec, h, tmp_path / "a", suite="detecture", progress=False)
+    s = run(RunConfig(method=spec, dataset=h, out=tmp_path / "a", suite="detecture", progress=False))
     assert (s.protocol, s.k) == ("oracle-k", 2)
-    s = run(spec, h, tmp_path / "b", suite="detecture", protocol="oracle-k-blind", k=3, progress=False)
+    s = run(
+        RunConfig(
+            method=spec,
+            dataset=h,
+            out=tmp_path / "b",
+            suite="detecture",
+            protocol="oracle-k-blind",
+            k=3,
+            progress=False,
+        )
+    )
     assert (s.protocol, s.k) == ("oracle-k-blind", 3)
-    cfg = json.loads((tmp_path / "b" / "run.json").read_text())["config"]
-    assert cfg["protocol"] == "oracle-k-blind" and cfg["k"] == 3 and cfg["suite"] == "detecture"
+    from benchmark.runinfo import Given, RunInfo
+
+    info = RunInfo.read(tmp_path / "b" / "run.json")
+    assert info.identity.protocol == "oracle-k-blind" and info.identity.k == 3
+    assert info.config["suite"] == "detecture" and info.given == Given("dataset", False, [])
+    assert RunInfo.read(tmp_path / "a" / "run.json").given == Given("dataset", True, [])  # the suite's K=2

@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 
 from benchmark.datasets import DatasetHandle
+from benchmark.records import OPTIONAL_METRIC_KEYS, columns
 from benchmark.registry import MethodSpec
-from benchmark.runner import TIME_COLUMNS, run
+from benchmark.runinfo import Counts, Given, RunInfo
+from benchmark.runner import RunConfig, run
 from textureade.errors import UserError
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -40,11 +42,14 @@ def records(out: Path) -> pd.DataFrame:
 def test_records_scores_and_run_json(tmp_path):
     from benchmark.metrics import METRIC_KEYS, score_partition
 
-    s = run(spec(), handle(6), tmp_path / "r", progress=False, save_predictions=True)
+    s = run(
+        RunConfig(method=spec(), dataset=handle(6), out=tmp_path / "r", progress=False, save_predictions=True)
+    )
     assert (s.n_records, s.n_ok, s.n_failed) == (6, 6, 0)
     df = records(tmp_path / "r")
     assert list(df["id"]) == [f"toy{i:05d}" for i in range(6)] and list(df["index"]) == list(range(6))
-    assert set(METRIC_KEYS) <= set(df.columns) and set(TIME_COLUMNS) <= set(df.columns)
+    assert list(df.columns) == list(columns())  # the one schema, in its order
+    assert df[list(OPTIONAL_METRIC_KEYS)].isna().all().all()  # not computed by this method: null
     assert df["resized"].all() and (df["pred_height"] == 12).all() and (df["height"] == 24).all()
     assert (df["k_given"] == 2).all() and (df["n_gt"] == 2).all()
     # the recorded scores are the metrics of the saved partition against the ground truth
@@ -58,20 +63,19 @@ def test_records_scores_and_run_json(tmp_path):
         assert df.loc[0, key] == pytest.approx(expected[key], nan_ok=True)
     desc = json.loads((tmp_path / "r" / "predictions" / "toy00000.json").read_text())
     assert desc == {"descriptions": ["Texture of dark", "Texture of bright"]}
-    info = json.loads((tmp_path / "r" / "run.json").read_text())
-    assert info["status"] == "complete" and info["counts"] == {"records": 6, "ok": 6, "failed": 0}
-    assert info["identity"]["dataset_fingerprint"] == "toy:6:24"
-    assert (
-        info["config"]["protocol"] == "oracle-k"
-        and info["method"]["manifest"]["entry"] == "runner_toys:Threshold"
-    )
-    assert "numpy" in info["environment"]["packages"] and info["environment"]["host"]["python"]
+    info = RunInfo.read(tmp_path / "r" / "run.json")
+    assert info.kind == "run" and info.status == "complete" and info.counts == Counts(6, 6, 0)
+    assert info.identity.dataset_fingerprint == "toy:6:24" and info.dataset.name == "toy"
+    assert info.identity.protocol == "oracle-k" and info.method.manifest["entry"] == "runner_toys:Threshold"
+    assert info.given == Given(k="gt", gt_descriptions=True, prompts=[])
+    assert info.config["save_predictions"] is True and info.columns == list(columns())
+    assert "numpy" in info.environment["packages"] and info.environment["host"]["python"]
 
 
 def test_failures_are_recorded_with_failure_scores_and_listed(tmp_path):
     from benchmark.metrics import METRIC_KEYS, score_failure
 
-    s = run(spec(fail_mod=3), handle(12), tmp_path / "r", progress=False)
+    s = run(RunConfig(method=spec(fail_mod=3), dataset=handle(12), out=tmp_path / "r", progress=False))
     df = records(tmp_path / "r")
     failed = df[df["status"] == "failed"]
     assert s.n_failed == len(failed) > 0 and s.n_ok + s.n_failed == 12 == len(df)
@@ -85,11 +89,19 @@ def test_failures_are_recorded_with_failure_scores_and_listed(tmp_path):
 
 
 def test_timeout_and_malformed_prediction_fail(tmp_path):
-    s = run(spec("Sleeper", seconds=3.0), handle(2), tmp_path / "t", timeout=0.2, progress=False)
+    s = run(
+        RunConfig(
+            method=spec("Sleeper", seconds=3.0),
+            dataset=handle(2),
+            out=tmp_path / "t",
+            timeout=0.2,
+            progress=False,
+        )
+    )
     df = records(tmp_path / "t")
     assert s.n_failed == 2 and all("timeout" in r for r in df["reason"])
     assert (df["time_predict"] < 2.0).all()  # the alarm cut predict short
-    s = run(spec("NotAPrediction"), handle(2), tmp_path / "n", progress=False)
+    s = run(RunConfig(method=spec("NotAPrediction"), dataset=handle(2), out=tmp_path / "n", progress=False))
     assert s.n_failed == 2 and "not a Prediction" in records(tmp_path / "n")["reason"][0]
 
 
@@ -99,7 +111,7 @@ class _Crash(BaseException):
 
 def test_resume_after_crash_gives_identical_records(tmp_path):
     full = tmp_path / "full"
-    run(spec(fail_mod=4), handle(10), full, progress=False)
+    run(RunConfig(method=spec(fail_mod=4), dataset=handle(10), out=full, progress=False))
 
     part = tmp_path / "part"
     calls = {"n": 0}
@@ -114,38 +126,46 @@ def test_resume_after_crash_gives_identical_records(tmp_path):
     h = handle(10)
     h.factory = crashing
     with pytest.raises(_Crash):
-        run(spec(fail_mod=4), h, part, progress=False)
+        run(RunConfig(method=spec(fail_mod=4), dataset=h, out=part, progress=False))
     with open(part / "records.jsonl", "a") as fh:
         fh.write('{"index": 6, "id": "toy000')  # a torn last line, as after kill -9 mid-write
     assert not (part / "records.parquet").exists()
-    s = run(spec(fail_mod=4), handle(10), part, progress=False)
+    s = run(RunConfig(method=spec(fail_mod=4), dataset=handle(10), out=part, progress=False))
     assert s.n_resumed == 6 and s.n_records == 10
     a, b = records(full), records(part)
     keep = [c for c in a.columns if not c.startswith("time_")]
     pd.testing.assert_frame_equal(a[keep], b[keep])
     # a finished run re-run is a no-op that keeps the records
-    s = run(spec(fail_mod=4), handle(10), part, progress=False)
+    s = run(RunConfig(method=spec(fail_mod=4), dataset=handle(10), out=part, progress=False))
     assert s.n_resumed == 10 and len(records(part)) == 10
 
 
 def test_resume_refuses_another_configuration(tmp_path):
-    run(spec(), handle(3), tmp_path / "r", progress=False)
+    run(RunConfig(method=spec(), dataset=handle(3), out=tmp_path / "r", progress=False))
     with pytest.raises(UserError, match="holds a run with other params"):
-        run(spec(half=False), handle(3), tmp_path / "r", progress=False)
+        run(RunConfig(method=spec(half=False), dataset=handle(3), out=tmp_path / "r", progress=False))
     with pytest.raises(UserError, match="protocol"):
-        run(spec(), handle(3), tmp_path / "r", protocol="oracle-k-blind", progress=False)
+        run(
+            RunConfig(
+                method=spec(),
+                dataset=handle(3),
+                out=tmp_path / "r",
+                protocol="oracle-k-blind",
+                progress=False,
+            )
+        )
 
 
 def test_protocol_the_method_does_not_support_is_a_user_error(tmp_path):
     s = MethodSpec(name="t", entry="runner_toys:Threshold", protocols=["oracle-k"])
     with pytest.raises(UserError, match="does not support protocol 'autonomous'"):
-        run(s, handle(2), tmp_path / "r", protocol="autonomous", progress=False)
+        run(RunConfig(method=s, dataset=handle(2), out=tmp_path / "r", protocol="autonomous", progress=False))
 
 
 def test_a_method_refused_at_build_leaves_no_run_json(tmp_path):
     # a refusal (missing weights, bad option) exits before any sample: no run.json stuck at "running"
     with pytest.raises(UserError, match="bad parameters"):
-        run(spec(no_such_param=1), handle(2), tmp_path / "r", progress=False)
+        run(RunConfig(method=spec(no_such_param=1), dataset=handle(2), out=tmp_path / "r", progress=False))
     assert not (tmp_path / "r" / "run.json").exists()
     assert not list((tmp_path / "r").glob("records.*"))
 
@@ -154,22 +174,49 @@ def test_method_unavailable_in_predict_stops_the_run_keeping_records(tmp_path):
     from benchmark.method import MethodUnavailable
 
     with pytest.raises(MethodUnavailable, match="cannot load"):
-        run(spec("LazyWeights"), handle(5), tmp_path / "r", progress=False)
-    info = json.loads((tmp_path / "r" / "run.json").read_text())
-    assert info["status"] == "stopped" and "cannot load" in info["error"]
+        run(RunConfig(method=spec("LazyWeights"), dataset=handle(5), out=tmp_path / "r", progress=False))
+    info = RunInfo.read(tmp_path / "r" / "run.json")
+    assert info.status == "stopped" and "cannot load" in info.error
     lines = (tmp_path / "r" / "records.jsonl").read_text().splitlines()
     assert len(lines) == 2 and all(json.loads(x)["status"] == "ok" for x in lines)
 
 
 def test_limit_and_options_override(tmp_path):
-    s = run(spec(), handle(12), tmp_path / "r", options={"half": False}, limit=4, progress=False)
+    s = run(
+        RunConfig(
+            method=spec(),
+            dataset=handle(12),
+            out=tmp_path / "r",
+            options={"half": False},
+            limit=4,
+            progress=False,
+        )
+    )
     df = records(tmp_path / "r")
     assert s.n_records == 4 and not df["resized"].any()
-    assert json.loads((tmp_path / "r" / "run.json").read_text())["method"]["params"]["half"] is False
+    assert RunInfo.read(tmp_path / "r" / "run.json").method.params["half"] is False
     # the same run with a larger limit continues it; with a smaller one it reports the first rows
-    s = run(spec(), handle(12), tmp_path / "r", options={"half": False}, limit=6, progress=False)
+    s = run(
+        RunConfig(
+            method=spec(),
+            dataset=handle(12),
+            out=tmp_path / "r",
+            options={"half": False},
+            limit=6,
+            progress=False,
+        )
+    )
     assert (s.n_resumed, s.n_records) == (4, 6)
-    s = run(spec(), handle(12), tmp_path / "r", options={"half": False}, limit=2, progress=False)
+    s = run(
+        RunConfig(
+            method=spec(),
+            dataset=handle(12),
+            out=tmp_path / "r",
+            options={"half": False},
+            limit=2,
+            progress=False,
+        )
+    )
     assert s.n_records == 2 and list(records(tmp_path / "r")["id"]) == ["toy00000", "toy00001"]
 
 
@@ -189,7 +236,7 @@ def test_saved_predictions_rescore_to_the_same_records(tmp_path, monkeypatch):
     scored_as = {}
     for dataset in (str(folder), "rwtd"):
         out = tmp_path / dataset.replace("/", "_")
-        run(spec(), dataset, out / "run", save_predictions=True, progress=False)
+        run(RunConfig(method=spec(), dataset=dataset, out=out / "run", save_predictions=True, progress=False))
         score_folder(dataset, out / "run" / "predictions", out / "scored")
         a = records(out / "run").set_index("id")
         b = pd.read_parquet(out / "scored" / "records.parquet").set_index("id").loc[a.index]
@@ -208,7 +255,13 @@ def test_timeout_outside_the_main_thread_is_checked_after_predict(tmp_path):
 
     def work():
         result["s"] = run(
-            spec("Sleeper", seconds=0.4), handle(2), tmp_path / "t", timeout=0.1, progress=False
+            RunConfig(
+                method=spec("Sleeper", seconds=0.4),
+                dataset=handle(2),
+                out=tmp_path / "t",
+                timeout=0.1,
+                progress=False,
+            )
         )
 
     t = threading.Thread(target=work)

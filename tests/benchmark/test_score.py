@@ -8,11 +8,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
 from benchmark.metrics import HIGHER_IS_BETTER, METRIC_KEYS, bootstrap_ci, score_failure, score_partition
-from benchmark.records import read_records, write_records_parquet
+from benchmark.records import columns, read_records
+from benchmark.runinfo import Counts, Given, RunInfo
 from benchmark.score import score_folder
 from textureade.detecture_format import write_detecture_folder
 from textureade.errors import UserError
@@ -74,7 +76,12 @@ def test_every_gt_sample_gets_a_record(scored):
         assert by.loc["s1", k] == pytest.approx(want1[k], abs=1e-12)
         assert by.loc["s2", k] == pytest.approx(score_failure(samples[2].label_map)[k])
     assert by.loc["s6", "miou_matched"] == 0.0 and by.loc["s6", "n_pred"] == 0
-    assert by.loc["s0", "n_descriptions"] == 3 and by.loc["s1", "descriptions_note"].startswith("unreadable")
+    assert by.loc["s0", "n_desc"] == 3 and pd.isna(by.loc["s2", "n_desc"])
+    assert json.loads(by.loc["s1", "extras"])["descriptions_note"].startswith("unreadable")
+    # the runner's columns: protocol "external", the prediction's size, no predict time known
+    assert list(df.columns) == list(columns()) and (df["protocol"] == "external").all()
+    assert by.loc["s1", "pred_height"] == 16 and pd.isna(by.loc["s2", "pred_height"])
+    assert df["time_total"].isna().all() and (df["time_score"] >= 0).all()
 
 
 def test_summary_means_intervals_and_run_json(scored):
@@ -91,8 +98,10 @@ def test_summary_means_intervals_and_run_json(scored):
     assert summary["metrics"]["vi"]["higher_is_better"] is False
     assert summary["metrics"]["vi_bits"]["higher_is_better"] is False
     assert 0 <= summary["pooled"]["pooled_iou_panoptic"] <= 1
-    run = json.loads((out / "run.json").read_text())
-    assert run["metric_keys"] == list(METRIC_KEYS) and run["config"]["method"] == "preds"
+    run = RunInfo.read(out / "run.json")
+    assert run.kind == "score" and run.status == "complete" and run.counts == Counts(7, 3, 4)
+    assert run.metric_keys[: len(METRIC_KEYS)] == list(METRIC_KEYS) and run.method.name == "preds"
+    assert run.given == Given(k="none", gt_descriptions=False, prompts=[])
     from benchmark.leaderboard import build_leaderboard
 
     board = build_leaderboard([out], n_boot=100)
@@ -124,17 +133,29 @@ def test_user_errors(tmp_path):
         score_folder(tmp_path / "nothing_here", tmp_path, tmp_path / "out")
 
 
-def test_records_parquet_atomic_roundtrip(tmp_path):
-    rows = [
-        {"id": "a", "x": 1.0, "status": "ok", "reason": None},
-        {"id": "b", "status": "failed", "reason": "r"},
-    ]
-    p = write_records_parquet(rows, tmp_path / "r" / "records.parquet")
-    df = read_records(p)
-    assert list(df["id"]) == ["a", "b"] and np.isnan(df.loc[1, "x"])
-    assert [q.name for q in p.parent.iterdir()] == ["records.parquet"]  # no temp file left
-    write_records_parquet(df, p)
-    assert read_records(p.parent).equals(df)
+def test_rescoring_resumes_and_changed_predictions_are_refused(scored):
+    samples, _, summary, out = scored
+    before = read_records(out)
+    lines = (out / "records.jsonl").read_bytes()
+    (out / "records.jsonl").write_bytes(lines[: lines.index(b"\n", len(lines) // 2) + 1] + b'{"index": 5')
+    (out / "records.parquet").unlink()  # as after a kill mid-way: a torn journal, no table
+    again = score_folder(out.parent / "data", out.parent / "preds", out, n_boot=200)
+    after = read_records(out)
+    keep = [c for c in before.columns if not c.startswith("time_")]
+    pd.testing.assert_frame_equal(before[keep], after[keep])
+    assert again["metrics"] == summary["metrics"] and again["pooled"] == summary["pooled"]
+    assert RunInfo.read(out / "run.json").resumed_records < 7
+    Image.fromarray(np.zeros((16, 20), np.uint8)).save(out.parent / "preds" / "s2.png")
+    with pytest.raises(UserError, match="holds a run with other params"):
+        score_folder(out.parent / "data", out.parent / "preds", out, n_boot=200)
+
+
+def test_read_records_typed_by_the_schema(scored, tmp_path):
+    _, _, _, out = scored
+    df = read_records(out, ["id", "n_gt", "miou_matched"])
+    assert list(df.columns) == ["id", "n_gt", "miou_matched"] and str(df["n_gt"].dtype) == "int64"
+    with pytest.raises(ValueError, match="not record columns"):
+        read_records(out, ["n_descriptions"])
     with pytest.raises(UserError, match="no records"):
         read_records(tmp_path / "none.parquet")
 
@@ -177,11 +198,13 @@ def test_cli_exit_codes(tmp_path):
 
 def test_score_reproduces_the_runners_records(tmp_path):
     """`bench run --save-predictions` then `bench score` on those PNGs: the same scores per image."""
-    from benchmark.runner import run
+    from benchmark.runner import RunConfig, run
 
     samples = [sample(f"r{i}", i, h=32, w=40) for i in range(3)]
     data = write_detecture_folder(samples, tmp_path / "data")
-    summary = run("slic", data, tmp_path / "run", save_predictions=True, progress=False)
+    summary = run(
+        RunConfig(method="slic", dataset=data, out=tmp_path / "run", save_predictions=True, progress=False)
+    )
     assert summary.n_ok == 3
     ran = read_records(tmp_path / "run").set_index("id")
     score_folder(data, tmp_path / "run" / "predictions", tmp_path / "scored", n_boot=50)
