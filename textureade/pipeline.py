@@ -91,12 +91,12 @@ def describe_pending(results: list[ItemResult], describer: Any) -> list[ItemResu
     described: list[Any] = [None] * len(pending)
     if len(pending) > 1 and hasattr(describer, "describe_batch"):
         try:
-            items = [(r.pending["image"], r.pending["label_map"], r.pending["regions"]) for r in pending]
+            items = [(r.pending.image, r.pending.label_map, r.pending.regions) for r in pending]
             described = list(describer.describe_batch(items))
         except Exception:  # fall back to per-image calls, which record each image's own failure
             described = [None] * len(pending)
     done = {
-        id(r): finish_sample(r.id, r.pending["provenance"].get("ade_split"), r.pending, describer, d)
+        id(r): finish_sample(r.id, r.pending.ade_split, r.pending, describer, d)
         for r, d in zip(pending, described)
     }
     return [done.get(id(r), r) for r in results]
@@ -112,9 +112,7 @@ def _process(ref: Any) -> ItemResult:
     except Exception as exc:  # ReadError, or a reader bug on one odd file: recorded, never fatal
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         reason = msg if isinstance(exc, ReadError) else f"{type(exc).__name__}: {msg}"
-        return ItemResult(
-            ref.id, reject={"id": ref.id, "ade_split": ade_split, "stage": "read", "reason": reason}
-        )
+        return ItemResult.rejected(ref.id, ade_split, "read", reason)
     try:
         result = mine_item(scene, ade_split, _STATE["mining"], config.seed, config.val_fraction)
         if result.pending is not None and _STATE["describer"] is not None:
@@ -122,15 +120,7 @@ def _process(ref: Any) -> ItemResult:
         return result
     except Exception as exc:  # a bug on one image must not stop the build: record it
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        return ItemResult(
-            ref.id,
-            reject={
-                "id": ref.id,
-                "ade_split": ade_split,
-                "stage": "error",
-                "reason": f"{type(exc).__name__}: {msg}",
-            },
-        )
+        return ItemResult.rejected(ref.id, ade_split, "error", f"{type(exc).__name__}: {msg}")
 
 
 # ---- main side -----------------------------------------------------------------------------

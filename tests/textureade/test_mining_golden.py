@@ -64,7 +64,8 @@ def decisions(scene: Scene, cfg: Any, seed: int) -> dict[str, Any]:
     """The golden record of one scene mined with ``seed`` (see the module docstring)."""
     mined = mine_scene(scene, cfg, seed=seed)
     prov = mined.provenance()
-    rec: dict[str, Any] = {"skip": mined.skip, "score": prov["selection"]["score"]}
+    skip = mined.skip.reason if mined.skip is not None else None
+    rec: dict[str, Any] = {"skip": skip, "score": prov["selection"]["score"]}
     if mined.regions is not None:
         rp = mined.regions.provenance
         rec["merges"] = [[m["keep"], m["absorb"], m["why"]] for m in rp["merges"]]

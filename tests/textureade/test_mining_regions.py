@@ -8,10 +8,11 @@ import skimage.data as skd
 
 from textureade.config import load_mining_config
 from textureade.mining import mine_scene
-from textureade.mining.regions import MiningSkip, mine_regions
+from textureade.mining.class_types import type_classes
+from textureade.mining.regions import mine_regions
 from textureade.mining.split import valley_ratio
 from textureade.mining.stats import GroupStats, separability, two_means
-from textureade.mining.typing import type_classes
+from textureade.mining.types import MiningSkip
 from textureade.types import Scene
 
 NAMES = {1: "wall", 2: "floor", 3: "grass", 4: "earth, ground", 5: "sky", 6: "person"}

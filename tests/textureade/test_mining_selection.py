@@ -7,8 +7,8 @@ import pytest
 
 from textureade.config import load_mining_config, resolve_build_config
 from textureade.errors import UserError
+from textureade.mining.class_types import ClassType, class_type, primary_name, type_classes
 from textureade.mining.selection import boundary_pairs, score_image
-from textureade.mining.typing import ClassType, class_type, primary_name, type_classes
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +94,6 @@ def test_config_layers(tmp_path):
     with pytest.raises(UserError, match="unknown key"):
         resolve_build_config({"ade20k": "x", "out": "o"}, y)
     with pytest.raises(UserError, match="--vlm"):
-        resolve_build_config({"ade20k": "x", "out": "o", "captioner": "vlm"})
+        resolve_build_config({"ade20k": "x", "out": "o", "describer": "vlm"})
     with pytest.raises(UserError, match="unknown key"):
         resolve_build_config({"ade20k": "x", "out": "o", "mining": {"nope": 1}})

@@ -16,7 +16,10 @@ import numpy as np
 
 from textureade.config import MiningConfig
 from textureade.describe.base import RegionInfo
-from textureade.mining.typing import primary_name
+from textureade.mining.class_types import primary_name
+from textureade.mining.segments import SegmentMap
+from textureade.mining.types import AcceptedSplit, MiningSkip
+from textureade.types import Scene
 
 
 def upsample_half(
@@ -57,17 +60,17 @@ def _box(mask_w: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int, int
 
 
 def full_size_regions(
-    scene: Any,
-    sm: Any,
+    scene: Scene,
+    sm: SegmentMap,
     owner: np.ndarray,
-    accepted: list[Any],
+    accepted: list[AcceptedSplit],
     owner_at_split: np.ndarray,
     cfg: MiningConfig,
 ) -> tuple[np.ndarray, list[RegionInfo], dict[str, Any]]:
-    """(label map H x W int32, one RegionInfo per kept region, provenance) from the final piece ->
-    group map ``owner``; raises ``regions.MiningSkip`` when too few regions or too little coverage."""
-    from textureade.mining.regions import MiningSkip
-
+    """(label map H x W int32, one RegionInfo per kept region, provenance: segments, dropped,
+    regions, coverage) from the final piece -> group lut ``owner`` and the accepted splits (made on
+    the group map of ``owner_at_split``); raises MiningSkip (stage "regions") when too few regions
+    remain or they cover too little."""
     h, w = sm.codes.shape
     n = float(h * w)
     n_seg = len(sm.segments)
@@ -124,11 +127,14 @@ def full_size_regions(
     }
     if len(kept) < cfg.min_regions:
         raise MiningSkip(
-            f"{len(kept)} region(s) of >= {cfg.min_region_frac:.0%} after merging (need {cfg.min_regions})"
+            "regions",
+            f"{len(kept)} region(s) of >= {cfg.min_region_frac:.0%} after merging (need {cfg.min_regions})",
         )
     coverage = sum(counts[g] for g in kept) / n
     if coverage < cfg.min_coverage:
-        raise MiningSkip(f"regions cover {coverage:.0%} of the image (need {cfg.min_coverage:.0%})")
+        raise MiningSkip(
+            "regions", f"regions cover {coverage:.0%} of the image (need {cfg.min_coverage:.0%})"
+        )
     region_of_group = np.zeros(size, dtype=np.int32)
     for k, g in enumerate(kept, start=1):
         region_of_group[g] = k

@@ -1,16 +1,19 @@
-"""One input item through read -> select -> mine -> describe -> Sample, as a worker runs it.
+"""One input item through select -> mine -> describe -> Sample, as a build worker runs it.
 
-``process_item`` never raises for a per-image problem: it returns an ItemResult holding either a
-Sample or a reject (stage + one-line reason). Splits: ADE validation -> ``test``; ADE training ->
-``validation`` for a deterministic share of base ids (``val_fraction``, by a sha256 of the base id),
-else ``train``; a source without splits counts as training.
+A per-image problem never raises: the result is an ItemResult holding either a Sample, a mined
+scene awaiting description (``MinedItem``) or a reject (stage + one-line reason;
+``ItemResult.rejected`` is the one way to build it). Splits: ADE validation -> ``test``; ADE training
+-> ``validation`` for a deterministic share of base ids (``val_fraction``, by a sha256 of the base
+id), else ``train``; a source without splits counts as training.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from textureade.config import MiningConfig
 from textureade.describe.base import RegionInfo
@@ -20,18 +23,46 @@ from textureade.types import Sample, Scene
 
 
 @dataclass
+class MinedItem:
+    """A mined scene awaiting its descriptions: what ``finish_sample`` turns into a Sample.
+
+    image: H x W x 3 uint8; label_map: H x W int32 (0 = unassigned, 1..K); regions: one RegionInfo
+    per region; provenance: the sample's provenance so far (the describer's is added); split:
+    train / validation / test; source: e.g. ``ADE20K/ADEChallengeData2016``.
+    """
+
+    image: np.ndarray
+    label_map: np.ndarray
+    regions: list[RegionInfo]
+    provenance: dict[str, Any]
+    base_id: str
+    ade_split: str | None
+    split: str
+    source: str
+
+
+@dataclass
 class ItemResult:
     """Outcome for one item. Exactly one of ``sample``, ``pending`` or ``reject`` is set.
 
     pending: a mined scene awaiting description in the main process (VLM describer).
-    reject: {"id", "ade_split", "stage", "reason", ...} (stage: read, select, regions, describe, error).
+    reject: {"id", "ade_split", "stage", "reason", ...} (stage: read, select, regions, describe, error),
+    one line of ``rejects.jsonl``.
     """
 
     id: str
     sample: Sample | None = None
-    pending: dict[str, Any] | None = None
+    pending: MinedItem | None = None
     reject: dict[str, Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def rejected(
+        cls, item_id: str, ade_split: str | None, stage: str, reason: str, **extra: Any
+    ) -> ItemResult:
+        """The item yields no sample: ``stage`` and a one-line ``reason`` (plus e.g. its ``score``)."""
+        return cls(
+            item_id, reject={"id": item_id, "ade_split": ade_split, "stage": stage, "reason": reason, **extra}
+        )
 
 
 def assign_split(base_id: str, ade_split: str | None, val_fraction: float) -> str:
@@ -42,16 +73,10 @@ def assign_split(base_id: str, ade_split: str | None, val_fraction: float) -> st
     return "validation" if h < val_fraction else "train"
 
 
-def _reject(item_id: str, ade_split: str | None, stage: str, reason: str, **extra: Any) -> ItemResult:
-    return ItemResult(
-        item_id, reject={"id": item_id, "ade_split": ade_split, "stage": stage, "reason": reason, **extra}
-    )
-
-
 def finish_sample(
     scene_id: str,
     ade_split: str | None,
-    pending: dict[str, Any],
+    pending: MinedItem,
     describer: Any,
     described: Any = None,
 ) -> ItemResult:
@@ -60,33 +85,33 @@ def finish_sample(
     described: a DescribeResult already computed for this scene (e.g. by one ``describe_batch``
     call over a whole chunk); when None, ``describer.describe`` is called here.
     """
-    regions: list[RegionInfo] = pending["regions"]
+    regions = pending.regions
     try:
         if described is not None:
             result = described
         else:
-            result = describer.describe(pending["image"], pending["label_map"], regions)
+            result = describer.describe(pending.image, pending.label_map, regions)
     except Exception as exc:  # a describer failure is a per-image problem
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return _reject(scene_id, ade_split, "describe", f"{type(exc).__name__}: {msg}")
+        return ItemResult.rejected(scene_id, ade_split, "describe", f"{type(exc).__name__}: {msg}")
     texts = list(result.descriptions)
     if len(texts) != len(regions):
-        return _reject(
+        return ItemResult.rejected(
             scene_id, ade_split, "describe", f"{len(texts)} descriptions for {len(regions)} regions"
         )
     bad = [f"region {i + 1}: {p}" for i, p in enumerate(descriptions_problems(texts)) if p]
     if bad:
-        return _reject(scene_id, ade_split, "describe", "; ".join(bad))
-    prov = dict(pending["provenance"])
+        return ItemResult.rejected(scene_id, ade_split, "describe", "; ".join(bad))
+    prov = dict(pending.provenance)
     prov["describer"] = result.provenance
     sample = Sample(
         id=scene_id,
-        image=pending["image"],
-        label_map=pending["label_map"],
+        image=pending.image,
+        label_map=pending.label_map,
         descriptions=texts,
-        base_id=pending["base_id"],
-        split=pending["split"],
-        source=pending["source"],
+        base_id=pending.base_id,
+        split=pending.split,
+        source=pending.source,
         region_names=[r.class_names[0] if r.class_names else "" for r in regions],
         provenance=prov,
     )
@@ -99,12 +124,12 @@ def mine_item(
     """Select and mine one scene; returns a pending result (to describe) or a reject."""
     mined = mine_scene(scene, cfg, seed=seed)
     if mined.skip is not None:
-        stage = "select" if not mined.selection.keep else "regions"
-        return _reject(scene.id, ade_split, stage, mined.skip, score=mined.selection.score)
+        return ItemResult.rejected(
+            scene.id, ade_split, mined.skip.stage, mined.skip.reason, score=mined.selection.score
+        )
     rs = mined.regions
     assert rs is not None
     region_ids = [r["class_ids"][0] if r["class_ids"] else -1 for r in rs.provenance["regions"]]
-    base_id = scene.id
     prov = {
         "ade_id": scene.id,
         "ade_split": ade_split,
@@ -114,13 +139,14 @@ def mine_item(
         "region_class_ids": region_ids,
         **mined.provenance(),
     }
-    pending = {
-        "image": scene.image,
-        "label_map": rs.label_map,
-        "regions": rs.regions,
-        "provenance": prov,
-        "base_id": base_id,
-        "split": assign_split(base_id, ade_split, val_fraction),
-        "source": f"ADE20K/{scene.source}" if scene.source else "ADE20K",
-    }
-    return ItemResult(scene.id, pending=pending, extra={"score": mined.selection.score})
+    pending = MinedItem(
+        image=scene.image,
+        label_map=rs.label_map,
+        regions=rs.regions,
+        provenance=prov,
+        base_id=scene.id,
+        ade_split=ade_split,
+        split=assign_split(scene.id, ade_split, val_fraction),
+        source=f"ADE20K/{scene.source}" if scene.source else "ADE20K",
+    )
+    return ItemResult(scene.id, pending=pending)

@@ -8,24 +8,24 @@ from typing import Any
 import numpy as np
 
 from textureade.config import MiningConfig
-from textureade.mining.regions import MiningSkip, RegionSet, mine_regions
+from textureade.mining.class_types import type_classes
+from textureade.mining.regions import mine_regions
 from textureade.mining.segments import label_counts
 from textureade.mining.selection import Selection, score_image
-from textureade.mining.typing import type_classes
+from textureade.mining.types import MiningSkip, RegionSet
 from textureade.types import Scene
 
 
 @dataclass
 class MinedScene:
-    """The outcome for one scene: its selection and, when kept and minable, its regions.
-
-    ``skip`` is None for a usable scene, else the one-line reason it yields no sample.
-    """
+    """The outcome for one scene: its selection and either its regions or why it yields no sample
+    (``skip``: stage "select" when the texture score is too low, "regions" when mining finds too
+    few regions)."""
 
     scene_id: str
     selection: Selection
     regions: RegionSet | None
-    skip: str | None
+    skip: MiningSkip | None
 
     def provenance(self) -> dict[str, Any]:
         out: dict[str, Any] = {"selection": self.selection.to_dict()}
@@ -43,9 +43,9 @@ def mine_scene(scene: Scene, cfg: MiningConfig, seed: int = 0) -> MinedScene:
     types = type_classes(scene.class_names, sorted(ids), cfg)
     selection = score_image(scene.labels, types, cfg, counts=counts)
     if not selection.keep:
-        return MinedScene(scene.id, selection, None, selection.reason)
+        return MinedScene(scene.id, selection, None, MiningSkip("select", selection.reason or "not kept"))
     try:
         regions = mine_regions(scene, types, cfg, seed=seed, class_counts=counts)
     except MiningSkip as exc:
-        return MinedScene(scene.id, selection, None, str(exc))
+        return MinedScene(scene.id, selection, None, exc)
     return MinedScene(scene.id, selection, regions, None)

@@ -21,7 +21,7 @@ Everything up to 5 runs on the working-size maps (segment map sampled by nearest
 full-size region map is one lookup over the annotation (code -> segment -> group -> region) plus,
 for each split, its working-size half upsampled inside the group's bounding box
 (``finalise.full_size_regions``); areas are full-size pixel counts.
-Merge statistics come from segment interiors too (``split.interior_map``). Every merge, split
+Merge statistics come from segment interiors too (``groups.interior_map``). Every merge, split
 (and rejected split test) and drop goes into the provenance. The result depends only on the inputs and
 the seed.
 """
@@ -29,33 +29,20 @@ the seed.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from textureade.config import MiningConfig
-from textureade.describe.base import RegionInfo
 from textureade.features import pixel_features, working_size
+from textureade.mining.class_types import ClassType
 from textureade.mining.finalise import full_size_regions
+from textureade.mining.groups import Groups, interior_map
 from textureade.mining.segments import initial_segments
-from textureade.mining.split import MIN_STAT_PIXELS, Groups, interior_map, try_split
-from textureade.mining.stats import GroupStats, standardise
-from textureade.mining.typing import ClassType
+from textureade.mining.split import try_split
+from textureade.mining.stats import standardise
+from textureade.mining.types import AcceptedSplit, MiningSkip, RegionSet
 from textureade.types import Scene
-
-
-class MiningSkip(Exception):
-    """The image yields no usable region set; the message is the reason (one line)."""
-
-
-@dataclass
-class RegionSet:
-    """label_map: H x W int32 (0 = unassigned, 1..K, region 1 the largest); one RegionInfo per region."""
-
-    label_map: np.ndarray
-    regions: list[RegionInfo]
-    provenance: dict[str, Any] = field(default_factory=dict)
 
 
 def _nearest(arr: np.ndarray, hs: int, ws: int) -> np.ndarray:
@@ -66,17 +53,6 @@ def _nearest(arr: np.ndarray, hs: int, ws: int) -> np.ndarray:
     return arr[np.ix_(rows, cols)]
 
 
-@dataclass
-class _Split:
-    """An accepted split, for the full-size map: ``new`` leaves group ``group`` (at the working size,
-    ``half_w`` of ``group_mask_w``)."""
-
-    group: int
-    new: int
-    half_w: np.ndarray
-    group_mask_w: np.ndarray
-
-
 def mine_regions(
     scene: Scene,
     types: dict[int, ClassType],
@@ -84,67 +60,51 @@ def mine_regions(
     seed: int = 0,
     class_counts: np.ndarray | None = None,
 ) -> RegionSet:
-    """Mine the texture regions of one scene; raises MiningSkip with a reason when none qualify.
+    """Mine the texture regions of one scene; raises MiningSkip (stage "regions") when none qualify.
     ``class_counts``: ``segments.label_counts(scene.labels)`` when the caller has it."""
     sm = initial_segments(scene, types, cfg, class_counts)
-    segments = sm.segments
-    if not segments:
-        raise MiningSkip("no labelled segments")
-    h, w = scene.labels.shape
-    hs, ws = working_size((h, w), cfg.work_max_side)
+    if not sm.segments:
+        raise MiningSkip("regions", "no labelled segments")
+    hs, ws = working_size(scene.labels.shape, cfg.work_max_side)
     z = standardise(pixel_features(scene.image, cfg.work_max_side, full_resolution=False))
-    piece_w = np.take(sm.lut, _nearest(sm.codes, hs, ws))
-    grp = Groups(piece_w, z, {s.id: {s.class_id} for s in segments})
-    seg_names = {s.id: s.name for s in segments}
+    grp = Groups(np.take(sm.lut, _nearest(sm.codes, hs, ws)), z, sm.segments)
+    min_cross = cfg.min_region_frac * hs * ws
+    merges: list[dict[str, Any]] = []
+    splits: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
+    grp.merge_pass(cfg.merge_separability, merges, min_cross)
 
-    def names(g: int) -> list[str]:
-        return sorted({seg_names[p] for p, o in grp.owner.items() if o == g and p in seg_names})
-
-    merges: list[dict] = []
-    splits: list[dict] = []
-    rejected_splits: list[dict] = []
-    grp.merge_pass(cfg.merge_separability, names, merges, cfg.min_region_frac * hs * ws)
     rng = np.random.default_rng([seed, zlib.crc32(scene.id.encode())])
-    next_id = len(segments) + 1
     owner_at_split = grp.owner_lut()
-    group_w = owner_at_split[piece_w]
-    accepted: list[_Split] = []
+    group_w = owner_at_split[grp.piece_w]
     interiors = interior_map(group_w)  # splits below only relabel inside a group
+    accepted: list[AcceptedSplit] = []
     for g in grp.alive():
-        found = try_split(g, grp, group_w, cfg, rng, interiors)
-        if found is None:
+        test = try_split(g, z, group_w, interiors, cfg, rng)
+        if test is None:
             continue
-        half_w, entry = found
-        interior = entry.pop("interior")
-        if not entry.pop("accepted"):
-            entry["names"] = names(g)
-            rejected_splits.append(entry)
+        names = grp.names(g)
+        if not test.accepted:
+            rejected.append(test.log(names))
             continue
-        new = next_id
-        next_id += 1
-        entry["new"] = new
-        entry["names"] = names(g)
-        rest_w = (group_w == g) & ~half_w
-        accepted.append(_Split(g, new, half_w, group_w == g))
-        piece_w[half_w] = new
-        group_w[half_w] = new
-        seg_names[new] = entry["names"][0] if entry["names"] else "region"
-        grp.owner[new] = new
-        grp.classes[new] = set(grp.classes[g])
-        for gid, part in ((new, half_w), (g, rest_w)):
-            core = part & interior
-            grp.stats[gid] = GroupStats.of(z[(core if core.sum() >= MIN_STAT_PIXELS else part).ravel()])
-        splits.append(entry)
+        assert test.half_w is not None
+        new = grp.split(g, test.half_w, test.interior)
+        accepted.append(AcceptedSplit(g, new, test.half_w, group_w == g))
+        group_w[test.half_w] = new
+        splits.append(test.log(names, new))
     if splits:
-        grp.merge_pass(cfg.merge_separability, names, merges, cfg.min_region_frac * hs * ws)
-    rs = _finalise(scene, sm, grp, cfg, merges, splits, accepted, owner_at_split, (hs, ws), z.shape[1])
-    rs.provenance["split_tests_rejected"] = rejected_splits
-    return rs
+        grp.merge_pass(cfg.merge_separability, merges, min_cross)
 
-
-def _finalise(scene, sm, grp, cfg, merges, splits, accepted, owner_at_split, work, dim) -> RegionSet:
-    """The full-size region map and provenance (``finalise.full_size_regions``)."""
     label_map, infos, prov = full_size_regions(scene, sm, grp.owner_lut(), accepted, owner_at_split, cfg)
-    prov = {"work_size": list(work), "feature_dim": int(dim), **prov, "merges": merges, "splits": splits}
-    order = ["work_size", "feature_dim", "segments", "merges", "splits", "dropped", "regions", "coverage"]
-    return RegionSet(label_map=label_map, regions=infos, provenance={k: prov[k] for k in order})
+    provenance = {
+        "work_size": [hs, ws],
+        "feature_dim": int(z.shape[1]),
+        "segments": prov["segments"],
+        "merges": merges,
+        "splits": splits,
+        "dropped": prov["dropped"],
+        "regions": prov["regions"],
+        "coverage": prov["coverage"],
+        "split_tests_rejected": rejected,
+    }
+    return RegionSet(label_map=label_map, regions=infos, provenance=provenance)

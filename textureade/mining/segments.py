@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from textureade.config import MiningConfig
-from textureade.mining.typing import ClassType, primary_name
+from textureade.mining.class_types import ClassType, primary_name
 from textureade.types import Scene
 
 

@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from textureade.config import MiningConfig
-from textureade.mining.typing import ClassType
+from textureade.mining.class_types import ClassType
 
 
 @dataclass
