@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from textureade.fileio import atomic_path, atomic_write
+
 
 def safe_name(sample_id: str) -> str:
     """A file name for a sample id (path separators become ``__``)."""
@@ -29,9 +31,9 @@ def save_prediction(
         raise ValueError(f"{top} regions do not fit a 16-bit PNG")
     arr = partition.astype(np.uint8 if top < 256 else np.uint16)
     base = pred_dir / safe_name(sample_id)
-    tmp = base.with_name(base.name + ".png.tmp")
-    Image.fromarray(arr).save(tmp, format="PNG")
-    os.replace(tmp, base.with_name(base.name + ".png"))
-    tmp = base.with_name(base.name + ".json.tmp")
-    tmp.write_text(json.dumps({"descriptions": list(descriptions or [])}, ensure_ascii=False))
-    os.replace(tmp, base.with_name(base.name + ".json"))
+    with atomic_path(base.with_name(base.name + ".png")) as tmp:
+        Image.fromarray(arr).save(tmp, format="PNG")
+    atomic_write(
+        base.with_name(base.name + ".json"),
+        json.dumps({"descriptions": list(descriptions or [])}, ensure_ascii=False),
+    )

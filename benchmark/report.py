@@ -6,13 +6,13 @@ All three are generated from the DataFrame of :func:`benchmark.leaderboard.build
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import pandas as pd
 
 from benchmark.leaderboard import metric_columns
 from textureade.errors import UserError
+from textureade.fileio import atomic_path, atomic_write
 from textureade.manifests import origin_of
 
 
@@ -94,10 +94,11 @@ def plot_png(df: pd.DataFrame, path: Path, metrics: list[str] | None = None, max
     axes[0].legend(fontsize=7, loc="best")
     fig.suptitle("mean over images, 95% bootstrap CI", fontsize=9)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110)
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -113,11 +114,10 @@ def write_leaderboard(
         unknown = [m for m in metrics if m not in metric_columns(df)]
         if unknown:
             raise UserError(f"unknown metrics {unknown}; the leaderboard has {metric_columns(df)}")
-    tmp = out_csv.with_name(f".{out_csv.name}.tmp-{os.getpid()}")
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, out_csv)
+    with atomic_path(out_csv) as tmp:
+        df.to_csv(tmp, index=False)
     md = out_csv.with_suffix(".md")
-    md.write_text(to_markdown(df, metrics))
+    atomic_write(md, to_markdown(df, metrics))
     png = plot_png(df, out_csv.with_suffix(".png"), metrics)
     return {"csv": out_csv, "md": md, "png": png}
 

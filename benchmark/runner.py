@@ -318,6 +318,8 @@ def run(config: RunConfig) -> RunSummary:
         pred_dir = out / "predictions" if config.save_predictions else None
         if pred_dir is not None:
             pred_dir.mkdir(exist_ok=True)
+            for stale in pred_dir.glob(".*.tmp-*"):  # a temp file a killed run left mid-write
+                stale.unlink()
         context = RowContext(method=spec.name, dataset=handle.name, protocol=proto)
         evaluate = partial(
             evaluate_sample, method, context=context, k=k, scoring=handle.scoring, timeout=config.timeout,
