@@ -134,3 +134,20 @@ def test_cli_leaderboard_and_list_json(results, tmp_path):
         [sys.executable, "-m", "benchmark.cli", "list"], capture_output=True, text=True, timeout=120
     )
     assert table.returncode == 0 and "METHODS" in table.stdout and "DATASETS" in table.stdout
+
+
+def test_a_stopped_run_is_tabulated_from_its_journal(tmp_path):
+    from benchmark.method import MethodUnavailable
+
+    h = DatasetHandle(
+        name="toy-c", form="python", factory=lambda: runner_toys.toy_stream(5), fingerprint_fn=lambda: "c"
+    )
+    with pytest.raises(MethodUnavailable):
+        run(
+            RunConfig(
+                method=MethodSpec(name="lazy", entry="runner_toys:LazyWeights"), dataset=h, out=tmp_path / "r"
+            )
+        )
+    assert not (tmp_path / "r" / "records.parquet").exists()
+    row = build_leaderboard([tmp_path / "r"], n_boot=100).iloc[0]
+    assert (row["n"], row["n_ok"], row["complete"]) == (2, 2, False) and row["miou_matched"] > 0
