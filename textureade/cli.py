@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import click
 
 from textureade import __version__
@@ -45,12 +47,19 @@ def inspect_cmd(path: str, split: str | None, limit: int, mapping: str | None) -
 @click.option("--ade20k", "ade20k", type=click.Path(), default=None, help="ADE20K folder or parquet mirror.")
 @click.option("--out", type=click.Path(), default=None, help="Output folder (resumes a partial build there).")
 @click.option(
-    "--captioner",
-    type=click.Choice(["heuristic", "vlm"]),
+    "--describer",
+    type=click.Choice(["offline", "vlm"]),
     default=None,
-    help="Describer (default heuristic).",
+    help="Who describes the regions: offline (no weights, the default) or vlm (with --vlm).",
 )
-@click.option("--vlm", default=None, help="VLM model id or local path (with --captioner vlm).")
+@click.option(
+    "--captioner",
+    type=click.Choice(["offline", "vlm", "heuristic"]),
+    default=None,
+    deprecated="use --describer (heuristic = offline)",
+    help="Old name of --describer.",
+)
+@click.option("--vlm", default=None, help="VLM model id or local path (with --describer vlm).")
 @click.option("--limit", type=int, default=None, help="Only the first N input images (in id order).")
 @click.option("--workers", type=int, default=None, help="Worker processes (results do not depend on it).")
 @click.option(
@@ -63,16 +72,24 @@ def inspect_cmd(path: str, split: str | None, limit: int, mapping: str | None) -
 @click.option("--no-progress", is_flag=True, default=False, help="No progress bar.")
 @click.option("--strict", is_flag=True, default=False, help="Exit 1 when any image was rejected.")
 def build_cmd(
-    ade20k, out, captioner, vlm, limit, workers, config_path, mapping, seed, no_progress, strict
+    ade20k, out, describer, captioner, vlm, limit, workers, config_path, mapping, seed, no_progress, strict
 ) -> None:
     """Mine TextureADE from ADE20K into OUT (parquet shards, README.md card, manifest.json)."""
     from textureade.config import resolve_build_config
     from textureade.pipeline import build
 
+    if captioner is not None:  # click has printed the deprecation line
+        if captioner == "heuristic":
+            captioner = "offline"
+        if describer is not None and describer != captioner:
+            raise click.UsageError(
+                f"--describer {describer} and --captioner {captioner} disagree; give --describer"
+            )
+        describer = describer or captioner
     cli_values = {
         "ade20k": ade20k,
         "out": out,
-        "captioner": captioner,
+        "describer": describer,
         "vlm": vlm,
         "limit": limit,
         "workers": workers,
@@ -80,7 +97,12 @@ def build_cmd(
         "seed": seed,
         "progress": False if no_progress else None,
     }
-    report = build(resolve_build_config(cli_values, config_path))
+    with warnings.catch_warnings(record=True) as caught:  # deprecations as one clean line each
+        warnings.simplefilter("always", FutureWarning)
+        config = resolve_build_config(cli_values, config_path)
+    for w in caught:
+        click.echo(f"textureade: warning: {w.message}", err=True)
+    report = build(config)
     counts = ", ".join(f"{k} {v}" for k, v in report.counts.items()) or "no samples"
     state = "already complete" if report.already_complete else ("resumed" if report.resumed else "built")
     click.echo(

@@ -12,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from textureade.describe import DESCRIBERS, canonical_describer
 from textureade.errors import UserError
 from textureade.manifests import find_manifest, manifest_file
 
@@ -25,6 +27,8 @@ from textureade.manifests import find_manifest, manifest_file
 RUNTIME_ONLY = ("workers", "out", "progress")
 # describer_options of that kind: where decisions are cached (a cache hit reproduces the decision)
 RUNTIME_ONLY_DESCRIBER = ("cache_dir",)
+# Deprecated build-config keys -> their current name (still read, with a FutureWarning).
+RENAMED_KEYS = {"captioner": "describer"}
 
 
 def _read_yaml(path: Path, what: str) -> dict[str, Any]:
@@ -120,8 +124,9 @@ def load_mining_config(
 class BuildConfig:
     """Everything that decides a TextureADE build.
 
-    ade20k: input folder (an ADE20K release). out: output folder. captioner: "heuristic" (offline,
-    the default) or "vlm" (with ``vlm`` = model id or local path). limit: first N input items (in
+    ade20k: input folder (an ADE20K release). out: output folder. describer: "offline" (no weights,
+    the default) or "vlm" (with ``vlm`` = model id or local path); the old key ``captioner`` and the
+    old value "heuristic" (= "offline") are still read, with a warning. limit: first N input items (in
     reader order) or None for all. workers: processes (results do not depend on it). mapping: a
     mapFromADE.txt (full form -> 150 classes). val_fraction: share of ADE training base images that
     go to the ``validation`` split (by a hash of the base id); ADE validation becomes ``test``.
@@ -132,7 +137,7 @@ class BuildConfig:
 
     ade20k: str | None = None
     out: str | None = None
-    captioner: str = "heuristic"
+    describer: str = "offline"
     vlm: str | None = None
     describer_options: dict[str, Any] = field(default_factory=dict)
     limit: int | None = None
@@ -150,10 +155,11 @@ class BuildConfig:
             raise UserError("no ADE20K input given; pass --ade20k PATH (an ADE20K release folder)")
         if not self.out:
             raise UserError("no output folder given; pass --out DIR")
-        if self.captioner not in ("heuristic", "vlm"):
-            raise UserError(f"unknown captioner {self.captioner!r}; use heuristic or vlm")
-        if self.captioner == "vlm" and not self.vlm:
-            raise UserError("--captioner vlm needs --vlm MODEL_ID_OR_PATH")
+        self.describer = canonical_describer(self.describer)
+        if self.describer not in DESCRIBERS:
+            raise UserError(f"unknown describer {self.describer!r}; use {' or '.join(DESCRIBERS)}")
+        if self.describer == "vlm" and not self.vlm:
+            raise UserError("--describer vlm needs --vlm MODEL_ID_OR_PATH")
         if self.limit is not None and self.limit < 1:
             raise UserError(f"--limit must be >= 1, got {self.limit}")
         if self.workers < 1:
@@ -188,21 +194,40 @@ class BuildConfig:
         return hashlib.sha256(blob).hexdigest()
 
 
+def _renamed_keys(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """``data`` with each deprecated key (RENAMED_KEYS) moved to its new name, warning once per key."""
+    data = dict(data)
+    for old, new in RENAMED_KEYS.items():
+        if old not in data:
+            continue
+        value = data.pop(old)
+        if value is None:
+            continue
+        warnings.warn(f"{where}: {old!r} is deprecated; use {new!r}", FutureWarning, stacklevel=3)
+        if data.get(new) is not None and data[new] != value:
+            raise UserError(f"{where}: give {new!r} only (the deprecated {old!r} says {value!r})")
+        data[new] = value
+    return data
+
+
 def resolve_build_config(
     cli: dict[str, Any] | None = None, yaml_path: str | Path | None = None
 ) -> BuildConfig:
-    """Defaults < YAML < CLI (CLI values of None mean unset). Unknown YAML keys raise UserError."""
+    """Defaults < YAML < CLI (CLI values of None mean unset). Unknown YAML keys raise UserError.
+
+    Deprecated keys (``captioner``) are read as their new name (``describer``) with a FutureWarning.
+    """
     known = {f.name for f in dataclasses.fields(BuildConfig)}
     merged: dict[str, Any] = {}
     if yaml_path:
-        data = _read_yaml(Path(yaml_path), "build config")
+        data = _renamed_keys(_read_yaml(Path(yaml_path), "build config"), f"build config {yaml_path}")
         unknown = sorted(set(data) - known)
         if unknown:
             raise UserError(
                 f"build config {yaml_path}: unknown key(s) {', '.join(unknown)}; known: {sorted(known)}"
             )
         merged.update(data)
-    for key, value in (cli or {}).items():
+    for key, value in _renamed_keys(cli or {}, "build options").items():
         if key not in known:
             raise UserError(f"unknown build option {key!r}")
         if value is not None:

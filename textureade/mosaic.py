@@ -10,7 +10,7 @@ flip / quarter turn and offset, mirror-tiled to cover the canvas.
 
 Sample i depends only on ``(seed, i)`` (``numpy.random.default_rng([seed, i])``), so a dataset
 is reproducible and any sample can be regenerated alone. Descriptions come from a Describer
-(default: the offline heuristic describer) given each region's texture name as its class name.
+(default: the offline describer) given each region's texture name as its class name.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def mosaic_samples(
     """Yield ``n`` mosaic Samples (ids ``mosaic-00000``...); K drawn uniformly from the ``k`` range.
 
     textures: None (default bank), a folder of images, or a list of Texture. describer: any
-    Describer (default: the offline heuristic one); each region's RegionInfo carries its texture
+    Describer (default: the offline one); each region's RegionInfo carries its texture
     name as the only class name. Raises UserError for a bad k range or too small a bank.
     """
     from textureade.describe.base import RegionInfo

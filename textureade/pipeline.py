@@ -68,19 +68,19 @@ def _init_worker(config: BuildConfig) -> None:
     _STATE["source"] = open_ade20k(config.ade20k, mapping=config.mapping)
     _STATE["mining"] = config.mining_resolved()
     _STATE["config"] = config
-    _STATE["describer"] = _make_describer(config) if config.captioner == "heuristic" else None
+    _STATE["describer"] = _make_describer(config) if config.describer == "offline" else None
 
 
 def _make_describer(config: BuildConfig) -> Any:
     from textureade.describe import get_describer
 
     opts = dict(config.describer_options)
-    if config.captioner == "vlm":
+    if config.describer == "vlm":
         from textureade.describe.cache import default_cache_dir
 
         opts.setdefault("model", config.vlm)
         opts.setdefault("cache_dir", str(default_cache_dir()))
-    return get_describer(config.captioner, **opts)
+    return get_describer(config.describer, **opts)
 
 
 def describe_pending(results: list[ItemResult], describer: Any) -> list[ItemResult]:
@@ -153,11 +153,11 @@ def _card(config: BuildConfig, form: str) -> dict[str, Any]:
             f"separability J < {m.merge_separability:g} merged; clearly bimodal segments split by 2-means "
             f"(J > {m.split_separability:g}, a valley in the 2-means axis, spatial coherence); regions under "
             f"{m.min_region_frac:.0%} dropped; images with fewer than {m.min_regions} regions skipped.",
-            f"Descriptions: the {config.captioner} describer"
+            f"Descriptions: the {config.describer} describer"
             + (
                 f" ({config.vlm})"
                 if config.vlm
-                else " (offline: class names, Lab colour names, granularity, "
+                else " (no weights: class names, Lab colour names, granularity, "
                 "orientation, regularity, position)"
             )
             + ".",
@@ -251,7 +251,7 @@ def build(config: BuildConfig) -> BuildReport:
         if config.workers > 1 and todo:
             from concurrent.futures import ProcessPoolExecutor
 
-            fork = config.captioner == "heuristic" and "fork" in mp.get_all_start_methods()
+            fork = config.describer == "offline" and "fork" in mp.get_all_start_methods()
             ctx = mp.get_context("fork" if fork else "spawn")
             # a worker that dies (OOM kill, segfault) raises BrokenProcessPool here instead of hanging;
             # the journal keeps every finished chunk, so rerunning the command resumes
@@ -260,7 +260,7 @@ def build(config: BuildConfig) -> BuildReport:
             )
         else:
             _init_worker(config)
-        if config.captioner == "vlm" and todo:
+        if config.describer == "vlm" and todo:
             # load the model now: a folder that cannot load (a missing package, bad files) is one
             # UserError before any work, not a per-image "describe" reject of every image
             main_describer = _make_describer(config)

@@ -67,7 +67,7 @@ def test_samples_are_well_formed(ref_build):
             and prov["selection"]["score"] >= manifest["config"]["mining"]["min_score"]
         )
         assert {"merges", "splits", "segments", "dropped"} <= set(prov["regions"])
-        assert len(prov["region_class_ids"]) == s.k and prov["describer"]["describer"] == "heuristic"
+        assert len(prov["region_class_ids"]) == s.k and prov["describer"]["describer"] == "offline"
     assert check_dataset(ref_build) == []
     assert not (ref_build / ".build").exists()
     card = (ref_build / "README.md").read_text()
@@ -157,7 +157,8 @@ def test_full_form_uses_instances_and_parts(tmp_path):
 
 
 def test_genuine_samples_build_and_load(ade_samples, tmp_path):
-    datasets = pytest.importorskip("datasets")
+    import datasets  # a dependency of the package: missing, it must fail, not skip
+
     out = tmp_path / "g"
     report = _build(ade_samples / "ADEChallengeData2016", out)
     assert report.counts.get("test", 0) + report.rejects == 3
@@ -167,7 +168,6 @@ def test_genuine_samples_build_and_load(ade_samples, tmp_path):
 
 
 def test_cli_export_check_and_errors(ref_build, tmp_path):
-    pytest.importorskip("textureade.detecture_format")
     from textureade.detecture_format import read_detecture_folder
 
     runner = CliRunner()
@@ -208,15 +208,42 @@ def test_cli_export_check_and_errors(ref_build, tmp_path):
     )
 
 
+def test_describer_option_and_its_deprecated_names(synth, tmp_path):
+    """--describer offline is the default; --captioner / captioner: / heuristic still work and warn."""
+    args = ["build", "--ade20k", str(synth), "--limit", "2", "--no-progress"]
+    runner = CliRunner()
+    new = runner.invoke(cli, [*args, "--out", str(tmp_path / "new"), "--describer", "offline"])
+    assert new.exit_code == 0 and "deprecated" not in new.stderr, new.output
+    old = runner.invoke(cli, [*args, "--out", str(tmp_path / "old"), "--captioner", "heuristic"])
+    assert old.exit_code == 0, old.output
+    assert "'captioner' is deprecated" in old.stderr and "--describer" in old.stderr
+    yml = tmp_path / "build.yaml"
+    yml.write_text("captioner: heuristic\n")
+    cfg = runner.invoke(cli, [*args, "--out", str(tmp_path / "yml"), "--config", str(yml)])
+    assert cfg.exit_code == 0, cfg.output
+    assert "textureade: warning: build config" in cfg.stderr and "'captioner' is deprecated" in cfg.stderr
+    assert "the describer name 'heuristic' is deprecated; use 'offline'" in cfg.stderr
+    assert _files(tmp_path / "old") == _files(tmp_path / "new") == _files(tmp_path / "yml")
+    manifest = json.loads((tmp_path / "new" / "manifest.json").read_text())
+    assert manifest["config"]["describer"] == "offline" and "captioner" not in manifest["config"]
+    bad = runner.invoke(
+        cli, [*args, "--out", str(tmp_path / "x"), "--describer", "offline", "--captioner", "vlm"]
+    )
+    assert bad.exit_code == 2 and "disagree" in bad.output
+    yml.write_text("captioner: vlm\ndescriber: offline\n")
+    with pytest.warns(FutureWarning), pytest.raises(UserError, match="give 'describer' only"):
+        resolve_build_config({"ade20k": str(synth), "out": str(tmp_path / "y")}, yml)
+
+
 @pytest.mark.models
-def test_vlm_captioner_build(synth, tmp_path):
+def test_vlm_describer_build(synth, tmp_path):
     pytest.importorskip("transformers")
     from textureade.testing.tiny_vlm import save_tiny_vlm
 
     model = save_tiny_vlm("qwen2_5_vl", tmp_path / "vlm")
     out = tmp_path / "ds"
     opts = {"max_retries": 0, "max_new_tokens": 8, "batch_size": 6}
-    report = _build(synth, out, limit=2, captioner="vlm", vlm=str(model), workers=2, describer_options=opts)
+    report = _build(synth, out, limit=2, describer="vlm", vlm=str(model), workers=2, describer_options=opts)
     samples = list(read_textureade(out))
     assert report.items == 2 and len(samples) + report.rejects == 2
     for s in samples:
@@ -225,4 +252,4 @@ def test_vlm_captioner_build(synth, tmp_path):
         )
         assert all(p is None for p in descriptions_problems(s.descriptions))
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["config"]["captioner"] == "vlm" and manifest["config"]["vlm"] == str(model)
+    assert manifest["config"]["describer"] == "vlm" and manifest["config"]["vlm"] == str(model)

@@ -94,6 +94,6 @@ def test_config_layers(tmp_path):
     with pytest.raises(UserError, match="unknown key"):
         resolve_build_config({"ade20k": "x", "out": "o"}, y)
     with pytest.raises(UserError, match="--vlm"):
-        resolve_build_config({"ade20k": "x", "out": "o", "captioner": "vlm"})
+        resolve_build_config({"ade20k": "x", "out": "o", "describer": "vlm"})
     with pytest.raises(UserError, match="unknown key"):
         resolve_build_config({"ade20k": "x", "out": "o", "mining": {"nope": 1}})

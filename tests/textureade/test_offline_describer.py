@@ -14,12 +14,14 @@ from textureade.errors import UserError
 
 
 def test_get_describer():
-    d = get_describer("heuristic")
-    assert isinstance(d, OfflineDescriber) and isinstance(d, Describer) and d.name == "heuristic"
+    d = get_describer("offline")
+    assert isinstance(d, OfflineDescriber) and isinstance(d, Describer) and d.name == "offline"
+    with pytest.warns(FutureWarning, match="'heuristic' is deprecated; use 'offline'"):
+        assert isinstance(get_describer("heuristic"), OfflineDescriber)  # the old name still works
     with pytest.raises(UserError, match="unknown describer"):
         get_describer("nope")
     with pytest.raises(UserError, match="bad option"):
-        get_describer("heuristic", wrong=1)
+        get_describer("offline", wrong=1)
 
 
 @pytest.mark.parametrize(
@@ -45,7 +47,7 @@ def test_features_follow_pixels():
     assert b.startswith("Texture of wooden floor") and "horizontal" in b and ("bottom" in b or "lower" in b)
     assert "regular repeating" in b
     assert descriptions_problems(res.descriptions) == [None, None]
-    assert res.provenance["describer"] == "heuristic"
+    assert res.provenance["describer"] == "offline"
 
 
 def test_identical_regions_get_distinct_descriptions():

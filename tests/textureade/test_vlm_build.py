@@ -1,4 +1,4 @@
-"""End to end: `textureade build --captioner vlm --vlm <tiny model>` offline, then a re-run from the cache.
+"""End to end: `textureade build --describer vlm --vlm <tiny model>` offline, then a re-run from the cache.
 
 A tiny random Qwen2.5-VL answers junk, so every region falls back to the offline describer with the
 reason recorded in the sample's provenance; the second build (new output folder, same cache) hits
@@ -38,7 +38,7 @@ def test_vlm_build_then_cached_rebuild(tmp_path, monkeypatch):
     )
 
     def build(out, *extra):
-        args = ["build", "--ade20k", str(ade), "--out", str(out), "--captioner", "vlm", "--vlm", str(model),
+        args = ["build", "--ade20k", str(ade), "--out", str(out), "--describer", "vlm", "--vlm", str(model),
                 "--config", str(config), "--no-progress", *extra]  # fmt: skip
         res = CliRunner().invoke(cli, args)
         assert res.exit_code == 0, res.output
@@ -54,7 +54,7 @@ def test_vlm_build_then_cached_rebuild(tmp_path, monkeypatch):
         k = len(s.descriptions)
         assert prov["describer"] == "vlm" and prov["presentation"] == "overlay"
         assert prov["sources"] == ["fallback"] * k and len(prov["fallback_reasons"]) == k
-        assert prov["fallback_describer"] == "heuristic" and "cache_hits" not in prov
+        assert prov["fallback_describer"] == "offline" and "cache_hits" not in prov
 
     calls.clear()
     second, log = build(tmp_path / "out2")
@@ -102,7 +102,7 @@ def test_default_cache_and_cross_image_batches(tmp_path, monkeypatch):
     )
 
     def run(out):
-        cfg = BuildConfig(ade20k=str(ade), out=str(out), captioner="vlm", vlm=str(model), progress=False,
+        cfg = BuildConfig(ade20k=str(ade), out=str(out), describer="vlm", vlm=str(model), progress=False,
                           describer_options={"max_new_tokens": 12, "max_retries": 0})  # fmt: skip
         return build(cfg)
 
@@ -127,7 +127,7 @@ def test_a_model_that_cannot_load_stops_the_build(tmp_path):
     model = save_tiny_vlm("qwen2_5_vl", tmp_path / "vlm")
     weights = model / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:2000])
-    args = ["build", "--ade20k", str(ade), "--out", str(tmp_path / "out"), "--captioner", "vlm", "--vlm",
+    args = ["build", "--ade20k", str(ade), "--out", str(tmp_path / "out"), "--describer", "vlm", "--vlm",
             str(model), "--config", str(_cache_config(tmp_path)), "--no-progress"]  # fmt: skip
     res = CliRunner().invoke(cli, args)  # textureade's main() turns a UserError into exit code 2
     assert isinstance(res.exception, UserError), res.output

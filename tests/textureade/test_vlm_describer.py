@@ -103,7 +103,7 @@ def test_junk_goes_through_retries_to_recorded_fallback(tiny_models, family, pre
         assert prov["presentation"] == presentation and prov["family"] == d.family
         assert prov["sources"] == ["fallback"] * k
         assert prov["fallback_regions"] == list(range(1, k + 1))
-        assert prov["fallback_describer"] == "heuristic"  # the default: OfflineDescriber, lazily imported
+        assert prov["fallback_describer"] == "offline"  # the default: OfflineDescriber, lazily imported
         assert all(reason for reason in prov["fallback_reasons"].values())
         assert prov["attempts"] == [len(plan)] * k
         assert "cache_hits" not in prov  # a run fact (d.stats), not part of the decision

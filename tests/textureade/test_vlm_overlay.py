@@ -67,5 +67,5 @@ def test_overlay_json_is_parsed_validated_and_the_bad_region_retried(taught):
     assert prov["attempts"] == [1, 2]
     assert "region_2" in asked[1][0].text and "region_1" not in asked[1][0].text.split("keys")[-1]
     assert "could not be used (has 3 words" in asked[1][0].text  # the re-prompt says why
-    assert prov["fallback_regions"] == [2] and prov["fallback_describer"] == "heuristic"
+    assert prov["fallback_regions"] == [2] and prov["fallback_describer"] == "offline"
     assert descriptions_problems(res.descriptions) == [None, None]

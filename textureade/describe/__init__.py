@@ -1,28 +1,42 @@
-"""Region describers: the offline heuristic describer and the transformers VLM describer.
+"""Region describers: the offline describer and the transformers VLM describer.
 
-``get_describer(name, **opts)``: "heuristic" -> ``OfflineDescriber(**opts)`` (no weights, the
+``get_describer(name, **opts)``: "offline" -> ``OfflineDescriber(**opts)`` (no weights, the
 default); "vlm" -> ``textureade.describe.vlm.VlmDescriber(**opts)`` (imported lazily: torch and
-transformers load only then).
+transformers load only then). The old name "heuristic" still means "offline", with a warning
+(:func:`canonical_describer`).
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from textureade.errors import UserError
 
-DESCRIBERS = ("heuristic", "vlm")
+DESCRIBERS = ("offline", "vlm")
+#: old describer names -> their current name (accepted with a FutureWarning)
+DEPRECATED_NAMES = {"heuristic": "offline"}
+
+
+def canonical_describer(name: str) -> str:
+    """The current name of describer ``name``: a deprecated name warns (FutureWarning) and maps."""
+    if name in DEPRECATED_NAMES:
+        new = DEPRECATED_NAMES[name]
+        warnings.warn(f"the describer name {name!r} is deprecated; use {new!r}", FutureWarning, stacklevel=2)
+        return new
+    return name
 
 
 def get_describer(name: str, **opts: Any):
     """Build a Describer by name; unknown names or options raise UserError (one line)."""
-    if name == "heuristic":
+    name = canonical_describer(name)
+    if name == "offline":
         from textureade.describe.offline import OfflineDescriber
 
         try:
             return OfflineDescriber(**opts)
         except TypeError as exc:
-            raise UserError(f"heuristic describer: bad option(s) {sorted(opts)} ({exc})") from None
+            raise UserError(f"offline describer: bad option(s) {sorted(opts)} ({exc})") from None
     if name == "vlm":
         try:
             from textureade.describe.vlm import VlmDescriber

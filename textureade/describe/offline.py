@@ -1,4 +1,4 @@
-"""The offline describer: no weights, deterministic, fast. The default captioner of a build.
+"""The offline describer: no weights, deterministic, fast. The default describer of a build.
 
 Each region gets ``Texture of <name>, <visual features>, <spatial context>``:
 - name: the region's first one or two class names, prefixed by up to two ADE attributes
@@ -181,9 +181,9 @@ def _fit(text: str) -> str:
 
 
 class OfflineDescriber:
-    """Heuristic describer (see the module docstring). Implements ``Describer``; holds no weights."""
+    """The offline describer (see the module docstring). Implements ``Describer``; holds no weights."""
 
-    name = "heuristic"
+    name = "offline"
 
     def __init__(self, work_side: int = WORK_SIDE) -> None:
         self.work_side = int(work_side)
