@@ -28,29 +28,6 @@ from textureade.errors import UserError
 VARIANTS = ("maskclip", "sclip", "clearclip")
 
 
-def hf_weights_problem(name: str | None, revision: str | None, what: str, param: str) -> str | None:
-    """None when ``name`` is a local folder or a hub id in the local HF cache, else one line saying how to get it."""
-    from textureade.hf import is_local
-
-    if not name:
-        return f"no {what} weights given; pass --option {param}=HUB_ID_OR_FOLDER"
-    if is_local(name):
-        return None
-    from huggingface_hub import try_to_load_from_cache
-
-    try:
-        found = try_to_load_from_cache(str(name), "config.json", revision=revision or None)
-    except ValueError:  # not a valid hub id either (e.g. a mistyped folder)
-        return f"{what} weights: {name!r} is neither an existing folder nor a hub id; pass --option {param}=FOLDER"
-    if isinstance(found, str):
-        return None
-    rev = f" --revision {revision}" if revision else ""
-    return (
-        f"{what} weights {name!r} are not in the local Hugging Face cache (this tool never downloads); "
-        f"get them with `huggingface-cli download {name}{rev}` or pass --option {param}=FOLDER"
-    )
-
-
 def load_clip(name: str, revision: str | None, device: str, dtype: str | None) -> tuple[Any, Any, Any]:
     """(CLIPModel in eval mode on ``device``, tokenizer, (mean, std) as 3-vectors in 0..1 units)."""
     from transformers import AutoTokenizer, CLIPImageProcessor, CLIPModel

@@ -31,33 +31,18 @@ from typing import Any
 import numpy as np
 
 from textureade.errors import UserError
-from textureade.hf import is_local, load_pretrained, pick_device, torch_dtype
+from textureade.hf import load_pretrained, pick_device, torch_dtype
 
 MISSING_LOGIT = -1e4  # channels a method could not fill
 
 
 def hf_weights_reason(name: str | None, revision: str | None, what: str, option: str) -> str | None:
-    """None when ``name`` (hub id or folder) is loadable offline here, else a one-line reason."""
-    if not name:
-        return f"no {what} weights given; pass --option {option}=PATH"
-    if is_local(name):
-        return None
-    if str(name).startswith(("/", ".", "~")) or str(name).count("/") > 1:  # a path, not an org/name id
-        return (
-            f"{what} weights folder {name} does not exist; pass --option {option}=PATH to an existing folder"
-        )
-    try:
-        from huggingface_hub import try_to_load_from_cache
+    """Deprecated, for methods written before :mod:`benchmark.weights`: the registry now checks every
+    weight a manifest declares before a method is built. Delegates to that one check."""
+    from benchmark.weights import WeightsEntry, entry_problem
 
-        hit = try_to_load_from_cache(str(name), "config.json", revision=revision)
-    except Exception:  # noqa: BLE001 - a malformed id is a user problem, reported below
-        hit = None
-    if isinstance(hit, str):
-        return None
-    return (
-        f"{what} weights {name!r} are not in the local Hugging Face cache (nothing downloads at run time); "
-        f"run `huggingface-cli download {name}` or pass --option {option}=PATH"
-    )
+    entry = WeightsEntry.parse(what, {"param": option})
+    return entry_problem(entry, {option: name, entry.revision_param: revision})
 
 
 def torchvision_reason() -> str | None:

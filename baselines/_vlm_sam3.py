@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from baselines._sam3 import Sam3Grounder, hf_weights_reason, stack_scores, torchvision_reason
+from baselines._sam3 import Sam3Grounder, stack_scores, torchvision_reason
 from benchmark.method import MethodUnavailable
 from textureade.describe.validate import PREFIX, description_problem, normalise
 from textureade.errors import UserError
@@ -204,9 +204,7 @@ class VlmSam3Pipeline:
             raise UserError(
                 f"{self.name}: native_text=false needs a trained projector; pass --option projector=PATH"
             )
-        reason = self.check_available(
-            {"vlm": vlm, "sam3": sam3, "vlm_revision": vlm_revision, "sam3_revision": sam3_revision}
-        )
+        reason = self.check_available({})
         if reason:
             raise MethodUnavailable(f"{self.name}: {reason}")
         self.grounder = Sam3Grounder(sam3, revision=sam3_revision, device=device, dtype=dtype)
@@ -223,11 +221,8 @@ class VlmSam3Pipeline:
 
     @classmethod
     def check_available(cls, params: dict[str, Any]) -> str | None:
-        return (
-            torchvision_reason()
-            or hf_weights_reason(params.get("sam3"), params.get("sam3_revision"), "sam3", "sam3")
-            or hf_weights_reason(params.get("vlm"), params.get("vlm_revision"), "vlm", "vlm")
-        )
+        """torchvision present (the weights are checked from the manifest, :mod:`benchmark.weights`)."""
+        return torchvision_reason()
 
     @property
     def vlm(self) -> ChatVlm:

@@ -28,7 +28,6 @@ from baselines._clip import (
     check_descriptions,
     dense_features,
     encode_texts,
-    hf_weights_problem,
     image_tensor,
     load_clip,
     sliding_logits,
@@ -77,10 +76,6 @@ class ClipDense:
         self.logit_scale, self.dustbin, self.batch_size = float(logit_scale), float(dustbin), int(batch_size)
         self.device = pick_device(device)
         self.model, self.tokenizer, (self.mean, self.std) = load_clip(model, revision, self.device, dtype)
-
-    @classmethod
-    def check_available(cls, params: dict[str, Any]) -> str | None:
-        return hf_weights_problem(params.get("model"), params.get("revision"), "CLIP", "model")
 
     def score_fn(self, text: Any) -> Any:
         """(B, 3, h, w) -> (B, K, h, w) logits = logit_scale * cosine(patch, text), upsampled to the window."""

@@ -19,7 +19,6 @@ in ``TRAINING_ONLY`` and skipped.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,6 @@ import numpy as np
 from baselines._clip import (
     check_descriptions,
     encode_texts,
-    hf_weights_problem,
     image_tensor,
     last_block,
     sliding_logits,
@@ -37,10 +35,6 @@ from baselines.code_arch import load_code_net
 from textureade.errors import UserError
 from textureade.types import Prediction
 
-CHECKPOINT_HINT = (
-    "download the official CoDe checkpoint (checkpoint.pth, Google Drive link in the README of "
-    "github.com/072jiajia/Image-Text-Co-Decomposition) and pass --option checkpoint=PATH"
-)
 IMAGENET_MEAN = [0.485, 0.456, 0.406]  # mmseg's 123.675/116.28/103.53 over 255
 IMAGENET_STD = [0.229, 0.224, 0.225]
 
@@ -146,11 +140,6 @@ class CoDe:
 
         from textureade.hf import load_pretrained, pick_device
 
-        problem = self.check_available(
-            {"checkpoint": checkpoint, "tokenizer": tokenizer, "revision": revision}
-        )
-        if problem:
-            raise UserError(f"code: {problem}")
         self.device = pick_device(device)
         self.tokenizer = load_pretrained(AutoTokenizer, tokenizer, what="code tokenizer", revision=revision)
         eos = self.tokenizer.eos_token_id
@@ -167,16 +156,6 @@ class CoDe:
         self.kp_templates = list(kp_templates or ["{}"])
         self.short_side, self.crop, self.stride = short_side, int(crop), int(stride)
         self.bg_thresh, self.batch_size = float(bg_thresh), int(batch_size)
-
-    @classmethod
-    def check_available(cls, params: dict[str, Any]) -> str | None:
-        ckpt = params.get("checkpoint")
-        if not ckpt or not Path(str(ckpt)).expanduser().is_file():
-            where = f"not found at {ckpt}" if ckpt else "not given"
-            return f"CoDe checkpoint {where}; {CHECKPOINT_HINT}"
-        return hf_weights_problem(
-            params.get("tokenizer"), params.get("revision"), "CLIP tokenizer", "tokenizer"
-        )
 
     def predict(self, image: np.ndarray, k: int | None, descriptions: list[str] | None) -> Prediction:
         import torch

@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from baselines._sam3 import Sam3Grounder, hf_weights_reason, torchvision_reason
+from baselines._sam3 import Sam3Grounder, torchvision_reason
 from benchmark.method import MethodUnavailable
 from textureade.errors import UserError
 from textureade.hf import load_pretrained, torch_dtype
@@ -85,15 +84,7 @@ class Detecture:
         max_new_tokens: int = 300,
         block_diagonal: bool = True,
     ):
-        reason = self.check_available(
-            {
-                "checkpoint": checkpoint,
-                "vlm": vlm,
-                "sam3": sam3,
-                "vlm_revision": vlm_revision,
-                "sam3_revision": sam3_revision,
-            }
-        )
+        reason = self.check_available({})
         if reason:
             raise MethodUnavailable(f"{self.name}: {reason}")
         import torch
@@ -118,16 +109,8 @@ class Detecture:
 
     @classmethod
     def check_available(cls, params: dict[str, Any]) -> str | None:
-        ckpt = params.get("checkpoint")
-        if not ckpt:
-            return "no checkpoint given; download the published Detecture checkpoint and pass --option checkpoint=PATH"
-        if not Path(str(ckpt)).expanduser().is_file():
-            return f"checkpoint not found at {ckpt}; pass --option checkpoint=PATH"
-        return (
-            torchvision_reason()
-            or hf_weights_reason(params.get("sam3"), params.get("sam3_revision"), "sam3", "sam3")
-            or hf_weights_reason(params.get("vlm"), params.get("vlm_revision"), "vlm", "vlm")
-        )
+        """torchvision present (the weights are checked from the manifest, :mod:`benchmark.weights`)."""
+        return torchvision_reason()
 
     def _load(self, qwen: Any, checkpoint: str, r: int, alpha: float) -> Any:
         """Resize the vocabulary, add LoRA, load every published tensor strictly; return the heads."""

@@ -18,14 +18,9 @@ from typing import Any
 import numpy as np
 
 from baselines import lseg_arch as la
-from baselines._clip import check_descriptions, hf_weights_problem, image_tensor, sliding_logits, with_dustbin
+from baselines._clip import check_descriptions, image_tensor, sliding_logits, with_dustbin
 from textureade.errors import UserError
 from textureade.types import Prediction
-
-CHECKPOINT_HINT = (
-    "download demo_e200.ckpt (Google Drive link under 'Download Demo Model' in the README of "
-    "github.com/isl-org/lang-seg) and pass --option checkpoint=PATH"
-)
 
 
 def infer_config(sd: dict[str, Any], hooks: list[int], vit_heads: int, text_heads: int) -> la.LSegConfig:
@@ -111,11 +106,6 @@ class LSeg:
 
         from textureade.hf import load_pretrained, pick_device
 
-        problem = self.check_available(
-            {"checkpoint": checkpoint, "tokenizer": tokenizer, "revision": revision}
-        )
-        if problem:
-            raise UserError(f"lseg: {problem}")
         if crop % 32 or stride < 1 or stride > crop:
             raise UserError(
                 f"lseg: crop must be a multiple of 32 and 0 < stride <= crop, got {crop}/{stride}"
@@ -132,16 +122,6 @@ class LSeg:
         self.net = net.to(self.device)
         self.long_side, self.crop, self.stride, self.flip = long_side, int(crop), int(stride), bool(flip)
         self.dustbin, self.batch_size = float(dustbin), int(batch_size)
-
-    @classmethod
-    def check_available(cls, params: dict[str, Any]) -> str | None:
-        ckpt = params.get("checkpoint")
-        if not ckpt or not Path(str(ckpt)).expanduser().is_file():
-            where = f"not found at {ckpt}" if ckpt else "not given"
-            return f"LSeg checkpoint {where}; {CHECKPOINT_HINT}"
-        return hf_weights_problem(
-            params.get("tokenizer"), params.get("revision"), "CLIP tokenizer", "tokenizer"
-        )
 
     def text_features(self, texts: list[str]) -> tuple[Any, int]:
         """(K, 512) normalised CLIP text embeddings; descriptions over 77 tokens truncated and counted."""

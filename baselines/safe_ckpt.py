@@ -91,6 +91,8 @@ def load_torch_file(path: str | Path, what: str) -> tuple[Any, list[str]]:
     """
     import torch
 
+    if not path:
+        raise UserError(f"{what}: no checkpoint given")
     p = Path(path).expanduser()
     if not p.is_file():
         raise UserError(f"{what}: checkpoint {p} not found")

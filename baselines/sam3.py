@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from baselines._sam3 import Sam3Grounder, hf_weights_reason, stack_scores, torchvision_reason
+from baselines._sam3 import Sam3Grounder, stack_scores, torchvision_reason
 from benchmark.method import MethodUnavailable
 from textureade.errors import UserError
 from textureade.types import Prediction
@@ -44,7 +44,7 @@ class Sam3Method:
             raise UserError(f"sam3: prompts must be a non-empty list of phrases, got {prompts!r}")
         if output not in ("semantic", "instances"):
             raise UserError(f"sam3: output must be 'semantic' or 'instances', got {output!r}")
-        reason = self.check_available({"sam3": sam3, "revision": revision})
+        reason = self.check_available({})
         if reason:
             raise MethodUnavailable(f"sam3: {reason}")
         self.grounder = Sam3Grounder(sam3, revision=revision, device=device, dtype=dtype)
@@ -58,9 +58,8 @@ class Sam3Method:
 
     @classmethod
     def check_available(cls, params: dict[str, Any]) -> str | None:
-        return torchvision_reason() or hf_weights_reason(
-            params.get("sam3"), params.get("revision"), "sam3", "sam3"
-        )
+        """torchvision present (the weights are checked from the manifest, :mod:`benchmark.weights`)."""
+        return torchvision_reason()
 
     def predict(self, image: np.ndarray, k: int | None, descriptions: list[str] | None) -> Prediction:
         feats = self.grounder.encode_image(image)

@@ -23,7 +23,6 @@ from baselines._clip import (
     check_descriptions,
     dense_features,
     encode_texts,
-    hf_weights_problem,
     image_tensor,
     load_clip,
 )
@@ -179,17 +178,6 @@ class UseReimpl:
             dino_short_side,
         )
         self.templates = list(templates or ["{}"])
-
-    @classmethod
-    def check_available(cls, params: dict[str, Any]) -> str | None:
-        rev = params.get("revision")
-        for key, what in (("sam", "SAM"), ("clip", "CLIP")):
-            problem = hf_weights_problem(params.get(key), rev, what, key)
-            if problem:
-                return problem
-        if params.get("dinov2"):
-            return hf_weights_problem(params["dinov2"], None, "DINOv2", "dinov2")
-        return None
 
     def predict(self, image: np.ndarray, k: int | None, descriptions: list[str] | None) -> Prediction:
         import torch

@@ -13,15 +13,17 @@ A manifest::
     protocols: [oracle-k, oracle-k-blind, autonomous]
     requires: [torch, transformers]           # importable modules it needs
     params: {n_init: 4}                       # constructor keyword arguments (overridable)
-    weights:                                  # named weights, each overridable by --option NAME=PATH
-      sam3: {id: facebook/sam3, revision: <sha>, param: sam3}
-    smoke: baselines.sam3:tiny_params         # f(tmp_dir: Path) -> dict of params that make a tiny,
+    weights:                                  # named weights, each overridable by --option PARAM=PATH
+      sam3: {id: facebook/sam3, revision: <sha>, param: sam3}   # fields: benchmark.weights
+    smoke: baselines.testing.smoke:sam3       # f(tmp_dir: Path) -> dict of params that make a tiny,
                                               # offline instance (random weights); used by tests
     provenance: {reimplementation: false, paper: ..., code: ...}
 
 The method class is imported only when a method is built or asked whether it can run. A class may
-define ``check_available(params: dict) -> str | None`` (a classmethod): None when it can run here,
-else the one-line reason.
+define ``check_available(params: dict) -> str | None`` (a classmethod) for what its manifest cannot
+say (a package, a device, a code clone): None when it can run here, else the one-line reason. The
+weights are checked for every method alike, from the manifest's ``weights:`` block
+(:mod:`benchmark.weights`), after it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import Any
 import yaml
 
 from benchmark.method import PROTOCOLS, Method
+from benchmark.weights import weights_entries, weights_problem
 from textureade.errors import UserError
 from textureade.manifests import builtin_root, manifest_folders
 
@@ -61,6 +64,7 @@ class MethodSpec:
         bad = [p for p in self.protocols if p not in PROTOCOLS]
         if bad:
             raise UserError(f"{self.path}: unknown protocols {bad}; known: {list(PROTOCOLS)}")
+        weights_entries(self.weights, self.path)  # a malformed weights block fails at load time
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -168,11 +172,9 @@ def availability(spec: MethodSpec, options: dict[str, Any] | None = None) -> str
     missing = [m for m in spec.requires if importlib.util.find_spec(m) is None]
     if missing:
         return f"missing Python packages: {', '.join(missing)} (pip install -e '.[models]')"
-    cls = load_class(spec.entry)
-    check = getattr(cls, "check_available", None)
-    if check is None:
-        return None
-    return check(resolve_params(spec, options))
+    params = resolve_params(spec, options)
+    check = getattr(load_class(spec.entry), "check_available", None)
+    return (check(params) if check else None) or weights_problem(weights_entries(spec.weights), params)
 
 
 def build_method(spec: MethodSpec, options: dict[str, Any] | None = None) -> Method:

@@ -108,10 +108,13 @@ def test_flat_safetensors_loads(params, state, tmp_path):
 
 
 def test_missing_checkpoint_is_unavailable(params, tmp_path):
+    from benchmark.registry import build_method, get_method_spec
+
     for ckpt in (None, str(tmp_path / "none.pt")):
         with pytest.raises(MethodUnavailable) as err:
-            Detecture(**{**params, "checkpoint": ckpt})
+            build_method(get_method_spec("detecture"), {**params, "checkpoint": ckpt})
         assert "--option checkpoint=PATH" in str(err.value) and "\n" not in str(err.value)
+        assert "best.pt" in str(err.value)  # names the file to get
 
 
 def test_block_diagonal_mask_pattern():

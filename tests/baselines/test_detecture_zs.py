@@ -191,11 +191,13 @@ def test_naive_coupling_paints_in_order(params, image):
 
 
 def test_missing_weights_one_line(params, tmp_path):
+    from benchmark.registry import build_method, get_method_spec
+
     with pytest.raises(MethodUnavailable) as err:
-        DetectureZS(**{**params, "vlm": str(tmp_path / "no-vlm")})
+        build_method(get_method_spec("detecture-zs"), {**params, "vlm": str(tmp_path / "no-vlm")})
     assert "vlm" in str(err.value) and "\n" not in str(err.value)
     with pytest.raises(MethodUnavailable) as err:
-        NaiveCoupling(**{**params, "vlm": "nobody/not-downloaded-vlm"})
+        build_method(get_method_spec("naive-coupling"), {**params, "vlm": "nobody/not-downloaded-vlm"})
     assert "huggingface-cli download" in str(err.value)
 
 

@@ -108,13 +108,16 @@ def test_stack_scores_pads_missing_channels():
 
 
 def test_missing_weights_one_line(tmp_path):
+    from benchmark.registry import build_method, get_method_spec
+
+    spec = get_method_spec("sam3")
     with pytest.raises(MethodUnavailable) as err:
-        Sam3Method(sam3=str(tmp_path / "nope"), device="cpu")
+        build_method(spec, {"sam3": str(tmp_path / "nope"), "device": "cpu"})
     assert "\n" not in str(err.value) and "sam3" in str(err.value)
     # a missing folder is not told to `huggingface-cli download` a path
     assert "does not exist" in str(err.value) and "huggingface-cli" not in str(err.value)
     with pytest.raises(MethodUnavailable) as err:
-        Sam3Method(sam3="someone/not-downloaded-sam3", device="cpu")
+        build_method(spec, {"sam3": "someone/not-downloaded-sam3", "device": "cpu"})
     assert "huggingface-cli download" in str(err.value) and "\n" not in str(err.value)
     broken = tmp_path / "broken"
     broken.mkdir()
