@@ -68,7 +68,10 @@ def test_hub_weights_reasons(tmp_path, hf_cache):
     missing = entry_problem(HUB, {"model": "someone/not-cached"})
     assert "huggingface-cli download someone/not-cached" in missing and "--option model=FOLDER" in missing
     assert "\n" not in missing
-    assert "--revision main" in entry_problem(HUB, {"model_revision": "v2"}).replace("v2", "main")
+    # another revision of a cached id is looked up as such, and named in the download command
+    assert "huggingface-cli download org/tiny-clip --revision v2`" in entry_problem(
+        HUB, {"model_revision": "v2"}
+    )
     folder = entry_problem(HUB, {"model": str(tmp_path / "nope")})
     assert "does not exist" in folder and "huggingface-cli" not in folder  # a path is never "downloaded"
     assert "neither an existing folder nor a hub id" in entry_problem(HUB, {"model": "not a valid id!"})
