@@ -79,10 +79,9 @@ def summarize_run(run_dir: Path, n_boot: int = 1000, seed: int = 0) -> dict[str,
             row.update({key: np.nan, f"{key}_lo": np.nan, f"{key}_hi": np.nan})
     total = float(df["time_total"].sum()) if n else 0.0
     row["images_per_s"] = n / total if total > 0 else np.nan
-    git = info.environment.get("git") or {}
     row.update(
         complete=info.status == "complete",
-        git_hash=(git.get("hash") or "")[:12] + ("+dirty" if git.get("dirty") else ""),
+        git_hash=info.environment.git.short,
         weights=_weights_text(info.method.weights),
         dataset_fingerprint=info.identity.dataset_fingerprint,
         reimplementation=info.method.reimplementation,

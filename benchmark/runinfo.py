@@ -114,6 +114,35 @@ class DatasetInfo:
 
 
 @dataclass
+class GitInfo:
+    """The code that ran: full commit hash and whether tracked files were modified (None: unknown)."""
+
+    hash: str | None
+    dirty: bool | None
+
+    @property
+    def short(self) -> str:
+        """The first 12 hex digits, ``+dirty`` when modified; "" when unknown."""
+        return (self.hash or "")[:12] + ("+dirty" if self.dirty else "")
+
+
+@dataclass
+class Environment:
+    """Where it ran: git state, package versions (None: not installed) and host."""
+
+    git: GitInfo
+    packages: dict[str, str | None]
+    host: dict[str, Any]
+
+    @classmethod
+    def here(cls) -> Environment:
+        from benchmark.provenance import environment
+
+        env = environment()
+        return cls(git=GitInfo(**env["git"]), packages=env["packages"], host=env["host"])
+
+
+@dataclass
 class Counts:
     records: int
     ok: int
@@ -141,7 +170,7 @@ class RunInfo:
     given: Given
     method: MethodInfo
     dataset: DatasetInfo
-    environment: dict[str, Any]
+    environment: Environment
     columns: list[str]
     metric_keys: list[str]
     started: str
@@ -151,6 +180,10 @@ class RunInfo:
     seconds: float | None = None
     counts: Counts | None = None
     rejected_samples: Rejected | None = None
+    #: DatasetHandle.reader_report(): samples kept with a warning ({count, by_kind, first,
+    #: mask_threshold}) and the shards --skip-bad-shards left out ([[path, reason], ...])
+    reader_warnings: dict[str, Any] | None = None
+    skipped_shards: list[list[str]] | None = None
     error: str | None = None
 
     def write(self, path: Path) -> None:
@@ -171,6 +204,8 @@ class RunInfo:
         for key, typ in nested.items():
             if values.get(key) is not None:
                 values[key] = typ(**values[key])
+        env = dict(values["environment"])
+        values["environment"] = Environment(**{**env, "git": GitInfo(**env["git"])})
         info = cls(**values)
         if info.status not in STATUSES:
             raise ValueError(f"status {info.status!r} is not one of {STATUSES}")

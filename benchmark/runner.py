@@ -42,11 +42,21 @@ from benchmark.journal import Finalized, Journal, finalize
 from benchmark.method import MethodUnavailable
 from benchmark.predictions import save_prediction
 from benchmark.protocol import check_protocol, method_inputs, prediction_to_partition
-from benchmark.provenance import environment, now_utc, spec_dict, weights_info
+from benchmark.provenance import now_utc, spec_dict, weights_info
 from benchmark.records import RecordRow, RowContext, columns, metric_columns
 from benchmark.registry import MethodSpec, build_method, get_method_spec, resolve_params
 from benchmark.runconfig import RunConfig
-from benchmark.runinfo import Counts, DatasetInfo, Given, MethodInfo, Rejected, RunIdentity, RunInfo, jsonable
+from benchmark.runinfo import (
+    Counts,
+    DatasetInfo,
+    Environment,
+    Given,
+    MethodInfo,
+    Rejected,
+    RunIdentity,
+    RunInfo,
+    jsonable,
+)  # fmt: skip
 from benchmark.suites import get_suite
 from textureade.errors import UserError
 from textureade.fileio import atomic_write
@@ -162,7 +172,10 @@ def _resolve(config: RunConfig) -> tuple[MethodSpec, DatasetHandle, str, int | N
     """The method spec, the dataset handle, the protocol and K a config asks for."""
     method, dataset = config.method, config.dataset
     spec = method if isinstance(method, MethodSpec) else get_method_spec(str(method))
-    handle = dataset if isinstance(dataset, DatasetHandle) else open_dataset(dataset, path=config.data_path)
+    handle = dataset
+    if not isinstance(handle, DatasetHandle):  # the readers' bad-input options travel with the handle
+        bad_input = dict(verify=config.verify, skip_bad_shards=config.skip_bad_shards, strict=config.strict)
+        handle = open_dataset(dataset, path=config.data_path, **bad_input)
     proto, k = handle.protocol, handle.k
     if config.suite:
         proto, suite_k = get_suite(config.suite).setting(handle.name)
@@ -275,6 +288,8 @@ def complete(info: RunInfo, done: Finalized, handle: DatasetHandle, seconds: flo
     info.status, info.finished, info.seconds = "complete", now_utc(), seconds
     info.counts = Counts(records=done.rows, ok=done.ok, failed=done.failed)
     info.rejected_samples = Rejected(count=handle.n_rejected, first=[list(r) for r in handle.rejected])
+    report = handle.reader_report()  # samples kept with a warning, shards left out (README "Bad input")
+    info.reader_warnings, info.skipped_shards = report["reader_warnings"], report["skipped_shards"]
 
 
 def run(config: RunConfig) -> RunSummary:
@@ -298,7 +313,7 @@ def run(config: RunConfig) -> RunSummary:
                 name=spec.name, manifest=jsonable(spec_dict(spec)), params=jsonable(params),
                 weights=weights_info(spec, params), reimplementation=bool(spec.provenance.get("reimplementation")),
             ),
-            dataset=DatasetInfo.of(handle), environment=environment(), columns=list(columns()),
+            dataset=DatasetInfo.of(handle), environment=Environment.here(), columns=list(columns()),
             metric_keys=list(metric_columns()), started=now_utc(), resumed_records=n_done,
         )  # fmt: skip
         previous_run_json = run_json.read_bytes() if run_json.exists() else None

@@ -34,9 +34,9 @@ import numpy as np
 
 from benchmark.journal import Journal, finalize
 from benchmark.protocol import PartitionInfo
-from benchmark.provenance import environment, now_utc
+from benchmark.provenance import now_utc
 from benchmark.records import RecordRow, RowContext, columns, metric_columns, read_records
-from benchmark.runinfo import DatasetInfo, Given, MethodInfo, RunIdentity, RunInfo, jsonable
+from benchmark.runinfo import DatasetInfo, Environment, Given, MethodInfo, RunIdentity, RunInfo, jsonable
 from benchmark.runner import check_resumable, complete, locked_out, stream_records
 from textureade.errors import UserError
 from textureade.fileio import atomic_write_json
@@ -240,7 +240,7 @@ def score_folder(
         info = RunInfo(
             kind="score", status="running", identity=identity, config=jsonable(config), given=Given.of(PROTOCOL, None),
             method=MethodInfo(name=context.method, predictions=str(pred_dir.resolve())), dataset=dataset,
-            environment=environment(), columns=list(columns()), metric_keys=list(metric_columns()),
+            environment=Environment.here(), columns=list(columns()), metric_keys=list(metric_columns()),
             started=now_utc(), resumed_records=n_done,
         )  # fmt: skip
         info.write(run_json)

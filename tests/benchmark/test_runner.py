@@ -69,7 +69,7 @@ def test_records_scores_and_run_json(tmp_path):
     assert info.identity.protocol == "oracle-k" and info.method.manifest["entry"] == "runner_toys:Threshold"
     assert info.given == Given(k="gt", gt_descriptions=True, prompts=[])
     assert info.config["save_predictions"] is True and info.columns == list(columns())
-    assert "numpy" in info.environment["packages"] and info.environment["host"]["python"]
+    assert "numpy" in info.environment.packages and info.environment.host["python"]
 
 
 def test_failures_are_recorded_with_failure_scores_and_listed(tmp_path):
