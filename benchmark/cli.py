@@ -32,10 +32,15 @@ def cli() -> None:
 @click.option(
     "--save-predictions", is_flag=True, default=None, help="Write predictions/<id>.png and <id>.json."
 )
-@click.option("--strict", is_flag=True, help="Exit 1 when any image failed.")
+@click.option("--strict", is_flag=True,
+              help="Exit 1 when any image failed or was skipped; reject masks that are not binary 0/255.")  # fmt: skip
+@click.option("--no-verify", is_flag=True, default=None,
+              help="Do not check TextureADE shards against manifest.json's sha256 as they are opened.")  # fmt: skip
+@click.option("--skip-bad-shards", is_flag=True, default=None,
+              help="A damaged or missing shard is a warning and skipped (default: stop, exit 2).")  # fmt: skip
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def run_cmd(config_path, method, dataset, out_dir, protocol, suite, k, data_path, limit, options, timeout,
-            save_predictions, strict, no_progress) -> None:  # fmt: skip
+            save_predictions, strict, no_verify, skip_bad_shards, no_progress) -> None:  # fmt: skip
     """Run METHOD on DATASET, one record per image, into OUT (resumes a partial run there)."""
     from benchmark.registry import parse_options
     from benchmark.runconfig import resolve_run_config
@@ -45,8 +50,10 @@ def run_cmd(config_path, method, dataset, out_dir, protocol, suite, k, data_path
         "method": method, "dataset": dataset, "out": out_dir, "protocol": protocol, "suite": suite, "k": k,
         "data_path": data_path, "limit": limit, "options": parse_options(options) if options else None,
         "timeout": timeout, "save_predictions": save_predictions or None, "progress": False if no_progress else None,
+        "verify": False if no_verify else None, "skip_bad_shards": skip_bad_shards or None, "strict": strict or None,
     }  # fmt: skip
-    summary = run(resolve_run_config(cli_values, config_path))
+    config = resolve_run_config(cli_values, config_path)
+    summary = run(config)
     k_text = "not given" if summary.protocol == "autonomous" else "GT" if summary.k is None else summary.k
     click.echo(
         f"{summary.method} on {summary.dataset} ({summary.protocol}, K={k_text}): {summary.n_records} images, "
@@ -62,8 +69,22 @@ def run_cmd(config_path, method, dataset, out_dir, protocol, suite, k, data_path
         click.echo(
             f"  ... {summary.n_failed - len(summary.failures)} more failures in {summary.records_path}"
         )
-    if strict and summary.n_failed:
+    _echo_reader_report(summary.out_dir / "run.json")
+    if config.strict and (summary.n_failed or summary.n_rejected):
         raise click.exceptions.Exit(1)
+
+
+def _echo_reader_report(run_json) -> None:
+    """Warnings and skipped shards of a run (from its run.json), one line each, on stderr."""
+    from benchmark.runinfo import RunInfo
+
+    info = RunInfo.read(run_json)
+    warned = info.reader_warnings or {}
+    if warned.get("count"):
+        kinds = ", ".join(f"{n} {kind}" for kind, n in warned.get("by_kind", {}).items())
+        click.echo(f"  {warned['count']} samples kept with a warning ({kinds}; see run.json)", err=True)
+    for path, reason in info.skipped_shards or []:
+        click.echo(f"  skipped shard {path}: {reason}", err=True)
 
 
 @cli.command("score")

@@ -39,6 +39,9 @@ class RunConfig:
     setting for the dataset, else the dataset's defaults. data_path: where a named dataset lives.
     options: overrides of the manifest params. limit: the first N samples. timeout: seconds per
     image for predict. save_predictions: write predictions/<id>.png + .json. progress: a bar.
+    verify: check each TextureADE shard against manifest.json as it is opened. skip_bad_shards:
+    a damaged shard is a warning and skipped, not a one-line error. strict: a Detecture mask that
+    is not binary 0/255 rejects its sample (else thresholded with a warning); see README "Bad input".
     """
 
     method: str | MethodSpec | None = None
@@ -53,6 +56,9 @@ class RunConfig:
     timeout: float | None = None
     save_predictions: bool = False
     progress: bool = True
+    verify: bool = True
+    skip_bad_shards: bool = False
+    strict: bool = False
 
     def validate(self) -> RunConfig:
         """UserError (one line) for a missing or out-of-range value; returns self."""
@@ -85,6 +91,9 @@ class RunConfig:
             "timeout": self.timeout,
             "save_predictions": self.save_predictions,
             "progress": self.progress,
+            "verify": self.verify,
+            "skip_bad_shards": self.skip_bad_shards,
+            "strict": self.strict,
         }
 
 

@@ -90,7 +90,7 @@ def _open_shard(path: Path, expected_sha256: str | None) -> Any:
     try:
         return pq.ParquetFile(source)
     except Exception as exc:  # ArrowInvalid (no magic bytes, bad footer), OSError...
-        raise _BadShard(f"is not a readable parquet file ({one_line(exc, type(exc).__name__)})") from None
+        raise _BadShard(f"not a readable parquet file ({one_line(exc, type(exc).__name__)})") from None
 
 
 def _row_id(row: dict[str, Any], where: str) -> str:
