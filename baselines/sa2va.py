@@ -9,8 +9,8 @@ github.com/aviadcohz/Detecture), re-implemented here:
    off unless the user passes ``--option trust_remote_code=true``; without it the method is
    unavailable with that one line.
 2. One call per image: ``model.predict_forward(image=PIL, text=prompt, past_text="",
-   mask_prompts=None, tokenizer=tok)`` with the dataset's conversational prompt (``<image>``
-   prepended when missing). The answer's [SEG] tokens give ``prediction_masks`` (one (1, H, W) mask
+   mask_prompts=None, tokenizer=tok)`` with the dataset's conversational prompt (``prompts``: a list
+   of one; ``<image>`` prepended when missing). The answer's [SEG] tokens give ``prediction_masks`` (one (1, H, W) mask
    each).
 3. Masks resized to the image (bilinear) when needed, binarised at 0.5, empty ones dropped, ranked by
    area (largest first; Sa2VA has no per-mask confidence), score = area / largest area. Kept: the top
@@ -35,6 +35,10 @@ from textureade.errors import UserError
 from textureade.hf import load_pretrained, pick_device, torch_dtype
 from textureade.types import Prediction
 
+DEFAULT_PROMPT = (  # the authors' ADE20k_Detecture prompt
+    "<image>Please give a brief description of this image, and respond with interleaved "
+    "segmentation masks for every distinct region you mention."
+)
 REMOTE_CODE_REASON = (
     "{model} runs its own Python code from the model repository (transformers remote code), which "
     "stays off unless you allow it: pass --option trust_remote_code=true"
@@ -81,16 +85,17 @@ class Sa2VA:
         trust_remote_code: bool = False,
         device: str = "auto",
         dtype: str = "bfloat16",
-        prompt: str = (
-            "<image>Please give a brief description of this image, and respond with interleaved "
-            "segmentation masks for every distinct region you mention."
-        ),
+        prompts: list[str] | None = None,
         max_n: int = 6,
         pos_logit: float = 5.0,
         dustbin_logit: float = 0.0,
     ):
-        if not str(prompt).strip():
-            raise UserError(f"{self.name}: prompt must be a non-empty conversational prompt")
+        prompts = [DEFAULT_PROMPT] if prompts is None else prompts
+        if not isinstance(prompts, list) or len(prompts) != 1 or not str(prompts[0]).strip():
+            raise UserError(
+                f"{self.name}: prompts must be a list of ONE conversational prompt, got {prompts!r}"
+            )
+        prompt = str(prompts[0])
         if int(max_n) < 1:
             raise UserError(f"{self.name}: max_n must be >= 1, got {max_n!r}")
         reason = self.check_available(

@@ -15,6 +15,7 @@ from baselines.testing.smoke_detecture import sa2va as smoke_params  # noqa: E40
 from baselines.testing.tiny_sa2va import save_tiny_sa2va  # noqa: E402
 from benchmark.method import Method, MethodUnavailable  # noqa: E402
 from benchmark.registry import availability, build_method, load_method_specs  # noqa: E402
+from textureade.errors import UserError  # noqa: E402
 
 pytestmark = [pytest.mark.models, pytest.mark.usefixtures("one_torch_thread")]
 
@@ -86,8 +87,10 @@ def test_known_k_beyond_the_masks_is_padded(method, image):
 def test_no_k_keeps_up_to_max_n_without_padding(folder, image):
     capped = Sa2VA(model=str(folder), revision=None, trust_remote_code=True, device="cpu", max_n=2)
     assert capped.predict(image, None, None).scores.shape == (3, 20, 50)
-    free = Sa2VA(model=str(folder), revision=None, trust_remote_code=True, device="cpu", prompt="segment")
+    free = Sa2VA(model=str(folder), revision=None, trust_remote_code=True, device="cpu", prompts=["segment"])
     assert free.prompt == "<image>segment"
+    with pytest.raises(UserError, match="ONE conversational prompt"):
+        Sa2VA(model=str(folder), revision=None, trust_remote_code=True, device="cpu", prompts=["a", "b"])
     pred = free.predict(image, None, None)
     assert (
         pred.scores.shape == (4, 20, 50)
