@@ -7,8 +7,10 @@ folder (``write_synthetic_ade``). OpenCV runs single-threaded; times are process
 For each image: decode = ``source.load(ref)`` (image + annotation -> Scene); mine = ``mine_scene``
 (class typing, texture score, regions by appearance; no describer). Each figure is the median over
 ``--repeat`` rounds; the rounds interleave decode and mine so that a load spike on the machine
-hits both. Prints per image decode ms, mine ms and ratio = mine / decode, then the mean ratio and
-a PASS / FAIL line against ``--target`` (default 3: mining costs at most three decodes).
+hits both. Prints per image decode ms, mine ms and ratio = mine / decode, then the mean ratio
+(and a PASS / FAIL line when ``--target`` is given). Not a target for the miner's own speed: on a
+whole ``textureade build`` mining is a small share (PNG encoding, the describer and imports
+dominate); the figure shows it stays small.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--inner", type=int, default=5, help="calls per round")
     ap.add_argument("--limit", type=int, default=20)
     ap.add_argument(
-        "--target", type=float, default=3.0, help="PASS when the mean mine / decode ratio <= this"
+        "--target", type=float, default=None, help="print PASS when the mean mine / decode ratio <= this"
     )
     args = ap.parse_args(argv)
     tmp = None
@@ -93,8 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{'mean':24s} {'':9s} {d_mean:10.2f} {m_mean:9.2f} {mean_ratio:6.2f}   (ratio of means {m_mean / d_mean:.2f})"
     )
-    verdict = "PASS" if mean_ratio <= args.target else "FAIL"
-    print(f"{verdict}: mean mine / decode = {mean_ratio:.2f} (target <= {args.target:g})")
+    if args.target is not None:
+        verdict = "PASS" if mean_ratio <= args.target else "FAIL"
+        print(f"{verdict}: mean mine / decode = {mean_ratio:.2f} (target <= {args.target:g})")
     if tmp is not None:
         tmp.cleanup()
     return 0
