@@ -34,9 +34,10 @@ demo: $(STAMP)
 bench-scripts: $(STAMP)
 	for f in benchmarks/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
-# Re-pin after changing dependencies: writes the versions the tests ran with.
+# Re-pin after changing dependencies: writes the versions the tests ran with (--all keeps
+# setuptools, which the wheel test builds with; pip itself is left to the upgrade above).
 constraints: $(STAMP)
-	$(PY) -m pip freeze --exclude-editable | grep -v '^-e ' > constraints.txt
+	$(PY) -m pip freeze --all --exclude-editable | grep -v -e '^-e ' -e '^pip==' > constraints.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache demo_out
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis demo_out build dist
