@@ -38,3 +38,25 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory):
+    """Every tiny random model the tests use (SAM 3, CLIP, SAM, DINOv2, VLMs, method checkpoints),
+    each built on first use and at most once per test session, in one session folder.
+
+    A :class:`baselines.testing.tiny_weights.TinyWeights`: ``tiny_weights.sam3()`` etc. return the
+    saved folder or file, which each test loads back through the production path. The manifests'
+    smoke hooks take ``tiny_weights.root`` and reuse the same builds. Shared: copy before altering.
+    """
+    pytest.importorskip("torch")
+    from baselines.testing.tiny_weights import TinyWeights
+
+    return TinyWeights(tmp_path_factory.mktemp("tiny-weights"))
+
+
+@pytest.fixture(scope="session")
+def tiny_vlm(tiny_weights):
+    """``tiny_vlm(family, hidden_size=64) -> Path``: a tiny random VLM folder
+    (:mod:`textureade.testing.tiny_vlm`), built once per session. Shared: copy before altering."""
+    return tiny_weights.vlm

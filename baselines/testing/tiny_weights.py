@@ -21,7 +21,8 @@ class TinyWeights:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
 
-    def _once(self, name: str, build: Callable[[Path], Path]) -> Path:
+    def built(self, name: str, build: Callable[[Path], Path]) -> Path:
+        """``build(root / name)`` (returning the path to load) unless a finished build is already there."""
         marker = self.root / f"{name}.built"
         if marker.is_file():
             return self.root / marker.read_text()
@@ -33,31 +34,31 @@ class TinyWeights:
         """A tiny SAM 3 folder (``Sam3Model`` + ``Sam3Processor``; 112 px, 10 queries)."""
         from baselines.testing.tiny_sam3 import save_tiny_sam3
 
-        return self._once("sam3", save_tiny_sam3)
+        return self.built("sam3", save_tiny_sam3)
 
     def clip(self) -> Path:
         """A tiny CLIP folder (model, character-level tokenizer, image processor; 64 px, patch 8)."""
         from baselines.testing.tiny_clip import save_tiny_clip
 
-        return self._once("clip", save_tiny_clip)
+        return self.built("clip", save_tiny_clip)
 
     def sam(self) -> Path:
         """A tiny SAM (v1) folder (``SamModel`` + ``SamProcessor``; 64 px)."""
         from baselines.testing.tiny_sam import save_tiny_sam
 
-        return self._once("sam", save_tiny_sam)
+        return self.built("sam", save_tiny_sam)
 
     def dinov2(self) -> Path:
         """A tiny DINOv2 folder (``Dinov2Model`` + image processor; patch 8)."""
         from baselines.testing.tiny_sam import save_tiny_dinov2
 
-        return self._once("dinov2", save_tiny_dinov2)
+        return self.built("dinov2", save_tiny_dinov2)
 
     def vlm(self, family: str, hidden_size: int = 64) -> Path:
         """A tiny VLM folder of ``family`` (see :mod:`textureade.testing.tiny_vlm`)."""
         from textureade.testing.tiny_vlm import save_tiny_vlm
 
-        return self._once(
+        return self.built(
             f"vlm-{family}-{hidden_size}", lambda out: save_tiny_vlm(family, out, hidden_size=hidden_size)
         )
 
@@ -65,17 +66,17 @@ class TinyWeights:
         """A random CoDe ``checkpoint.pth`` in the official layout (tokenizer: :meth:`clip`)."""
         from baselines.testing.tiny_clip import save_tiny_code
 
-        return self._once("code", save_tiny_code)
+        return self.built("code", save_tiny_code)
 
     def lseg_checkpoint(self) -> Path:
         """A random LSeg Lightning checkpoint in the official layout (tokenizer: :meth:`clip`)."""
         from baselines.testing.tiny_clip import save_tiny_lseg
 
-        return self._once("lseg", save_tiny_lseg)
+        return self.built("lseg", save_tiny_lseg)
 
     def detecture_checkpoint(self) -> Path:
         """A random checkpoint in the published DETECTURE layout for :meth:`vlm` (qwen3_vl) + :meth:`sam3`."""
         from baselines.testing.tiny_detecture import save_random_checkpoint
 
         vlm, sam3 = str(self.vlm("qwen3_vl")), str(self.sam3())
-        return self._once("detecture", lambda out: save_random_checkpoint(vlm, sam3, out / "tiny.pt"))
+        return self.built("detecture", lambda out: save_random_checkpoint(vlm, sam3, out / "tiny.pt"))

@@ -13,7 +13,6 @@ pytest.importorskip("transformers")
 from baselines import _clip  # noqa: E402
 from baselines.clip_dense import ClipDense  # noqa: E402
 from baselines.testing.smoke import clip_dense as smoke_params  # noqa: E402
-from baselines.testing.tiny_clip import save_tiny_clip  # noqa: E402
 from benchmark.method import MethodUnavailable  # noqa: E402
 from benchmark.registry import availability, build_method, load_method_specs  # noqa: E402
 from textureade.errors import UserError  # noqa: E402
@@ -22,8 +21,8 @@ TEXTS = ["red brick wall with white mortar", "blue sky", "green grass lawn"]
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return smoke_params(tmp_path_factory.mktemp("clip"))
+def tiny(tiny_weights):
+    return smoke_params(tiny_weights.root)
 
 
 @pytest.fixture(scope="module")
@@ -155,8 +154,8 @@ def test_manifests_registry_and_missing_weights(tmp_path, tiny):
     assert pred.scores.shape == (3, 40, 90) and pred.extras["variant"] == "clearclip"
 
 
-def test_tiny_clip_round_trip(tmp_path):
-    path = save_tiny_clip(tmp_path / "c")
+def test_tiny_clip_round_trip(tiny_weights):
+    path = tiny_weights.clip()
     model, tok, (mean, std) = _clip.load_clip(str(path), None, "cpu", None)
     assert model.config.vision_config.patch_size == 8 and len(mean) == 3 and len(std) == 3
     assert tok("ab")["input_ids"][0] == tok.convert_tokens_to_ids("<|startoftext|>")

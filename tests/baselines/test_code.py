@@ -16,7 +16,7 @@ from baselines import code_seg as cs  # noqa: E402
 from baselines.pamr import neighbours, pamr  # noqa: E402
 from baselines.safe_ckpt import check_layout, load_state_dict, load_torch_file  # noqa: E402
 from baselines.testing.smoke import code as code_smoke_params  # noqa: E402
-from baselines.testing.tiny_clip import save_tiny_code, tiny_code_config  # noqa: E402
+from baselines.testing.tiny_clip import tiny_code_config  # noqa: E402
 from benchmark.registry import availability, build_method, load_method_specs  # noqa: E402
 from textureade.errors import UserError  # noqa: E402
 
@@ -24,8 +24,8 @@ TEXTS = ["rough grey stone", "smooth blue water", "green leafy hedge"]
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return code_smoke_params(tmp_path_factory.mktemp("code"))
+def tiny(tiny_weights):
+    return code_smoke_params(tiny_weights.root)
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +50,8 @@ def test_full_size_layout_matches_our_model_on_meta():
     assert converted == ours
 
 
-def test_strict_layout_check(tmp_path):
-    sd = load_state_dict(save_tiny_code(tmp_path), "code")
+def test_strict_layout_check(tiny_weights):
+    sd = load_state_dict(tiny_weights.code_checkpoint(), "code")
     want = ca.official_layout(tiny_code_config())
     check_layout(sd, want, "code", ignore=ca.TRAINING_ONLY)
     missing = dict(sd)

@@ -25,8 +25,8 @@ pytestmark = pytest.mark.models
 
 
 @pytest.fixture(scope="module")
-def params(tmp_path_factory):
-    return tiny_params(tmp_path_factory.mktemp("det"))
+def params(tiny_weights):
+    return tiny_params(tiny_weights.root)
 
 
 @pytest.fixture(scope="module")

@@ -27,8 +27,8 @@ pytestmark = pytest.mark.models
 
 
 @pytest.fixture(scope="module")
-def params(tmp_path_factory):
-    return tiny_params(tmp_path_factory.mktemp("dzs"))
+def params(tiny_weights):
+    return tiny_params(tiny_weights.root)
 
 
 def printable_only(method: DetectureZS) -> None:

@@ -13,7 +13,7 @@ from baselines import lseg as ls  # noqa: E402
 from baselines import lseg_arch as la  # noqa: E402
 from baselines.safe_ckpt import load_torch_file  # noqa: E402
 from baselines.testing.smoke import lseg as lseg_smoke_params  # noqa: E402
-from baselines.testing.tiny_clip import save_tiny_lseg, tiny_lseg_config  # noqa: E402
+from baselines.testing.tiny_clip import tiny_lseg_config  # noqa: E402
 from benchmark.registry import availability, build_method, load_method_specs  # noqa: E402
 from textureade.errors import UserError  # noqa: E402
 
@@ -21,8 +21,8 @@ TEXTS = ["striped zebra fur", "dry savanna grass"]
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return lseg_smoke_params(tmp_path_factory.mktemp("lseg"))
+def tiny(tiny_weights):
+    return lseg_smoke_params(tiny_weights.root)
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +100,8 @@ def test_logits_in_lsegs_order_normalise_at_half_resolution_then_upsample(method
     assert not torch.allclose(got, other, atol=1e-3)
 
 
-def test_lightning_checkpoint_with_objects_loads_and_strict_check(tmp_path):
-    path = save_tiny_lseg(tmp_path)
+def test_lightning_checkpoint_with_objects_loads_and_strict_check(tiny_weights, tmp_path):
+    path = tiny_weights.lseg_checkpoint()
     obj, refused = load_torch_file(path, "lseg")
     assert refused == ["argparse.Namespace"] and obj["epoch"] == 200
     with pytest.raises(UserError, match="hooks"):

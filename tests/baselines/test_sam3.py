@@ -11,7 +11,6 @@ pytest.importorskip("transformers")
 
 from baselines._sam3 import MISSING_LOGIT, Sam3Grounder, stack_scores  # noqa: E402
 from baselines.sam3 import Sam3Method  # noqa: E402
-from baselines.testing.tiny_sam3 import save_tiny_sam3  # noqa: E402
 from benchmark.method import Method, MethodUnavailable  # noqa: E402
 from textureade.errors import UserError  # noqa: E402
 
@@ -19,8 +18,8 @@ pytestmark = pytest.mark.models
 
 
 @pytest.fixture(scope="module")
-def tiny_sam3(tmp_path_factory):
-    return save_tiny_sam3(tmp_path_factory.mktemp("sam3"))
+def tiny_sam3(tiny_weights):
+    return tiny_weights.sam3()
 
 
 @pytest.fixture(scope="module")
@@ -127,12 +126,12 @@ def test_missing_weights_one_line(tmp_path):
     assert "\n" not in str(err.value)
 
 
-def test_manifest_builds_through_registry(tmp_path, image):
+def test_manifest_builds_through_registry(tiny_weights, image):
     from benchmark.registry import build_method, get_method_spec, smoke_params
 
     spec = get_method_spec("sam3")
     assert spec.weights["sam3"]["id"] == "facebook/sam3"
-    params = smoke_params(spec, tmp_path)
+    params = smoke_params(spec, tiny_weights.root)
     m = build_method(spec, params)
     assert m.predict(image, 2, ["Texture of a b c d", "Texture of e f g h"]).scores.shape == (3, 48, 70)
 

@@ -18,8 +18,8 @@ TEXTS = ["red brick", "blue sky", "green grass"]
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return use_smoke_params(tmp_path_factory.mktemp("use"))
+def tiny(tiny_weights):
+    return use_smoke_params(tiny_weights.root)
 
 
 @pytest.fixture(scope="module")

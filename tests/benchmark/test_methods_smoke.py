@@ -1,7 +1,8 @@
 """Every registered method runs through the runner on a tiny input (under its first declared protocol).
 
-Methods come from ``manifests/methods/*.yaml``; those that need weights build tiny random ones with
-their manifest's ``smoke`` function (``registry.smoke_params``), so a new method needs no edit here.
+Methods come from ``manifests/methods/*.yaml``; those that need weights get tiny random ones from
+their manifest's ``smoke`` function (``registry.smoke_params``, over the session's ``tiny_weights``
+folder), so a new method needs no edit here.
 One protocol per method keeps this affordable on CPU; each method's own tests cover its protocols.
 """
 
@@ -26,11 +27,11 @@ SPECS = load_method_specs()
 
 
 @pytest.mark.parametrize("name", list(SPECS))
-def test_method_runs_through_the_runner(name, tmp_path):
+def test_method_runs_through_the_runner(name, tmp_path, tiny_weights):
     from benchmark.metrics import METRIC_KEYS
 
     spec = SPECS[name]
-    params = smoke_params(spec, tmp_path / "weights")
+    params = smoke_params(spec, tiny_weights.root)  # tiny models built once per session
     reason = availability(spec, params)
     assert reason is None, f"{name} cannot run with its smoke params: {reason}"
     handle = DatasetHandle(
