@@ -9,7 +9,8 @@ no code; read it as data:
 - ``datasets/``: where each named dataset lives and which protocol it is scored under;
 - ``suites/``: methods x datasets = one leaderboard (protocol and K per dataset);
 - ``mining/``: the miner's thresholds (``default.yaml``) and class keyword lists (``classes.yaml``);
-- ``describers/``: VLM describer manifests (hub id, pinned revision, prompts).
+- ``describers/``: VLM describer manifests (hub id, pinned revision, prompts);
+- ``published/``: published result tables as data (what a paper printed, by its own names).
 
 Never read this folder by path from code: :mod:`textureade.manifests` is the one locator (it
 honours ``$TEXTUREADE_MANIFESTS`` and the user's extra manifest folders).
