@@ -24,12 +24,13 @@ from pathlib import Path
 from types import NoneType, UnionType
 from typing import TYPE_CHECKING, Any, get_args, get_type_hints
 
-import pandas as pd
 import pyarrow as pa
 
 from textureade.errors import UserError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from benchmark.protocol import PartitionInfo
 
 #: Metrics score_partition returns only in some settings (null in the other records).
@@ -233,6 +234,7 @@ def read_records(path: str | Path, only: Iterable[str] | None = None) -> pd.Data
     parquet = path / "records.parquet" if path.is_dir() else path
     if parquet.is_file():
         try:
+            import pandas as pd
             import pyarrow.parquet as pq
 
             have = set(pq.ParquetFile(parquet).schema_arrow.names)
