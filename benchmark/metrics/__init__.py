@@ -2,7 +2,10 @@
 
 - :func:`score_partition` / :func:`score_failure`: per-image partition and boundary metrics
   (matched mIoU, panoptic IoU, many-to-one mIoU, ARI, VI, covering, matched pixel accuracy,
-  DAVIS boundary F, Boundary IoU) from one contingency table per image.
+  DAVIS boundary F, Boundary IoU) from one contingency table per image (``partition.py``;
+  the table and the evaluation domain in ``contingency.py``, boundary maps in ``boundary.py``).
+  With ``n_pred=K`` the matched keys follow the Detecture authors' per-sample scorer and Dice and
+  the dustbin share are added (``detecture.py``).
 - :func:`intersect_and_union` / :class:`IoUMetricAccumulator`: class-indexed mIoU exactly as
   mmsegmentation's IoUMetric (dataset-level sums).
 - :class:`PartitionAccumulator`, :func:`bootstrap_ci`: streaming dataset-level aggregation.
@@ -17,6 +20,7 @@ from benchmark.metrics.contingency import (
     variation_of_information,
     vi_from_table,
 )
+from benchmark.metrics.detecture import DETECTURE_KEYS
 from benchmark.metrics.partition import (
     COUNT_KEYS,
     HIGHER_IS_BETTER,
@@ -32,6 +36,7 @@ from benchmark.metrics.semantic import IoUMetricAccumulator, intersect_and_union
 
 __all__ = [
     "COUNT_KEYS",
+    "DETECTURE_KEYS",
     "HIGHER_IS_BETTER",
     "LOWER_IS_BETTER",
     "METRIC_KEYS",

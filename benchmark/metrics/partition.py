@@ -42,7 +42,9 @@ from benchmark.metrics.boundary import (
     f_from_counts,
     region_boundary_flags,
 )
-from benchmark.metrics.contingency import ari_from_table, build_domain, joint_counts, vi_from_table
+from benchmark.metrics.contingency import Domain, ari_from_table, build_domain, joint_counts, vi_from_table
+from benchmark.metrics.detecture import channel_scores
+from textureade.types import ValidationError
 
 #: Quality metrics returned by :func:`score_partition`, in report order.
 METRIC_KEYS: tuple[str, ...] = (
@@ -114,9 +116,34 @@ def partition_stats(
     gt_zero: str = "void",
     bound_th: float = 0.008,
     dilation_ratio: float = 0.02,
+    n_pred: int | None = None,
 ) -> PartitionStats:
-    """:func:`score_partition` plus the sums the pooled dataset-level variants need."""
+    """:func:`score_partition` plus the sums the pooled dataset-level variants need.
+
+    The sums always follow our convention (matching over the predicted regions present), also
+    when ``n_pred`` switches the per-image keys of :data:`DETECTURE_KEYS` to the authors'.
+    """
+    if n_pred is not None:
+        _check_channels(pred, n_pred)
     dom = build_domain(pred, gt, ignore_index, gt_zero)
+    stats, table, p_codes = _stats(dom, bound_th, dilation_ratio)
+    if n_pred is not None:
+        stats.scores = {**stats.scores, **channel_scores(table, dom.pred_ids[p_codes[1:]], n_pred)}
+    return stats
+
+
+def _check_channels(pred: np.ndarray, n_pred: int) -> None:
+    if isinstance(n_pred, bool) or not isinstance(n_pred, (int, np.integer)) or n_pred < 0:
+        raise ValidationError(f"n_pred must be a channel count >= 0, got {n_pred!r}")
+    top = int(np.max(pred)) if np.size(pred) else 0
+    if top > n_pred:
+        raise ValidationError(f"prediction has label {top} but the method produced {n_pred} channels")
+
+
+def _stats(
+    dom: Domain, bound_th: float, dilation_ratio: float
+) -> tuple[PartitionStats, np.ndarray, np.ndarray]:
+    """Our per-image scores and sums, the domain table and its predicted codes (column order)."""
     shape = dom.gt_codes.shape
     d = boundary_iou_dilation(shape, dilation_ratio)
     radius = davis_bound_pix(shape, bound_th)
@@ -135,12 +162,12 @@ def partition_stats(
         stats.scores = {k: 1.0 for k in METRIC_KEYS}
         stats.scores.update(vi=0.0, vi_bits=0.0, n_gt=0.0, n_pred=0.0)
         stats.correct = n
-        return stats
+        return stats, t, p_codes
     if n_p == 0:
         stats.scores = _failure_scores(n_g, n)
         stats.covering_den = int(t[1:].sum())
         stats.bf_n_gt = int(np.count_nonzero(gt_b))
-        return stats
+        return stats, t, p_codes
 
     inter = t[1:, 1:].astype(np.float64)  # G x P
     gsize = t[1:].sum(axis=1).astype(np.float64)
@@ -208,7 +235,7 @@ def partition_stats(
     s["n_gt"] = float(n_g)
     s["n_pred"] = float(n_p)
     stats.scores = {k: s[k] for k in SCORE_KEYS}
-    return stats
+    return stats, t, p_codes
 
 
 def score_partition(
@@ -219,6 +246,7 @@ def score_partition(
     gt_zero: str = "void",
     bound_th: float = 0.008,
     dilation_ratio: float = 0.02,
+    n_pred: int | None = None,
 ) -> dict[str, float]:
     """Every partition and boundary metric of one image, from one contingency table.
 
@@ -226,6 +254,22 @@ def score_partition(
     unlabelled: excluded from the domain (``gt_zero="void"``, default) or kept as background
     (``gt_zero="background"``, Detecture's evaluation code). ``ignore_index``: one more GT value
     excluded from the domain. Pred 0 = unassigned (no region; one cluster for ARI/VI).
+
+    Two conventions for the matched keys:
+    - ``n_pred=None`` (default, ours): the regions are the predicted labels present; a channel
+      the method left empty does not exist, so it is never matched and does not count in
+      max(G, P). Every key below follows this convention.
+    - ``n_pred=K`` (the Detecture authors' ``metrics_utils.compute_sample_metrics``; labels 1..K
+      are the method's K channels, 0 its dustbin): ``miou_matched``, ``iou_panoptic`` and
+      ``ari`` take the authors' values and ``dice_matched``, ``dice_panoptic`` and
+      ``dustbin_share`` are added (:data:`benchmark.metrics.detecture.DETECTURE_KEYS`): matching
+      over all K channels (an empty channel scores IoU 0; IoU and Dice held in float32),
+      ``iou_panoptic`` = matched sum / max(K, M); with no GT region or K = 0 the four matched
+      values are 0.0, and ``ari`` is 0.0 with no GT region. Exact (1e-6) with
+      ``gt_zero="background"`` and no ``ignore_index``; the facts and their sources are in
+      :mod:`benchmark.metrics.detecture`. Example: GT halves, channel 1 covering one half
+      and 60% of the other (IoU 0.625), channel 2 empty: ours 0.625, theirs (0.625 + 0) / 2 =
+      0.3125. The other keys keep our convention; a label above K is an error.
 
     Keys (per image; G GT regions, P predicted regions, IoU over domain pixels):
     - ``miou_matched``: Hungarian assignment maximising total IoU (scipy
@@ -254,10 +298,17 @@ def score_partition(
       empty-map rules in the module docstring (both maps empty -> 1.0, one empty -> 0.0).
     - ``n_gt`` / ``n_pred``: G and P (as floats).
 
-    Empty maps: see the module docstring. Returns a dict with :data:`SCORE_KEYS`.
+    Empty maps: see the module docstring. Returns a dict with :data:`SCORE_KEYS` (plus
+    ``dice_matched``, ``dice_panoptic``, ``dustbin_share`` when ``n_pred`` is given).
     """
     return partition_stats(
-        pred, gt, ignore_index, gt_zero=gt_zero, bound_th=bound_th, dilation_ratio=dilation_ratio
+        pred,
+        gt,
+        ignore_index,
+        gt_zero=gt_zero,
+        bound_th=bound_th,
+        dilation_ratio=dilation_ratio,
+        n_pred=n_pred,
     ).scores
 
 
