@@ -9,7 +9,8 @@ the whole provenance (every J, valley and coherence value as the dataset records
 - synthetic scenes, built here without ../shared: 24 ADEChallengeData2016 and 24 full-form scenes
   from ``textureade.testing.synthetic_ade`` (instances and parts), and the known-answer scenes of the
   mining tests (brick / grass / gravel merges, splits, a smooth gradient, drops, max_regions,
-  instances and parts) mined with two seeds and ``min_score`` 0 so that every one reaches regions;
+  instances and parts) mined with two seeds and ``min_score`` 0 so that every one reaches regions,
+  and once with the default ``min_score`` (the selection keeps or drops them);
 - the genuine ADE20K samples in ../shared (read in place) with seeds 0, 1 and 2, and an end-to-end
   ``textureade build`` of them whose shard and rejects sha256s are recorded (skipped with a reason
   when ../shared is absent).
@@ -168,6 +169,7 @@ def synthetic_cases(tmp: Path) -> dict[str, dict[str, Any]]:
     for name, scene in known_answer_scenes().items():
         for seed in (0, 1):
             out[f"known/{name}/seed{seed}"] = decisions(scene, open_cfg, seed)
+        out[f"known-selection/{name}/seed0"] = decisions(scene, cfg, 0)  # the default min_score
     for form in ("challenge", "full"):
         src = open_ade20k(write_synthetic_ade(tmp / form, n=24, form=form, seed=0))
         for ref in src.items():
