@@ -12,6 +12,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # builds cache VLM descriptions under $TEXTUREADE_CACHE: keep tests away from ~/.cache
 os.environ.setdefault("TEXTUREADE_CACHE", tempfile.mkdtemp(prefix="textureade-test-cache-"))
+# manifests: the built-in ones only (tests that need others set them), never the developer's
+# ~/.config/textureade/manifests, $TEXTUREADE_MANIFESTS or $TEXTUREADE_EXTRA_MANIFESTS
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="textureade-test-config-")
+os.environ.pop("TEXTUREADE_MANIFESTS", None)
+os.environ.pop("TEXTUREADE_EXTRA_MANIFESTS", None)
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 ADE_SAMPLES = SHARED / "data" / "ade20k-sceneparsing-samples"
