@@ -98,14 +98,14 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def taught(tmp_path_factory):
+def taught(tmp_path_factory, tiny_vlm):
     """A tiny Qwen2.5-VL fitted to answer ANSWERS to the crop prompts of ``scene()``."""
     pytest.importorskip("transformers")
     from textureade.describe.vlm import VlmDescriber
-    from textureade.testing.tiny_vlm import fit_answers, save_tiny_vlm
+    from textureade.testing.tiny_vlm import fit_answers
 
     root = tmp_path_factory.mktemp("taught")
-    src = save_tiny_vlm("qwen2_5_vl", root / "random", hidden_size=160)
+    src = tiny_vlm("qwen2_5_vl", hidden_size=160)  # the shared random model; fitted in memory only
     d = VlmDescriber(str(src), presentation="crop", max_retries=0, batch_size=4, max_new_tokens=56)
     d.load()
     seen = []

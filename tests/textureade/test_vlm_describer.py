@@ -33,11 +33,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def tiny_models(tmp_path_factory):
-    from textureade.testing.tiny_vlm import save_tiny_vlm
-
-    root = tmp_path_factory.mktemp("tiny_vlms")
-    return {fam: save_tiny_vlm(fam, root / fam) for fam in FAMILIES}
+def tiny_models(tiny_vlm):
+    return {fam: tiny_vlm(fam) for fam in FAMILIES}  # built once per session, shared: read only
 
 
 def scenes():

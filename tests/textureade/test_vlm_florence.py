@@ -26,11 +26,11 @@ def scene():
     return img, lm, [RegionInfo(1, ["wall"]), RegionInfo(2, ["sand"])]
 
 
-def test_florence_box_answers_are_composed_into_descriptions(tmp_path):
+def test_florence_box_answers_are_composed_into_descriptions(tmp_path, tiny_vlm):
     from textureade.describe.vlm import VlmDescriber
-    from textureade.testing.tiny_vlm import fit_answers, save_tiny_vlm
+    from textureade.testing.tiny_vlm import fit_answers
 
-    src = save_tiny_vlm("florence2", tmp_path / "random")
+    src = tiny_vlm("florence2")  # the shared random model; fitted in memory only
     d = VlmDescriber(str(src), max_retries=0, max_new_tokens=30)
     d.load()
     seen = []

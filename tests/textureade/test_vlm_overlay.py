@@ -33,12 +33,12 @@ def scene():
 
 
 @pytest.fixture(scope="module")
-def taught(tmp_path_factory):
+def taught(tmp_path_factory, tiny_vlm):
     from textureade.describe.vlm import VlmDescriber
-    from textureade.testing.tiny_vlm import fit_answers, save_tiny_vlm
+    from textureade.testing.tiny_vlm import fit_answers
 
     root = tmp_path_factory.mktemp("overlay")
-    src = save_tiny_vlm("qwen3_vl", root / "random", hidden_size=160)
+    src = tiny_vlm("qwen3_vl", hidden_size=160)  # the shared random model; fitted in memory only
     d = VlmDescriber(str(src), max_retries=0, max_new_tokens=96)
     d.load()
     seen = []
