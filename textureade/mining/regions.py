@@ -1,15 +1,15 @@
 """Regions by appearance: merge look-alike segments, split bimodal ones, keep 2-6 regions.
 
-Procedure (all thresholds in ``MiningConfig``; tests in ``textureade.mining.stats``):
+Procedure (all thresholds in ``MiningConfig``; the J test in ``textureade.mining.stats``):
 1. initial segments from the annotation (``segments.initial_segments``);
 2. appearance descriptors once per image at the working size (long side <= ``work_max_side``):
    ``textureade.features.pixel_features(full_resolution=False)``, standardised per image;
-3. merge: repeatedly join the candidate pair with the smallest Fisher separability J while
-   J < ``merge_separability``; candidates are segments that touch (>= 2 shared boundary pixels at
-   the working size) or share a class (instances of one class need not touch);
-4. split (``split.try_split``): for each segment big enough, 2-means on its interior pixels'
-   descriptors (>= 6 working px from its edge, where descriptors see the neighbours; no interior,
-   no split; one deterministic start, a seeded subsample of <= 600 pixels); the 2-means axis must
+3. merge (``Groups.merge_pass``): repeatedly join the candidate pair with the smallest Fisher
+   separability J while J < ``merge_separability``; candidates are segments that touch (>= 2 shared
+   boundary pixels at the working size) or share a class (instances of one class need not touch);
+4. split (``split.try_split``, then ``Groups.split``): for each group big enough, 2-means on its
+   interior pixels' descriptors (>= 6 working px from its edge, where descriptors see the
+   neighbours; no interior, no split; one deterministic start, a seeded subsample of <= 600 pixels); the 2-means axis must
    show a valley (``valley_ratio`` <= ``split_valley``) -- a test that fails here stops (logged as
    "no valley"); then every pixel goes to the nearer centre and the group is split when
    J(halves) > ``split_separability``, each half covers >= ``split_min_frac`` of the image and

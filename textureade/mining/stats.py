@@ -17,7 +17,7 @@ both decisions (``merge_separability`` = ``split_separability`` = 20 by default)
 "statistically indistinguishable" when J < 20; a segment is "clearly bimodal" only when its 2-means
 halves have J > 20 *and* the 2-means axis shows a valley between two modes (``valley_ratio``; a
 smooth gradient such as a sky has none) *and* both halves are spatially solid. Statistics are taken
-from segment interiors (see ``split.interior_map``) where the descriptors' windows do not reach
+from segment interiors (see ``groups.interior_map``) where the descriptors' windows do not reach
 into neighbouring segments.
 """
 
