@@ -9,12 +9,12 @@ Procedure (all thresholds in ``MiningConfig``; the J test in ``textureade.mining
    boundary pixels at the working size) or share a class (instances of one class need not touch);
 4. split (``split.try_split``, then ``Groups.split``): for each group big enough, 2-means on its
    interior pixels' descriptors (>= 6 working px from its edge, where descriptors see the
-   neighbours; no interior, no split; one deterministic start, a seeded subsample of <= 600 pixels); the 2-means axis must
-   show a valley (``valley_ratio`` <= ``split_valley``) -- a test that fails here stops (logged as
-   "no valley"); then every pixel goes to the nearer centre and the group is split when
-   J(halves) > ``split_separability``, each half covers >= ``split_min_frac`` of the image and
-   is spatially coherent (after a 3x3 majority smoothing, >= ``split_coherence`` of it lies in
-   connected pieces of >= ``min_region_frac``); then merge again;
+   neighbours; no interior, no split; one deterministic start, a seeded subsample of <= 600
+   pixels); the 2-means axis must show a valley (``valley_ratio`` <= ``split_valley``) -- a test
+   that fails here stops (logged as "no valley"); then every pixel goes to the nearer centre and
+   the group is split when J(halves) > ``split_separability``, each half covers >=
+   ``split_min_frac`` of the image and is spatially coherent (after a 3x3 majority smoothing, >=
+   ``split_coherence`` of it lies in connected pieces of >= ``min_region_frac``); then merge again;
 5. drop regions under ``min_region_frac``; order by area (largest = region 1); keep at most
    ``max_regions``; skip the image with fewer than ``min_regions`` or coverage < ``min_coverage``.
 Everything up to 5 runs on the working-size maps (segment map sampled by nearest neighbour); the
@@ -22,8 +22,8 @@ full-size region map is one lookup over the annotation (code -> segment -> group
 for each split, its working-size half upsampled inside the group's bounding box
 (``finalise.full_size_regions``); areas are full-size pixel counts.
 Merge statistics come from segment interiors too (``groups.interior_map``). Every merge, split
-(and rejected split test) and drop goes into the provenance. The result depends only on the inputs and
-the seed.
+(and rejected split test) and drop goes into the provenance. The result depends only on the inputs
+and the seed.
 """
 
 from __future__ import annotations
