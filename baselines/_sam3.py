@@ -36,15 +36,6 @@ from textureade.hf import load_pretrained, pick_device, torch_dtype
 MISSING_LOGIT = -1e4  # channels a method could not fill
 
 
-def hf_weights_reason(name: str | None, revision: str | None, what: str, option: str) -> str | None:
-    """Deprecated, for methods written before :mod:`benchmark.weights`: the registry now checks every
-    weight a manifest declares before a method is built. Delegates to that one check."""
-    from benchmark.weights import WeightsEntry, entry_problem
-
-    entry = WeightsEntry.parse(what, {"param": option})
-    return entry_problem(entry, {option: name, entry.revision_param: revision})
-
-
 def torchvision_reason() -> str | None:
     """None when torchvision (which ``Sam3Processor`` needs) is importable, else a one-line reason."""
     import importlib.util

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from baselines._sam3 import Sam3Grounder, hf_weights_reason, stack_scores, torchvision_reason
+from baselines._sam3 import Sam3Grounder, stack_scores, torchvision_reason
 from benchmark.method import MethodUnavailable
 from textureade.errors import UserError
 from textureade.hf import load_pretrained
@@ -75,9 +75,7 @@ class GroundedSam3:
             raise UserError(f"{self.name}: prompts must be a non-empty list of phrases, got {prompts!r}")
         if int(max_n) < 1:
             raise UserError(f"{self.name}: max_n must be >= 1, got {max_n!r}")
-        reason = self.check_available(
-            {"dino": dino, "sam3": sam3, "dino_revision": dino_revision, "sam3_revision": sam3_revision}
-        )
+        reason = self.check_available({})
         if reason:
             raise MethodUnavailable(f"{self.name}: {reason}")
         from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
@@ -99,11 +97,8 @@ class GroundedSam3:
 
     @classmethod
     def check_available(cls, params: dict[str, Any]) -> str | None:
-        return (
-            torchvision_reason()
-            or hf_weights_reason(params.get("sam3"), params.get("sam3_revision"), "sam3", "sam3")
-            or hf_weights_reason(params.get("dino"), params.get("dino_revision"), "grounding dino", "dino")
-        )
+        """torchvision present (the weights are checked from the manifest, :mod:`benchmark.weights`)."""
+        return torchvision_reason()
 
     # ---- steps -------------------------------------------------------------------------
     def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

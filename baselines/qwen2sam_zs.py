@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from baselines._sam3 import Sam3Grounder, hf_weights_reason, stack_scores, torchvision_reason
+from baselines._sam3 import Sam3Grounder, stack_scores, torchvision_reason
 from baselines._vlm_sam3 import ChatVlm
 from benchmark.method import MethodUnavailable
 from textureade.errors import UserError
@@ -144,9 +144,7 @@ class Qwen2SamZS:
             raise UserError(
                 f"{self.name}: on_parse_failure must be 'fail' or 'fallback', got {on_parse_failure!r}"
             )
-        reason = self.check_available(
-            {"vlm": vlm, "sam3": sam3, "vlm_revision": vlm_revision, "sam3_revision": sam3_revision}
-        )
+        reason = self.check_available({})
         if reason:
             raise MethodUnavailable(f"{self.name}: {reason}")
         try:  # the authors load Qwen before SAM 3
@@ -161,11 +159,8 @@ class Qwen2SamZS:
 
     @classmethod
     def check_available(cls, params: dict[str, Any]) -> str | None:
-        return (
-            torchvision_reason()
-            or hf_weights_reason(params.get("sam3"), params.get("sam3_revision"), "sam3", "sam3")
-            or hf_weights_reason(params.get("vlm"), params.get("vlm_revision"), "vlm", "vlm")
-        )
+        """torchvision present (the weights are checked from the manifest, :mod:`benchmark.weights`)."""
+        return torchvision_reason()
 
     def vlm_inputs(self, image: np.ndarray, k: int) -> Any:
         """The generate() inputs: system prompt, then the image and the K-line request in the user turn."""

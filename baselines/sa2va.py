@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from baselines._sam3 import hf_weights_reason, stack_scores
+from baselines._sam3 import stack_scores
 from benchmark.method import MethodUnavailable
 from textureade.errors import UserError
 from textureade.hf import load_pretrained, pick_device, torch_dtype
@@ -134,10 +134,11 @@ class Sa2VA:
 
     @classmethod
     def check_available(cls, params: dict[str, Any]) -> str | None:
+        """Remote code allowed (the weights are checked from the manifest, :mod:`benchmark.weights`)."""
         model = params.get("model") or "the sa2va model"
         if params.get("trust_remote_code") is not True:
             return REMOTE_CODE_REASON.format(model=model)
-        return hf_weights_reason(params.get("model"), params.get("revision"), "sa2va", "model")
+        return None
 
     def masks(self, image: np.ndarray) -> tuple[str, list[Any]]:
         """(answer text, raw prediction masks) of one predict_forward call."""

@@ -11,21 +11,12 @@ from typing import Any
 from baselines.testing.tiny_weights import TinyWeights
 
 
-def _built(folder: Path, build: Any) -> Path:
-    """``build(folder)`` unless a finished build is there (its marker file written after it)."""
-    marker = folder.with_name(folder.name + ".built")
-    if not marker.is_file():
-        build(folder)
-        marker.write_text(folder.name)
-    return folder
-
-
 def grounded_sam3(tmp_dir: Path) -> dict[str, Any]:
     """A tiny random Grounding DINO and the tiny SAM 3."""
     from baselines.testing.tiny_grounding_dino import save_tiny_grounding_dino
 
     tiny = TinyWeights(tmp_dir)
-    dino = _built(Path(tmp_dir) / "grounding-dino", save_tiny_grounding_dino)
+    dino = tiny.built("grounding-dino", save_tiny_grounding_dino)
     return {
         "dino": str(dino),
         "sam3": str(tiny.sam3()),
@@ -57,7 +48,7 @@ def sa2va(tmp_dir: Path) -> dict[str, Any]:
     """The local Sa2VA stand-in (remote code, hence trust_remote_code=true) with two colour masks."""
     from baselines.testing.tiny_sa2va import save_tiny_sa2va
 
-    folder = _built(Path(tmp_dir) / "sa2va", save_tiny_sa2va)
+    folder = TinyWeights(tmp_dir).built("sa2va", save_tiny_sa2va)
     return {
         "model": str(folder),
         "revision": None,

@@ -19,10 +19,8 @@ pytestmark = [pytest.mark.models, pytest.mark.usefixtures("one_torch_thread")]
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    from baselines.testing.tiny_weights import TinyWeights
-
-    return TinyWeights(tmp_path_factory.mktemp("tiny"))
+def tiny(tiny_weights):
+    return tiny_weights  # the session's tiny models (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +128,6 @@ def test_a_threshold_above_every_score_detects_nothing(params, image):
 def test_missing_detector_weights_is_one_line(params, tmp_path):
     spec = load_method_specs()["grounded-sam3"]
     reason = availability(spec, {**params, "dino": str(tmp_path / "nope")})
-    assert reason and "grounding dino" in reason and "--option dino=" in reason and "\n" not in reason
+    assert reason and "dino weights" in reason and "--option dino=" in reason and "\n" not in reason
     with pytest.raises(MethodUnavailable):
-        GroundedSam3(**{**params, "dino": str(tmp_path / "nope")})
+        build_method(spec, {**params, "dino": str(tmp_path / "nope")})

@@ -24,10 +24,8 @@ pytestmark = [pytest.mark.models, pytest.mark.usefixtures("one_torch_thread")]
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    from baselines.testing.tiny_weights import TinyWeights
-
-    return TinyWeights(tmp_path_factory.mktemp("tiny"))
+def tiny(tiny_weights):
+    return tiny_weights  # the session's tiny models (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
