@@ -180,3 +180,12 @@ def test_an_undecodable_row_is_a_reject_and_the_rest_reads(tmp_path):
     got = [s.id for s in read_textureade(out, verify=False, on_reject=lambda i, r: rejects.append((i, r)))]
     assert got == ["s4", "s1", "s2", "s3"] and [i for i, _ in rejects] == ["s0"]
     assert rejects[0][1].startswith("data/train-00000.parquet row group 0 row 0: ")
+
+
+@pytest.mark.parametrize("manifest", [[1, 2], {"shards": "all"}, {"shards": [{"path": "data/x.parquet"}]}])
+def test_a_manifest_of_another_shape_is_one_line_everywhere(tmp_path, manifest):
+    out = _write(tmp_path / "d", _samples())
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    for call in (check_dataset, dataset_fingerprint, lambda o: list(read_textureade(o))):
+        with pytest.raises(UserError, match="has no valid shard list; rebuild or re-download"):
+            call(out)

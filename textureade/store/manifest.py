@@ -52,13 +52,28 @@ def finalise_dataset(
 
 
 def read_manifest(out_dir: str | os.PathLike) -> dict[str, Any]:
+    """manifest.json as a dict whose ``shards`` (when present) is a list of {path, sha256, ...}.
+
+    UserError (one line, what to do) when it is missing, not JSON or of another shape.
+    """
     path = Path(out_dir) / "manifest.json"
     if not path.is_file():
         raise UserError(f"{out_dir} has no manifest.json; is it a finished TextureADE build?")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(
+            f"cannot read {path} ({type(exc).__name__}); rebuild or re-download the dataset"
+        ) from None
     except json.JSONDecodeError as exc:
         raise UserError(f"{path} is not valid JSON ({exc.msg}); rebuild the dataset") from None
+    shards = data.get("shards", []) if isinstance(data, dict) else None
+    if not isinstance(shards, list) or not all(
+        isinstance(s, dict) and isinstance(s.get("path"), str) and isinstance(s.get("sha256"), str)
+        for s in shards
+    ):
+        raise UserError(f"{path} has no valid shard list; rebuild or re-download the dataset")
+    return data
 
 
 def dataset_fingerprint(out_dir: str | os.PathLike) -> str:
