@@ -174,3 +174,25 @@ def test_unreadable_samples_are_counted_not_recorded(tmp_path, monkeypatch):
     assert (s.n_records, s.n_rejected) == (3, 1)
     info = json.loads((tmp_path / "out" / "run.json").read_text())
     assert info["rejected_samples"]["count"] == 1 and info["rejected_samples"]["first"][0][0] == "im2"
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_non_binary_masks_are_counted_in_run_json_or_rejected_under_strict(tmp_path, monkeypatch, strict):
+    from benchmark.registry import MethodSpec
+    from benchmark.runner import RunConfig, run
+
+    folder = write_detecture(tmp_path / "d", n=3)
+    grey = np.asarray(Image.open(folder / "masks" / "im1_0.png")) // 2 + 64  # 64 / 191: not 0/255
+    Image.fromarray(grey.astype(np.uint8)).save(folder / "masks" / "im1_0.png")
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    method = MethodSpec(name="t", entry="runner_toys:Threshold")
+    s = run(RunConfig(method=method, dataset=folder, out=tmp_path / "out", progress=False, strict=strict))
+    info = json.loads((tmp_path / "out" / "run.json").read_text())
+    warned = info["reader_warnings"]
+    assert warned["mask_threshold"] == "grey > 127 is on" and info["skipped_shards"] == []
+    if strict:
+        assert (s.n_records, s.n_rejected, warned["count"]) == (2, 1, 0)
+        assert "not binary 0/255" in info["rejected_samples"]["first"][0][1]
+    else:
+        assert (s.n_records, s.n_rejected, warned["count"]) == (3, 0, 1)
+        assert warned["by_kind"] == {"non_binary_mask": 1} and warned["first"][0][0] == "im1"
