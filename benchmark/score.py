@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -151,7 +152,8 @@ def _predictions_fingerprint(pred_dir: Path) -> str:
     for p in sorted(pred_dir.iterdir()):
         if p.suffix in (".png", ".json") and p.is_file():
             st = p.stat()
-            h.update(f"{p.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+            # the name as the file system's bytes: a name that is not UTF-8 hashes too (valid names: same bytes)
+            h.update(os.fsencode(p.name) + f"\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return h.hexdigest()
 
 
