@@ -63,8 +63,13 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
-    """``obj`` as indented, key-sorted JSON (deterministic bytes), written atomically."""
-    atomic_write(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+    """``obj`` as indented, key-sorted JSON (deterministic bytes), written atomically.
+
+    Text is written as UTF-8; a lone surrogate (a file name that is not UTF-8, decoded with
+    surrogateescape) is written as its JSON escape (``\\udcff``), which reads back as the same str.
+    """
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+    atomic_write(path, text.encode("utf-8", "backslashreplace"))
 
 
 def sha256_file(path: str | os.PathLike) -> str:

@@ -56,6 +56,9 @@ class DatasetHandle:
     #: shards left out under skip_bad_shards: (path, reason)
     skipped_shards: list[tuple[str, str]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.name = safe_text(self.name)  # a folder name that is not UTF-8 names records and run.json
+
     def on_reject(self, sample_id: str, reason: str) -> None:
         """Count a sample the reader could not read (kept out of the records, reported in run.json)."""
         self.n_rejected += 1

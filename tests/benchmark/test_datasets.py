@@ -196,3 +196,24 @@ def test_non_binary_masks_are_counted_in_run_json_or_rejected_under_strict(tmp_p
     else:
         assert (s.n_records, s.n_rejected, warned["count"]) == (3, 0, 1)
         assert warned["by_kind"] == {"non_binary_mask": 1} and warned["first"][0][0] == "im1"
+
+
+def test_a_dataset_folder_whose_name_is_not_utf8_runs(tmp_path, monkeypatch):
+    """Issue #15: the folder name (undecodable bytes) is written safely in records and run.json."""
+    import os
+
+    import pyarrow.parquet as pq
+
+    from benchmark.registry import MethodSpec
+    from benchmark.runner import RunConfig, run
+
+    folder = write_detecture(Path(os.fsdecode(os.fsencode(tmp_path) + b"/d\xff")), n=2)
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    method = MethodSpec(name="t", entry="runner_toys:Threshold")
+    s = run(RunConfig(method=method, dataset=folder, out=tmp_path / "out", progress=False))
+    assert s.n_records == 2 and s.dataset == "d\\xff"
+    assert set(pq.read_table(tmp_path / "out" / "records.parquet").column("dataset").to_pylist()) == {
+        "d\\xff"
+    }
+    info = json.loads((tmp_path / "out" / "run.json").read_bytes().decode("utf-8"))  # valid UTF-8
+    assert info["dataset"]["path"] == str(folder)  # the JSON escape reads back as the same path

@@ -60,19 +60,21 @@ def _listed_shards(out: Path) -> dict[str, dict[str, Any]] | None:
 
 def _open_shard(path: Path, expected_sha256: str | None) -> Any:
     """The shard as a pyarrow ParquetFile over a memory map; its sha256 checked when expected."""
+    import mmap
+
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    try:
-        source = pa.memory_map(os.fspath(path), "r")
-    except Exception as exc:  # unreadable file (permissions, a directory...)
+    try:  # Python's open: any file name the file system holds, UTF-8 or not
+        with open(path, "rb") as f:
+            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError) as exc:  # a directory, no permission, an empty file
         raise _BadShard(f"cannot be opened ({one_line(exc, type(exc).__name__)})") from None
+    view = memoryview(mapped)
     if expected_sha256 is not None:
         h = hashlib.sha256()
-        size = source.size()
-        while source.tell() < size:
-            h.update(source.read_buffer(min(_HASH_BLOCK, size - source.tell())))
-        source.seek(0)
+        for start in range(0, len(view), _HASH_BLOCK):
+            h.update(view[start : start + _HASH_BLOCK])
         digest = h.hexdigest()
         if digest != expected_sha256:
             raise _BadShard(
@@ -80,7 +82,7 @@ def _open_shard(path: Path, expected_sha256: str | None) -> Any:
                 "(damaged or changed)"
             )
     try:
-        return pq.ParquetFile(source)
+        return pq.ParquetFile(pa.BufferReader(pa.py_buffer(view)))
     except Exception as exc:  # ArrowInvalid (no magic bytes, bad footer), OSError...
         raise _BadShard(f"not a readable parquet file ({one_line(exc, type(exc).__name__)})") from None
 
