@@ -72,8 +72,9 @@ def finalize(journal: Journal, out_path: Path, limit: int | None = None) -> Fina
     """
     stats = Finalized()
     last_index = -1
-    with atomic_path(out_path) as tmp:
-        writer = pq.ParquetWriter(tmp, schema())
+    # Python's open: an --out folder whose name is not UTF-8 works too (pyarrow paths must be UTF-8)
+    with atomic_path(out_path) as tmp, open(tmp, "wb") as sink:
+        writer = pq.ParquetWriter(sink, schema())
         try:
             batch: list[dict] = []
             for row in journal.rows():

@@ -189,3 +189,13 @@ def test_a_manifest_of_another_shape_is_one_line_everywhere(tmp_path, manifest):
     for call in (check_dataset, dataset_fingerprint, lambda o: list(read_textureade(o))):
         with pytest.raises(UserError, match="has no valid shard list; rebuild or re-download"):
             call(out)
+
+
+def test_a_folder_whose_name_is_not_utf8_is_written_checked_and_read(tmp_path):
+    import os
+    from pathlib import Path
+
+    out = _write(Path(os.fsdecode(os.fsencode(tmp_path) + b"/ds\xff")), _samples())
+    assert check_dataset(out) == []
+    assert [s.id for s in read_textureade(out)] == ["s4", "s0", "s1", "s2", "s3"]
+    assert dataset_fingerprint(out) == dataset_fingerprint(_write(tmp_path / "plain", _samples()))

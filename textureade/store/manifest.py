@@ -112,7 +112,8 @@ def check_dataset(out_dir: str | os.PathLike) -> list[str]:
             )
             continue
         try:
-            table = pq.read_table(path, columns=["base_id", "split"])
+            with open(path, "rb") as f:  # Python's open: folder names that are not UTF-8 too
+                table = pq.ParquetFile(f).read(columns=["base_id", "split"])
         except Exception as exc:  # a corrupt shard is a finding, not a crash
             problems.append(f"{rel}: unreadable parquet ({type(exc).__name__})")
             continue

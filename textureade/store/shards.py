@@ -82,18 +82,19 @@ def write_shard(samples: Iterable[Sample], out_dir: str | os.PathLike, split: st
     path = Path(out_dir) / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    pq.write_table(
-        table,
-        tmp,
-        row_group_size=ROW_GROUP,
-        compression="zstd",
-        compression_level=3,
-        use_dictionary=False,
-        write_statistics=False,
-        version="2.6",
-        data_page_version="1.0",
-    )
-    with open(tmp, "rb+") as f:
+    with open(tmp, "wb") as f:  # Python's open: any folder name, UTF-8 or not (same bytes as a path)
+        pq.write_table(
+            table,
+            f,
+            row_group_size=ROW_GROUP,
+            compression="zstd",
+            compression_level=3,
+            use_dictionary=False,
+            write_statistics=False,
+            version="2.6",
+            data_page_version="1.0",
+        )
+        f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
     return ShardInfo(rel, split, len(rows), path.stat().st_size, sha256_file(path))
