@@ -1,7 +1,9 @@
 """DETECTURE, the published trained model (manifest ``detecture``), run from a user-supplied checkpoint.
 
 Inference for one image (the authors' ``inference_forward``, re-implemented over transformers):
-1. Qwen3-VL (+ LoRA, + ``<|seg|>``) answers the training prompt with ``TEXTURE_i: Texture of ...
+1. The image is resized to ``image_size`` x ``image_size`` (1008, bilinear, as the authors' training
+   and evaluation code does before the Qwen processor; ``image_size=None`` keeps it as is), and
+   Qwen3-VL (+ LoRA, + ``<|seg|>``) answers the training prompt with ``TEXTURE_i: Texture of ...
    <|seg|>`` lines (greedy, ``max_new_tokens``). oracle-k instead teacher-forces the K GT
    descriptions in that format; oracle-k-blind asks for exactly K regions, autonomous for
    "between 1 and 6" (the authors' evaluation prompts).
@@ -55,6 +57,15 @@ def assistant_text(descriptions: list[str], seg: str = "<|seg|>") -> str:
     return "\n".join(f"TEXTURE_{i + 1}: {d} {seg}" for i, d in enumerate(descriptions))
 
 
+def square_resize(image: np.ndarray, size: int | None) -> np.ndarray:
+    """H x W x 3 uint8 -> size x size x 3 (PIL bilinear); ``size=None`` or already square-sized: unchanged."""
+    if not size or image.shape[:2] == (size, size):
+        return image
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
+
+
 def parse_lines(text: str, seg: str = "<|seg|>") -> list[str]:
     """The descriptions of ``TEXTURE_i:`` lines (seg tokens removed), in order."""
     out = []
@@ -83,6 +94,7 @@ class Detecture:
         lora_alpha: float = 16.0,
         max_new_tokens: int = 300,
         block_diagonal: bool = True,
+        image_size: int | None = 1008,
     ):
         reason = self.check_available({})
         if reason:
@@ -105,6 +117,7 @@ class Detecture:
         self.qwen = qwen.to(self.device).eval()  # VLM in `dtype`, LoRA adapters stay float32
         self.heads = self.heads.to(self.device).eval()
         self.max_new_tokens, self.block_diagonal = int(max_new_tokens), bool(block_diagonal)
+        self.image_size = int(image_size) if image_size else None
         self.timings = {"vlm_generate": 0.0}
 
     @classmethod
@@ -160,7 +173,12 @@ class Detecture:
         ]
         return self.processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
+    def vlm_image(self, image: np.ndarray) -> np.ndarray:
+        """The image as the VLM sees it: ``image_size`` x ``image_size`` (bilinear), or unchanged."""
+        return square_resize(image, self.image_size)
+
     def _encode(self, image: np.ndarray, text: str) -> Any:
+        image = self.vlm_image(image)
         inputs = self.processor(text=[text], images=[image], return_tensors="pt").to(self.device)
         inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
         return inputs

@@ -199,3 +199,24 @@ def test_lora_wrapper_math():
     want = ref + 2.0 * x @ net.q_proj.lora_A.weight.T @ net.q_proj.lora_B.weight.T
     torch.testing.assert_close(net.q_proj(x), want)
     assert isinstance(net.k_proj, torch.nn.Linear) and not isinstance(net.k_proj, LoraLinear)
+
+
+def test_vlm_sees_1008_square(model, image):
+    """The Qwen processor gets the image resized to 1008x1008 (the authors' training/eval input)."""
+    seen, real = [], model.processor
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def __call__(self, *args, **kwargs):
+            seen.append(np.asarray(kwargs["images"][0]).shape)
+            return real(*args, **kwargs)
+
+    model.processor = Spy()
+    try:
+        model.predict(image, 2, ["Texture of red brick", "Texture of blue sky"])
+    finally:
+        model.processor = real
+    assert seen and all(s == (1008, 1008, 3) for s in seen)
+    assert model.vlm_image(image).shape == (1008, 1008, 3)
