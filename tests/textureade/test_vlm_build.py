@@ -13,7 +13,7 @@ from click.testing import CliRunner
 pytest.importorskip("transformers")
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [pytest.mark.models, pytest.mark.usefixtures("one_torch_thread")]
 
 
 def test_vlm_build_then_cached_rebuild(tmp_path, monkeypatch):
