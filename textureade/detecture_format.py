@@ -11,8 +11,13 @@ overlap, the LATER mask wins (it is painted last); the number of such pixels is 
 image with nearest-neighbour interpolation (OpenCV ``INTER_NEAREST``) and listed in
 ``provenance["resized_masks"]``. An empty mask keeps its description and region id (the region
 is just absent from the map; the metrics count only regions present, as Detecture skips empty
-masks). Paths are resolved strictly inside the folder: ``..`` or absolute paths that leave it
-reject the sample.
+masks). Paths are resolved strictly inside the folder: a relative path with ``..`` that leaves it
+rejects the sample. An absolute path (the authors' unified metadata.json carries them, e.g.
+``/home/user/data/RWTD/images/1.jpg``) is used when it resolves inside the folder; otherwise it
+is re-rooted: its trailing components, longest first (``data/RWTD/images/1.jpg``, ...,
+``images/1.jpg``, ``1.jpg``), are tried under the folder and the first that names an existing file
+inside it is used (listed in ``provenance["rerooted"]`` as ``[given, used]``); when none does, the
+sample is rejected with that reason.
 
 Per-sample problems (an entry or field of the wrong JSON type, null or missing; text that is not
 valid Unicode; a missing, corrupt or non-image image/mask; an escaping or unusable path; a
@@ -90,8 +95,28 @@ def _kind(value: Any) -> str:
     return "null" if value is None else f"a JSON {type(value).__name__}"
 
 
-def resolve_inside(root: Path, rel: Any, what: str) -> Path:
-    """``root / rel`` resolved, or _Reject when it is not a usable string path inside ``root``."""
+def reroot(base: Path, absolute: Path) -> Path | None:
+    """The existing file inside ``base`` (resolved) named by the longest trailing components of
+    ``absolute`` (a path from another machine), or None. Suffixes holding ``..`` are skipped."""
+    parts = absolute.parts[1:]  # without the root ("/")
+    for i in range(len(parts)):
+        tail = parts[i:]
+        if ".." in tail:
+            continue
+        try:
+            cand = base.joinpath(*tail).resolve()
+            if cand.is_relative_to(base) and cand.is_file():
+                return cand
+        except (OSError, ValueError):  # NUL, name too long, link loops
+            continue
+    return None
+
+
+def resolve_inside(root: Path, rel: Any, what: str, rerooted: list[list[str]] | None = None) -> Path:
+    """``root / rel`` resolved, or _Reject when it is not a usable string path inside ``root``.
+
+    An absolute ``rel`` outside ``root`` is re-rooted (:func:`reroot`); each re-rooted path is
+    appended to ``rerooted`` as ``[rel, path relative to root]``."""
     if not isinstance(rel, str) or not rel.strip():
         raise _Reject(f"{what} is missing or not a string (got {_kind(rel)})")
     if safe_text(rel) != rel:
@@ -102,9 +127,19 @@ def resolve_inside(root: Path, rel: Any, what: str) -> Path:
         cand = (p if p.is_absolute() else base / p).resolve()
     except (OSError, ValueError) as exc:  # embedded NUL, name too long, link loops
         raise _Reject(f"{what} {_show(rel)} is not a usable path ({type(exc).__name__})") from None
-    if not cand.is_relative_to(base):
-        raise _Reject(f"{what} {_show(rel)} points outside the dataset folder (paths must stay inside it)")
-    return cand
+    if cand.is_relative_to(base):
+        return cand
+    if p.is_absolute():
+        found = reroot(base, p)
+        if found is None:
+            raise _Reject(
+                f"{what} {_show(rel)} points outside the dataset folder and no file inside it "
+                "matches its trailing components"
+            )
+        if rerooted is not None:
+            rerooted.append([rel, found.relative_to(base).as_posix()])
+        return found
+    raise _Reject(f"{what} {_show(rel)} points outside the dataset folder (paths must stay inside it)")
 
 
 def _open(path: Path, what: str, mode: str) -> np.ndarray:
@@ -161,7 +196,8 @@ def _sample_from_entry(
 ) -> Sample:
     if not isinstance(entry, dict):
         raise _Reject(f"entry {index} is {_kind(entry)}, not a JSON object")
-    image_path = resolve_inside(root, entry.get("image_path"), "image_path")
+    rerooted: list[list[str]] = []
+    image_path = resolve_inside(root, entry.get("image_path"), "image_path", rerooted)
     sid = _sample_id(entry)
     textures = entry.get("textures")
     if not isinstance(textures, list) or not textures:
@@ -183,7 +219,7 @@ def _sample_from_entry(
             raise _Reject(f"texture {j} description is {_kind(desc)}, not a string")
         if safe_text(desc) != desc:
             raise _Reject(f"texture {j} description is not valid Unicode text")
-        mpath = resolve_inside(root, tex.get("mask_path"), f"texture {j} mask_path")
+        mpath = resolve_inside(root, tex.get("mask_path"), f"texture {j} mask_path", rerooted)
         mask = _read_mask(mpath)
         odd = (mask != 0) & (mask != 255)
         if odd.any():
@@ -216,6 +252,8 @@ def _sample_from_entry(
         "overlap_pixels": int(np.count_nonzero(claimed > 1)),
         "resized_masks": resized,
     }
+    if rerooted:
+        provenance["rerooted"] = rerooted
     return Sample(
         id=sid, image=image, label_map=label, descriptions=descriptions, source=source, provenance=provenance
     )
@@ -266,7 +304,8 @@ def read_detecture_folder(
 
 
 def detecture_fingerprint(folder: str | Path) -> str:
-    """sha256 of metadata.json plus the relative path and byte size of every file it names.
+    """sha256 of metadata.json plus the relative path and byte size of every file it names (an
+    absolute path outside the folder: the size of the file it is re-rooted to).
 
     Entries or textures of the wrong shape name no file (they are rejects when read); a path
     that cannot be a file here counts as missing (size -1). UserError when metadata.json is
@@ -290,8 +329,10 @@ def detecture_fingerprint(folder: str | Path) -> str:
         for rel in paths:
             text = safe_text(rel)
             try:
-                p = root / str(rel)
-                size = p.stat().st_size if p.is_file() else -1
+                p: Path | None = root / str(rel)
+                if Path(str(rel)).is_absolute() and not p.resolve().is_relative_to(root.resolve()):
+                    p = reroot(root.resolve(), Path(str(rel)))  # the file the reader uses, if any
+                size = p.stat().st_size if p is not None and p.is_file() else -1
             except (OSError, ValueError):  # NUL bytes, surrogates, names too long
                 size = -1
             h.update(f"{text}\0{size}\n".encode())

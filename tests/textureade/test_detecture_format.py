@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from textureade.detecture_format import read_detecture_folder, write_detecture_folder
+from textureade.detecture_format import detecture_fingerprint, read_detecture_folder, write_detecture_folder
 from textureade.errors import UserError
 from textureade.types import Sample
 
@@ -201,3 +201,82 @@ def test_non_binary_masks_warn_with_the_threshold_or_reject_under_strict(tmp_pat
     rejects: list[tuple[str, str]] = []
     assert list(read_detecture_folder(folder, strict=True, on_reject=lambda *r: rejects.append(r))) == []
     assert rejects == [("g", "mask g.png is not binary 0/255 (values 0..224; --strict)")]
+
+
+def test_absolute_paths_from_another_machine_are_rerooted(tmp_path):
+    """The authors' unified metadata.json carries absolute paths of their machine (#11 item 7)."""
+    img = np.zeros((4, 4, 3), np.uint8)
+    half = np.zeros((4, 4), np.uint8)
+    half[:, :2] = 255
+    elsewhere = "/home/someone/datasets/RWTD"
+    entries = [
+        {  # image and mask re-rooted by their trailing components images/1.png, masks/1_0.png
+            "image_path": f"{elsewhere}/images/1.png",
+            "id": "moved",
+            "textures": [
+                {"description": "a", "mask_path": f"{elsewhere}/masks/1_0.png"},
+                {"description": "b", "mask_path": "masks/1_1.png"},
+            ],
+        },
+        {  # only the file name matches: the longest existing suffix is the bare name
+            "image_path": "/somewhere/else/top.png",
+            "id": "by_name",
+            "textures": [{"description": "a", "mask_path": "/x/masks/1_0.png"}],
+        },
+        {  # nothing inside the folder matches any trailing part
+            "image_path": f"{elsewhere}/images/404.png",
+            "id": "missing",
+            "textures": [{"description": "a", "mask_path": "masks/1_0.png"}],
+        },
+        {  # a '..' in the tail is never tried
+            "image_path": "/a/../images/1.png",
+            "id": "dotdot_abs",
+            "textures": [{"description": "a", "mask_path": "masks/1_0.png"}],
+        },
+    ]
+    folder = write_raw(
+        tmp_path / "d",
+        entries,
+        {"images/1.png": img, "top.png": img, "masks/1_0.png": half, "masks/1_1.png": 255 - half},
+    )
+    rejects: dict[str, str] = {}
+    got = {
+        s.id: s
+        for s in read_detecture_folder(folder, on_reject=lambda sid, why: rejects.setdefault(sid, why))
+    }
+    assert sorted(got) == ["by_name", "dotdot_abs", "moved"]
+    moved = got["moved"]
+    assert moved.provenance["rerooted"] == [
+        [f"{elsewhere}/images/1.png", "images/1.png"],
+        [f"{elsewhere}/masks/1_0.png", "masks/1_0.png"],
+    ]
+    assert (moved.label_map[:, :2] == 1).all() and (moved.label_map[:, 2:] == 2).all()
+    assert got["by_name"].provenance["rerooted"][0] == ["/somewhere/else/top.png", "top.png"]
+    # "/a/../images/1.png" resolves to /images/1.png (outside); its tails images/1.png exists
+    assert got["dotdot_abs"].provenance["rerooted"] == [["/a/../images/1.png", "images/1.png"]]
+    assert "outside the dataset folder and no file inside it matches" in rejects["missing"]
+    assert set(rejects) == {"missing"}
+
+
+def test_fingerprint_counts_the_rerooted_file(tmp_path):
+    img = np.zeros((4, 4, 3), np.uint8)
+    on = np.full((4, 4), 255, np.uint8)
+    rel = [
+        {"image_path": "images/1.png", "id": "a", "textures": [{"description": "a", "mask_path": "m.png"}]}
+    ]
+    folder = write_raw(tmp_path / "d", rel, {"images/1.png": img, "m.png": on})
+    before = detecture_fingerprint(folder)
+    (folder / "images" / "1.png").write_bytes((folder / "images" / "1.png").read_bytes() + b"x")
+    after = detecture_fingerprint(folder)
+    assert before != after  # sanity: sizes matter
+    absolute = [
+        {
+            "image_path": "/elsewhere/images/1.png",
+            "id": "a",
+            "textures": [{"description": "a", "mask_path": "m.png"}],
+        }
+    ]
+    folder2 = write_raw(tmp_path / "e", absolute, {"images/1.png": img, "m.png": on})
+    fp1 = detecture_fingerprint(folder2)
+    (folder2 / "images" / "1.png").write_bytes((folder2 / "images" / "1.png").read_bytes() + b"x")
+    assert detecture_fingerprint(folder2) != fp1  # the re-rooted file's size is hashed
