@@ -51,8 +51,8 @@ def folder(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    return tmp_path_factory.mktemp("weights")
+def weights(tiny_weights):
+    return tiny_weights.root  # the session's tiny models (tests/conftest.py), built once
 
 
 CASES = [
