@@ -121,6 +121,27 @@ class Detecture:
         self.timings = {"vlm_generate": 0.0}
 
     @classmethod
+    def from_parts(cls, grounder: Sam3Grounder, processor: Any, qwen: Any, heads: Any, dtype: Any,
+                   max_new_tokens: int = 300, block_diagonal: bool = True,
+                   image_size: int | None = 1008) -> Detecture:  # fmt: skip
+        """A Detecture over models already in memory (the training loop evaluates through it).
+
+        Nothing is loaded or copied: ``qwen`` (with LoRA and ``<|seg|>`` in its vocabulary), ``heads``
+        and ``grounder`` are used as they are, so the evaluation runs exactly the inference path above.
+        """
+        from baselines.detecture_arch import SEG_TOKEN
+
+        self = cls.__new__(cls)
+        self.torch = __import__("torch")
+        self.grounder, self.processor, self.qwen, self.heads = grounder, processor, qwen, heads
+        self.device, self.dtype = grounder.device, dtype
+        self.seg_id = processor.tokenizer.convert_tokens_to_ids(SEG_TOKEN)
+        self.max_new_tokens, self.block_diagonal = int(max_new_tokens), bool(block_diagonal)
+        self.image_size = int(image_size) if image_size else None
+        self.timings = {"vlm_generate": 0.0}
+        return self
+
+    @classmethod
     def check_available(cls, params: dict[str, Any]) -> str | None:
         """torchvision present (the weights are checked from the manifest, :mod:`benchmark.weights`)."""
         return torchvision_reason()
@@ -271,22 +292,12 @@ class Detecture:
     # ---- SAM 3 -----------------------------------------------------------------------
     def mask_logits(self, feats: Any, states: Any) -> Any:
         """(K + 1, h, w) logits for [dustbin, seg_1..seg_K], each query in its own SAM 3 row."""
+        from baselines.detecture_arch import multiplexed_logits
+
         torch, sam = self.torch, self.grounder.model
         t0 = time.perf_counter()
         with torch.inference_mode():
-            llm = torch.cat([self.heads.dustbin_embed[0], states.to(self.heads.dustbin_embed.dtype)], dim=0)
-            query = sam.text_projection(self.heads.bridge(llm).to(sam.dtype))[:, None, :]  # (N, 1, D)
-            n = query.shape[0]
-            rows = self.grounder.expand(feats, n)
-            fpn, pos = rows.fpn_hidden_states[:-1], rows.fpn_position_encoding[:-1]
-            enc = sam.detr_encoder(
-                vision_features=[fpn[-1]], text_features=query, vision_pos_embeds=[pos[-1]]
-            )
-            dec = sam.mask_decoder
-            hidden = enc.last_hidden_state
-            attn = dec.prompt_cross_attn(query=dec.prompt_cross_attn_norm(hidden), key=query, value=query)[0]
-            pixel = dec._embed_pixels(backbone_features=list(fpn), encoder_hidden_states=hidden + attn)
-            logits = self.heads.mask_head(query, pixel.float())[:, 0]
+            logits = multiplexed_logits(sam, self.heads, feats.vision, states)
         self.grounder.timings["sam3_text_decode"] += time.perf_counter() - t0
         return logits
 

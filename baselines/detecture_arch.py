@@ -82,6 +82,28 @@ class DetectureHeads(nn.Module):
         self.mask_head = MaskHead(d_sam, d_sam)
 
 
+def multiplexed_logits(sam: Any, heads: DetectureHeads, vision: Any, states: torch.Tensor) -> torch.Tensor:
+    """(K + 1, h, w) mask logits for [dustbin, seg_1..seg_K]; each query alone in its own SAM 3 row.
+
+    sam: transformers ``Sam3Model`` (frozen); vision: its batch-1 ``get_vision_features`` output;
+    states: (K, D_llm) ``<|seg|>`` hidden states. Queries -> Bridge -> SAM 3's frozen resizer
+    (``text_projection``) -> fusion encoder with the query as prompt -> prompt cross-attention ->
+    pixel decoder -> mask head. Differentiable in the heads and ``states`` (no grad mode is set
+    here: inference wraps it in ``inference_mode``, training does not).
+    """
+    llm = torch.cat([heads.dustbin_embed[0], states.to(heads.dustbin_embed.dtype)], dim=0)
+    query = sam.text_projection(heads.bridge(llm).to(sam.dtype))[:, None, :]  # (N, 1, D)
+    n = query.shape[0]
+    fpn = tuple(t.expand(n, *t.shape[1:]) for t in vision.fpn_hidden_states[:-1])
+    pos = tuple(t.expand(n, *t.shape[1:]) for t in vision.fpn_position_encoding[:-1])
+    enc = sam.detr_encoder(vision_features=[fpn[-1]], text_features=query, vision_pos_embeds=[pos[-1]])
+    dec = sam.mask_decoder
+    hidden = enc.last_hidden_state
+    attn = dec.prompt_cross_attn(query=dec.prompt_cross_attn_norm(hidden), key=query, value=query)[0]
+    pixel = dec._embed_pixels(backbone_features=list(fpn), encoder_hidden_states=hidden + attn)
+    return heads.mask_head(query, pixel.float())[:, 0]
+
+
 def published_keys(n_layers: int) -> set[str]:
     """Every key of a stage-2 ``model_trainable`` dict for a VLM with ``n_layers`` text layers."""
     keys = {EMBED_KEY, LM_HEAD_KEY, "dustbin_embed"}
