@@ -52,7 +52,7 @@ TRAINING_ONLY = (
 )
 
 
-def _block(prefix: str, w: int) -> dict[str, tuple[int, ...]]:
+def openai_block_layout(prefix: str, w: int) -> dict[str, tuple[int, ...]]:
     """An OpenAI-CLIP ResidualAttentionBlock's keys (nn.MultiheadAttention + c_fc/c_proj MLP)."""
     shapes = {
         "attn.in_proj_weight": (3 * w, w),
@@ -74,7 +74,7 @@ def _block(prefix: str, w: int) -> dict[str, tuple[int, ...]]:
 def _text_tower(prefix: str, c: CoDeConfig) -> dict[str, tuple[int, ...]]:
     out = {prefix + "positional_embedding": (c.context, c.text_width)}
     for i in range(c.text_layers):
-        out.update(_block(f"{prefix}transformer.resblocks.{i}.", c.text_width))
+        out.update(openai_block_layout(f"{prefix}transformer.resblocks.{i}.", c.text_width))
     out[prefix + "ln_final.weight"] = (c.text_width,)
     out[prefix + "ln_final.bias"] = (c.text_width,)
     out[prefix + "text_projection"] = (c.text_width, c.embed_dim)
@@ -98,7 +98,7 @@ def official_layout(c: CoDeConfig = VIT_B16) -> dict[str, tuple[int, ...]]:
         vis + "ln_pre.bias": (w,),
     }
     for i in range(c.vision_layers):
-        out.update(_block(f"{vis}transformer.resblocks.{i}.", w))
+        out.update(openai_block_layout(f"{vis}transformer.resblocks.{i}.", w))
     out.update(
         {
             "clip_image_encoder.clip_proj.ln.weight": (w,),
@@ -106,7 +106,7 @@ def official_layout(c: CoDeConfig = VIT_B16) -> dict[str, tuple[int, ...]]:
             "clip_image_encoder.clip_proj.proj": (w, c.embed_dim),
         }
     )
-    out.update(_block("masker.image_encoder.backbone.transformer.resblocks.0.", w))
+    out.update(openai_block_layout("masker.image_encoder.backbone.transformer.resblocks.0.", w))
     dec = "masker.image_encoder.decoder."
     for i in range(c.decoder_layers):
         p = f"{dec}decoder.net.{i}.conv."
@@ -158,7 +158,7 @@ def infer_config(sd: dict[str, Any], vision_heads: int, text_heads: int) -> CoDe
     )
 
 
-def _hf_block(src: dict[str, Any], prefix: str, dst: str, out: dict[str, Any]) -> None:
+def openai_block_to_hf(src: dict[str, Any], prefix: str, dst: str, out: dict[str, Any]) -> None:
     """OpenAI block keys under ``prefix`` -> transformers CLIPEncoderLayer keys under ``dst``."""
     q, k, v = src[prefix + "attn.in_proj_weight"].chunk(3, dim=0)
     qb, kb, vb = src[prefix + "attn.in_proj_bias"].chunk(3, dim=0)
@@ -189,16 +189,18 @@ def convert_official(sd: dict[str, Any], c: CoDeConfig) -> dict[str, Any]:
         out[f"clip.text_model.final_layer_norm.{t}"] = sd[f"clip_text_encoder.text_encoder.ln_final.{t}"]
         out[f"proj_ln.{t}"] = sd[f"masker.image_encoder.decoder.image_proj.ln.{t}"]
     for i in range(c.vision_layers):
-        _hf_block(sd, f"{vis}transformer.resblocks.{i}.", f"clip.vision_model.encoder.layers.{i}.", out)
+        openai_block_to_hf(
+            sd, f"{vis}transformer.resblocks.{i}.", f"clip.vision_model.encoder.layers.{i}.", out
+        )
     out["clip.visual_projection.weight"] = sd["clip_image_encoder.clip_proj.proj"].t()
     te = "clip_text_encoder.text_encoder."
     for i in range(c.text_layers):
-        _hf_block(sd, f"{te}transformer.resblocks.{i}.", f"clip.text_model.encoder.layers.{i}.", out)
+        openai_block_to_hf(sd, f"{te}transformer.resblocks.{i}.", f"clip.text_model.encoder.layers.{i}.", out)
     out["clip.text_model.embeddings.position_embedding.weight"] = sd[te + "positional_embedding"]
     tok = "clip_text_encoder.prompt_learner.clip_model.token_embedding.weight"
     out["clip.text_model.embeddings.token_embedding.weight"] = sd[tok]
     out["clip.text_projection.weight"] = sd[te + "text_projection"].t()
-    _hf_block(sd, "masker.image_encoder.backbone.transformer.resblocks.0.", "masker_block.", out)
+    openai_block_to_hf(sd, "masker.image_encoder.backbone.transformer.resblocks.0.", "masker_block.", out)
     for i in range(c.decoder_layers):
         p = f"masker.image_encoder.decoder.decoder.net.{i}.conv."
         for a, b in (("norm.weight", "norm.weight"), ("norm.bias", "norm.bias"), ("gate.gate", "gate")):

@@ -103,12 +103,12 @@ def image_layout(c: LSegConfig = VIT_L16) -> dict[str, tuple[int, ...]]:
 
 def text_layout(c: LSegConfig = VIT_L16) -> dict[str, tuple[int, ...]]:
     """Key -> shape of the OpenAI CLIP text tower under ``clip_pretrained.`` (no ``net.`` prefix)."""
-    from baselines.code_arch import _block
+    from baselines.code_arch import openai_block_layout
 
     t, p = c.text_width, "clip_pretrained."
     out = {p + "token_embedding.weight": (c.vocab, t), p + "positional_embedding": (c.context, t)}
     for i in range(c.text_layers):
-        out.update(_block(f"{p}transformer.resblocks.{i}.", t))
+        out.update(openai_block_layout(f"{p}transformer.resblocks.{i}.", t))
     out.update({p + "ln_final.weight": (t,), p + "ln_final.bias": (t,), p + "text_projection": (t, c.out_c)})
     return out
 
@@ -120,14 +120,14 @@ def official_layout(c: LSegConfig = VIT_L16) -> dict[str, tuple[int, ...]]:
 
 def convert_official(sd: dict[str, Any], c: LSegConfig) -> dict[str, Any]:
     """Official ``state_dict`` -> our LSegNet keys (image side: prefix dropped; text: to transformers)."""
-    from baselines.code_arch import _hf_block
+    from baselines.code_arch import openai_block_to_hf
 
     out = {k: sd["net." + k] for k in image_layout(c)}
     p, t = "net.clip_pretrained.", "text."
     out[t + "text_model.embeddings.token_embedding.weight"] = sd[p + "token_embedding.weight"]
     out[t + "text_model.embeddings.position_embedding.weight"] = sd[p + "positional_embedding"]
     for i in range(c.text_layers):
-        _hf_block(sd, f"{p}transformer.resblocks.{i}.", f"{t}text_model.encoder.layers.{i}.", out)
+        openai_block_to_hf(sd, f"{p}transformer.resblocks.{i}.", f"{t}text_model.encoder.layers.{i}.", out)
     for n in ("weight", "bias"):
         out[f"{t}text_model.final_layer_norm.{n}"] = sd[f"{p}ln_final.{n}"]
     out[t + "text_projection.weight"] = sd[p + "text_projection"].t()
