@@ -50,16 +50,34 @@ def _weights_text(weights: dict[str, dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-def summarize_run(run_dir: Path, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+def metric_stats(values: np.ndarray, n_boot: int = 1000, seed: int = 0) -> tuple[float, float, float] | None:
+    """(mean, ci_lo, ci_hi) of per-image scores, NaNs left out (a metric an image lacks); None
+    when no value is left. The one place a leaderboard or table averages a metric."""
+    from benchmark.metrics import bootstrap_ci
+
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    if not len(values):
+        return None
+    lo, hi = bootstrap_ci(values, n=n_boot, seed=seed)
+    return float(values.mean()), float(lo), float(hi)
+
+
+def summarize_run(
+    run_dir: Path, n_boot: int = 1000, seed: int = 0, drop_failures: bool = False
+) -> dict[str, Any]:
     """One leaderboard row for one run folder: its RunInfo and its typed records.
 
     Metrics: the run's metric columns that hold values (an optional metric the run did not
-    compute is left out of its row, NaN in the table)."""
-    from benchmark.metrics import METRIC_KEYS, bootstrap_ci
+    compute is left out of its row, NaN in the table). drop_failures: average over the ok images
+    only (the Detecture authors' aggregation); by default a failed image counts with its failure
+    scores (0). n/n_ok/n_failed always count every record."""
+    from benchmark.metrics import METRIC_KEYS
 
     info = RunInfo.read(run_dir / "run.json")
     df = read_records(run_dir, ["id", "status", "time_total", *info.metric_keys])
     n = len(df)
+    scored = df[df["status"] == "ok"] if drop_failures else df
     row: dict[str, Any] = {
         "method": info.identity.method,
         "dataset": info.dataset.name,
@@ -70,11 +88,11 @@ def summarize_run(run_dir: Path, n_boot: int = 1000, seed: int = 0) -> dict[str,
         "n_failed": int((df["status"] == "failed").sum()),
     }
     for key in info.metric_keys:
-        values = df[key].to_numpy(dtype=float) if key in df else np.array([])
-        values = values[~np.isnan(values)]
-        if len(values):
-            lo, hi = bootstrap_ci(values, n=n_boot, seed=seed)
-            row.update({key: float(values.mean()), f"{key}_lo": float(lo), f"{key}_hi": float(hi)})
+        stats = metric_stats(
+            scored[key].to_numpy(dtype=float) if key in scored else np.array([]), n_boot, seed
+        )
+        if stats is not None:
+            row.update({key: stats[0], f"{key}_lo": stats[1], f"{key}_hi": stats[2]})
         elif key in METRIC_KEYS:
             row.update({key: np.nan, f"{key}_lo": np.nan, f"{key}_hi": np.nan})
     total = float(df["time_total"].sum()) if n else 0.0
