@@ -1,4 +1,4 @@
-"""`textureade` command line: build, mosaic, export, check. Thin over the library API."""
+"""`textureade` command line: build, mosaic, export, check, preview, stats. Thin over the library API."""
 
 from __future__ import annotations
 
@@ -162,6 +162,43 @@ def check_cmd(dataset: str) -> None:
     if problems:
         raise click.exceptions.Exit(1)
     click.echo(f"ok: {dataset}")
+
+
+@cli.command("preview")
+@click.argument("dataset", type=click.Path())
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for the HTML site."
+)
+@click.option("--baseline-regions", "baseline", type=click.Choice(["class", "none"]), default="class", show_default=True,
+              help="Compare region quality with one mask per stored region class id (class) or not at all.")  # fmt: skip
+@click.option("--split", default=None, help="Only this split (train, validation, test).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N samples.")
+def preview_cmd(dataset: str, out_dir: str, baseline: str, split: str | None, limit: int | None) -> None:
+    """Write a static HTML preview of the TextureADE folder DATASET (samples, provenance, statistics)."""
+    from textureade.preview.site import write_preview
+
+    s = write_preview(dataset, out_dir, baseline=baseline, split=split, limit=limit)
+    click.echo(f"{s.n_samples} samples ({s.thumbs_written} thumbnails written) -> {s.index}")
+
+
+@cli.command("stats")
+@click.argument("dataset", type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--baseline-regions", "baseline", type=click.Choice(["class", "none"]), default="class", show_default=True,
+              help="Compare region quality with one mask per stored region class id (class) or not at all.")  # fmt: skip
+@click.option("--split", default=None, help="Only this split (train, validation, test).")
+@click.option("--per-sample", is_flag=True, help="JSON: include every sample's numbers.")
+def stats_cmd(dataset: str, fmt: str, baseline: str, split: str | None, per_sample: bool) -> None:
+    """Dataset statistics and region quality of DATASET (the numbers `textureade preview` shows)."""
+    import json
+
+    from textureade.preview.stats import dataset_stats, stats_text
+
+    stats = dataset_stats(dataset, baseline=baseline, split=split)
+    if fmt == "json":
+        click.echo(json.dumps(stats.to_json(per_sample=per_sample), indent=1, sort_keys=True))
+    else:
+        click.echo(stats_text(stats))
 
 
 def main() -> None:
