@@ -204,7 +204,7 @@ class VlmSam3Pipeline:
             raise UserError(
                 f"{self.name}: native_text=false needs a trained projector; pass --option projector=PATH"
             )
-        reason = self.check_available({})
+        reason = torchvision_reason()  # weights: the registry checks them from the manifest
         if reason:
             raise MethodUnavailable(f"{self.name}: {reason}")
         self.grounder = Sam3Grounder(sam3, revision=sam3_revision, device=device, dtype=dtype)

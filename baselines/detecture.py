@@ -96,7 +96,7 @@ class Detecture:
         block_diagonal: bool = True,
         image_size: int | None = 1008,
     ):
-        reason = self.check_available({})
+        reason = torchvision_reason()  # weights: the registry checks them from the manifest
         if reason:
             raise MethodUnavailable(f"{self.name}: {reason}")
         import torch

@@ -75,7 +75,7 @@ class GroundedSam3:
             raise UserError(f"{self.name}: prompts must be a non-empty list of phrases, got {prompts!r}")
         if int(max_n) < 1:
             raise UserError(f"{self.name}: max_n must be >= 1, got {max_n!r}")
-        reason = self.check_available({})
+        reason = torchvision_reason()  # weights: the registry checks them from the manifest
         if reason:
             raise MethodUnavailable(f"{self.name}: {reason}")
         from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor

@@ -144,7 +144,7 @@ class Qwen2SamZS:
             raise UserError(
                 f"{self.name}: on_parse_failure must be 'fail' or 'fallback', got {on_parse_failure!r}"
             )
-        reason = self.check_available({})
+        reason = torchvision_reason()  # weights: the registry checks them from the manifest
         if reason:
             raise MethodUnavailable(f"{self.name}: {reason}")
         try:  # the authors load Qwen before SAM 3

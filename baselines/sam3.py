@@ -44,7 +44,7 @@ class Sam3Method:
             raise UserError(f"sam3: prompts must be a non-empty list of phrases, got {prompts!r}")
         if output not in ("semantic", "instances"):
             raise UserError(f"sam3: output must be 'semantic' or 'instances', got {output!r}")
-        reason = self.check_available({})
+        reason = torchvision_reason()  # weights: the registry checks them from the manifest
         if reason:
             raise MethodUnavailable(f"sam3: {reason}")
         self.grounder = Sam3Grounder(sam3, revision=revision, device=device, dtype=dtype)
