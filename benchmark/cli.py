@@ -92,12 +92,16 @@ def _echo_reader_report(run_json) -> None:
 @click.option("--predictions", required=True, type=click.Path(), help="Folder of <id>.png label maps.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Results folder.")
 @click.option("--name", default=None, help="Method name for run.json (default: the predictions folder name).")
+@click.option("--channels", type=click.IntRange(min=1), default=None,
+              help="K: every label map holds the method's channels 1..K (0 = dustbin); scored with the Detecture "
+                   "authors' convention (matching over all K, absent ones included). Default: each <id>.json's "
+                   "\"channels\", else the regions present.")  # fmt: skip
 @click.option("--strict", is_flag=True, help="Exit 1 when any image failed.")
-def score_cmd(dataset, predictions, out_dir, name, strict) -> None:
+def score_cmd(dataset, predictions, out_dir, name, channels, strict) -> None:
     """Score predicted label maps (0 = unassigned) against DATASET: records.parquet + summary.json."""
     from benchmark.score import score_folder
 
-    s = score_folder(dataset, predictions, out_dir, name=name)
+    s = score_folder(dataset, predictions, out_dir, name=name, channels=channels)
     click.echo(
         f"{s['n_images']} images: {s['n_ok']} ok, {s['n_failed']} failed, "
         f"{s['n_rejected_gt']} ground-truth samples rejected -> {out_dir}"

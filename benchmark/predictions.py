@@ -1,7 +1,10 @@
 """Prediction files: what `bench run --save-predictions` writes and `bench score` reads.
 
 ``<id>.png``: the H x W partition (uint8, or uint16 past 255 regions; 0 = unassigned) and
-``<id>.json``: {"descriptions": [...]} in region order. Ids with path separators use ``__``.
+``<id>.json``: {"descriptions": [...]} in region order, plus ``"channels": K`` when the method gave
+score maps (K texture channels, present in the PNG or not): `bench score` then scores the image
+with the Detecture authors' convention as `bench run` did (:mod:`benchmark.metrics.detecture`).
+Ids with path separators use ``__``.
 """
 
 from __future__ import annotations
@@ -21,9 +24,14 @@ def safe_name(sample_id: str) -> str:
 
 
 def save_prediction(
-    pred_dir: Path, sample_id: str, partition: np.ndarray, descriptions: list[str] | None
+    pred_dir: Path,
+    sample_id: str,
+    partition: np.ndarray,
+    descriptions: list[str] | None,
+    channels: int | None = None,
 ) -> None:
-    """``<id>.png`` (uint8, or uint16 past 255 regions) and ``<id>.json`` {"descriptions": [...]}."""
+    """``<id>.png`` (uint8, or uint16 past 255 regions) and ``<id>.json`` {"descriptions": [...]}
+    (with ``"channels": K`` when given)."""
     from PIL import Image
 
     top = int(partition.max()) if partition.size else 0
@@ -33,7 +41,7 @@ def save_prediction(
     base = pred_dir / safe_name(sample_id)
     with atomic_path(base.with_name(base.name + ".png")) as tmp:
         Image.fromarray(arr).save(tmp, format="PNG")
-    atomic_write(
-        base.with_name(base.name + ".json"),
-        json.dumps({"descriptions": list(descriptions or [])}, ensure_ascii=False),
-    )
+    sidecar: dict[str, object] = {"descriptions": list(descriptions or [])}
+    if channels is not None:
+        sidecar["channels"] = int(channels)
+    atomic_write(base.with_name(base.name + ".json"), json.dumps(sidecar, ensure_ascii=False))

@@ -16,6 +16,12 @@ Predictions become a partition in one place (:func:`prediction_to_partition`): s
 at another resolution than the ground truth is resized, never failed: score maps bilinearly
 (before the argmax, so boundaries stay smooth), label maps nearest; the record keeps the
 prediction's own size and ``resized = True`` so such runs are visible in the results.
+
+Score maps also say how many channels the method produced: K = channels - 1 (the dustbin
+excluded), kept as :attr:`PartitionInfo.n_channels`. The runner scores such a prediction with
+``score_partition(..., n_pred=K)`` (the Detecture authors' convention: matching over all K
+channels, an empty one included; see :mod:`benchmark.metrics.detecture`). A label map says
+nothing about its channels (``n_channels`` None): it is scored over the regions present.
 """
 
 from __future__ import annotations
@@ -68,12 +74,17 @@ def _resize_scores(scores: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
 
 @dataclass
 class PartitionInfo:
-    """How a prediction became the scored partition: its own size and whether it was resized."""
+    """How a prediction became the scored partition: its own size and whether it was resized.
+
+    n_channels: K, the texture channels of a score-map prediction ((K + 1) x h x w; present in
+    the partition or not); None for a label map (unknown).
+    """
 
     pred_height: int
     pred_width: int
     resized: bool
     n_desc: int | None = None  # descriptions returned (0 when none; None when not known)
+    n_channels: int | None = None
 
 
 def prediction_to_partition(pred: Prediction, hw: tuple[int, int]) -> tuple[np.ndarray, PartitionInfo]:
@@ -97,6 +108,10 @@ def prediction_to_partition(pred: Prediction, hw: tuple[int, int]) -> tuple[np.n
         if resized:
             part = _resize_nearest(part, hw)
     info = PartitionInfo(
-        pred_height=int(ph), pred_width=int(pw), resized=bool(resized), n_desc=len(pred.descriptions or [])
+        pred_height=int(ph),
+        pred_width=int(pw),
+        resized=bool(resized),
+        n_desc=len(pred.descriptions or []),
+        n_channels=None if pred.scores is None else int(pred.scores.shape[0]) - 1,
     )
     return part.astype(np.int32, copy=False), info

@@ -15,6 +15,11 @@ records equal those of an uninterrupted run except the ``time_*`` columns. A dif
 params, dataset, protocol or K in the same ``out_dir`` is refused. A larger ``limit`` continues
 a finished run; a smaller one reports only the first ``limit`` records (the journal keeps the rest).
 
+Scoring: a prediction of score maps ((K + 1) x h x w) is scored with ``n_pred=K``, the Detecture
+authors' per-sample convention (matching over all K channels, an empty channel charged IoU 0;
+``dice_matched``, ``dice_panoptic`` and ``dustbin_share`` filled); a label map is scored over the
+regions present and those three columns stay null (:func:`benchmark.metrics.score_partition`).
+
 A method exception, a malformed prediction or a per-image timeout gives a ``failed`` record with
 its reason and ``benchmark.metrics.score_failure`` scores (0): failures are listed, never dropped.
 ``MethodUnavailable`` from ``predict`` (it cannot run here at all, e.g. weights loaded lazily that
@@ -155,7 +160,7 @@ def evaluate_sample(
             raise TypeError(f"predict returned {type(pred).__name__}, not a Prediction")
         partition, info = prediction_to_partition(pred, gt.shape)
         if pred_dir is not None:
-            save_prediction(pred_dir, sample.id, partition, pred.descriptions)
+            save_prediction(pred_dir, sample.id, partition, pred.descriptions, info.n_channels)
     except MethodUnavailable:  # it cannot run here at all (e.g. weights that fail to load lazily): stop
         raise
     except Exception as exc:  # the method's fault: recorded, listed, scored as a failure
@@ -163,7 +168,8 @@ def evaluate_sample(
         timings = {"load": t_load, "predict": t_pred, "score": 0.0}
         return row(status="failed", reason=one_line(exc), scores=score_failure(gt), timings=timings)
     t1 = time.perf_counter()
-    scores = score_partition(partition, gt, **scoring)
+    # score maps: the authors' convention over all K channels (dice/dustbin columns filled)
+    scores = score_partition(partition, gt, **scoring, n_pred=info.n_channels)
     timings = {"load": t_load, "predict": t_pred, "score": time.perf_counter() - t1}
     return row(scores=scores, partition=info, n_desc=info.n_desc, timings=timings, extras=pred.extras)
 

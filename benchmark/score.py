@@ -2,7 +2,15 @@
 
 Predictions: ``<sample id>.png`` label maps (8- or 16-bit single channel; 0 = unassigned; ids
 need not be contiguous) and optional ``<sample id>.json`` ``{"descriptions": [...]}`` in region
-order. An id holding path separators is looked up as given, then under the runner's file name
+order, optionally with ``"channels": K``.
+
+Channels: a label map alone does not say how many channels the method produced, so it is scored
+over the regions present (our convention). When K is known (``channels=K`` / ``bench score
+--channels K`` for every image, else the image's ``"channels"`` in ``<id>.json``, which
+`bench run --save-predictions` writes for score maps), labels 1..K are the method's channels and
+0 its dustbin and the image is scored with ``n_pred=K``: the Detecture authors' convention
+(matching over all K channels, absent ones included; ``dice_matched``, ``dice_panoptic``,
+``dustbin_share`` filled; :mod:`benchmark.metrics.detecture`). A label above K fails the image. An id holding path separators is looked up as given, then under the runner's file name
 (separators -> ``__``). A missing, unreadable, multi-channel or wrongly sized prediction is a
 FAILED record scored with :func:`benchmark.metrics.score_failure` (0 for every higher-is-better
 metric), never skipped.
@@ -98,19 +106,32 @@ def load_prediction(pred_dir: Path, sample_id: str, shape: tuple[int, int]) -> n
     return arr
 
 
-def load_descriptions(pred_dir: Path, sample_id: str) -> tuple[int | None, str | None]:
-    """(number of descriptions, note) from the optional ``<id>.json``; (None, None) when absent."""
+def load_sidecar(pred_dir: Path, sample_id: str) -> tuple[int | None, int | None, str | None]:
+    """(number of descriptions, channels K, note) from the optional ``<id>.json``.
+
+    None for what is absent; a note (kept in the record's extras) for what is unusable.
+    """
     path = _prediction_path(pred_dir, sample_id, ".json")
     if path is None:
-        return None, None
+        return None, None, None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        return None, f"unreadable {path.name}: {_one_line(exc)}"
-    descs = data.get("descriptions") if isinstance(data, dict) else None
+        return None, None, f"unreadable {path.name}: {_one_line(exc)}"
+    if not isinstance(data, dict):
+        return None, None, f"{path.name} has no list of strings under 'descriptions'"
+    notes = []
+    channels = data.get("channels")
+    if channels is not None and (isinstance(channels, bool) or not isinstance(channels, int) or channels < 0):
+        notes.append(f"{path.name}: 'channels' must be a count >= 0, got {channels!r}; ignored")
+        channels = None
+    descs = data.get("descriptions")
+    n_desc = None
     if not isinstance(descs, list) or not all(isinstance(d, str) for d in descs):
-        return None, f"{path.name} has no list of strings under 'descriptions'"
-    return len(descs), None
+        notes.append(f"{path.name} has no list of strings under 'descriptions'")
+    else:
+        n_desc = len(descs)
+    return n_desc, channels, "; ".join(notes) or None
 
 
 def _pooled_sums(stats: Any) -> dict[str, float]:
@@ -119,17 +140,29 @@ def _pooled_sums(stats: Any) -> dict[str, float]:
 
 
 def score_prediction(
-    sample: Sample, *, index: int, t_load: float, pred_dir: Path, context: RowContext, scoring: dict[str, Any]
+    sample: Sample,
+    *,
+    index: int,
+    t_load: float,
+    pred_dir: Path,
+    context: RowContext,
+    scoring: dict[str, Any],
+    channels: int | None = None,
 ) -> RecordRow:
-    """The record of one sample's prediction file (ok, or failed with failure scores)."""
+    """The record of one sample's prediction file (ok, or failed with failure scores).
+
+    channels: K for every image (labels 1..K = the method's channels), else the ``"channels"``
+    of ``<id>.json``, else unknown (see the module docstring).
+    """
     from benchmark.metrics import partition_stats, score_failure
 
     gt = sample.label_map
     t0 = time.perf_counter()
-    n_desc, note = load_descriptions(pred_dir, sample.id)
+    n_desc, own_channels, note = load_sidecar(pred_dir, sample.id)
+    n_pred = channels if channels is not None else own_channels
     try:
         pred = load_prediction(pred_dir, sample.id, gt.shape)
-        stats = partition_stats(pred, gt, **scoring)
+        stats = partition_stats(pred, gt, **scoring, n_pred=n_pred)
         scores, status, reason = stats.scores, "ok", None
         partition = PartitionInfo(int(pred.shape[0]), int(pred.shape[1]), False, n_desc)
     except (PredictionProblem, ValidationError) as exc:
@@ -206,8 +239,12 @@ def score_folder(
     name: str | None = None,
     n_boot: int = 1000,
     seed: int = 0,
+    channels: int | None = None,
 ) -> dict[str, Any]:
     """Score ``<id>.png`` predictions against a dataset; write records, summary and run.json.
+
+    channels: K, the number of channels every prediction was made from (the authors' scorer;
+    see the module docstring); None: each ``<id>.json``'s ``"channels"``, else unknown.
 
     dataset_path: a Detecture-form folder, a TextureADE parquet folder or a dataset name (what
     ``benchmark.datasets.open_dataset`` accepts); its manifest's ``scoring`` options are passed
@@ -216,6 +253,8 @@ def score_folder(
     from benchmark.datasets import open_dataset
 
     pred_dir = Path(predictions_dir)
+    if channels is not None and (isinstance(channels, bool) or not isinstance(channels, int) or channels < 1):
+        raise UserError(f"--channels must be a positive number of channels, got {channels!r}")
     if not pred_dir.is_dir():
         raise UserError(
             f"predictions folder {pred_dir} does not exist; pass the folder holding <id>.png files"
@@ -225,7 +264,11 @@ def score_folder(
     context = RowContext(method=name or pred_dir.resolve().name, dataset=handle.name, protocol=PROTOCOL)
     identity = RunIdentity(
         method=context.method,
-        params={"predictions": str(pred_dir.resolve()), "files": _predictions_fingerprint(pred_dir)},
+        params={
+            "predictions": str(pred_dir.resolve()),
+            "files": _predictions_fingerprint(pred_dir),
+            **({} if channels is None else {"channels": channels}),
+        },
         dataset_fingerprint=dataset.fingerprint,
         protocol=PROTOCOL,
         k=None,
@@ -238,7 +281,7 @@ def score_folder(
         run_json = out / "run.json"
         check_resumable(run_json, identity, n_done)
         config = {"dataset": str(dataset_path), "predictions": str(pred_dir), "out": str(out), "name": name,
-                  "n_boot": n_boot, "seed": seed}  # fmt: skip
+                  "n_boot": n_boot, "seed": seed, "channels": channels}  # fmt: skip
         info = RunInfo(
             kind="score", status="running", identity=identity, config=jsonable(config), given=Given.of(PROTOCOL, None),
             method=MethodInfo(name=context.method, predictions=str(pred_dir.resolve())), dataset=dataset,
@@ -250,8 +293,9 @@ def score_folder(
 
         def evaluate(sample: Sample, *, index: int, t_load: float) -> RecordRow:
             return score_prediction(
-                sample, index=index, t_load=t_load, pred_dir=pred_dir, context=context, scoring=scoring
-            )
+                sample, index=index, t_load=t_load, pred_dir=pred_dir, context=context, scoring=scoring,
+                channels=channels,
+            )  # fmt: skip
 
         try:
             stream_records(handle, journal, n_done, evaluate)

@@ -96,3 +96,36 @@ class LazyWeights:
         if self.seen > self.fail_at:
             raise MethodUnavailable("lazy-weights: vlm model: cannot load /x: not a VLM")
         return self.inner.predict(image, k, descriptions)
+
+
+def halves_stream(n: int = 2) -> Iterator[Sample]:
+    """n 10 x 10 samples: GT region 1 = columns 0-4, region 2 = columns 5-9."""
+    for i in range(n):
+        lm = np.ones((10, 10), np.int32)
+        lm[:, 5:] = 2
+        yield Sample(
+            id=f"half{i}",
+            image=np.full((10, 10, 3), i, np.uint8),
+            label_map=lm,
+            descriptions=["Texture of a", "Texture of b"],
+        )
+
+
+class SecondChannelEmpty:
+    """Two score channels: channel 1 covers the left 80% of the columns (on a 10-wide image of two
+    halves: one half and 60% of the other), channel 2 nowhere, the dustbin the rest. The authors' scorer: mIoU (0.625 + 0) / 2 = 0.3125; ours: 0.625.
+
+    label_map: return the argmax as a label map instead (the channel count is then unknown)."""
+
+    name = "second-channel-empty"
+
+    def __init__(self, label_map: bool = False) -> None:
+        self.label_map = label_map
+
+    def predict(self, image: np.ndarray, k: int | None, descriptions: list[str] | None) -> Prediction:
+        scores = np.full((3, *image.shape[:2]), -10.0, np.float32)
+        scores[0] = 0.0
+        scores[1][:, : round(0.8 * image.shape[1])] = 5.0
+        if self.label_map:
+            return Prediction(label_map=np.argmax(scores, axis=0).astype(np.int32))
+        return Prediction(scores=scores)

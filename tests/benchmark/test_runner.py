@@ -49,7 +49,7 @@ def test_records_scores_and_run_json(tmp_path):
     df = records(tmp_path / "r")
     assert list(df["id"]) == [f"toy{i:05d}" for i in range(6)] and list(df["index"]) == list(range(6))
     assert list(df.columns) == list(columns())  # the one schema, in its order
-    assert df[list(OPTIONAL_METRIC_KEYS)].isna().all().all()  # not computed by this method: null
+    assert df[list(OPTIONAL_METRIC_KEYS)].notna().all().all()  # score maps: the authors' columns filled
     assert df["resized"].all() and (df["pred_height"] == 12).all() and (df["height"] == 24).all()
     assert (df["k_given"] == 2).all() and (df["n_gt"] == 2).all()
     # the recorded scores are the metrics of the saved partition against the ground truth
@@ -58,11 +58,11 @@ def test_records_scores_and_run_json(tmp_path):
     sample = next(runner_toys.toy_stream(1, 24))
     saved = np.asarray(Image.open(tmp_path / "r" / "predictions" / "toy00000.png")).astype(np.int32)
     assert saved.shape == (24, 24) and set(np.unique(saved)) <= {0, 1, 2}
-    expected = score_partition(saved, sample.label_map)
-    for key in METRIC_KEYS:
+    expected = score_partition(saved, sample.label_map, n_pred=2)  # score maps of K = 2 channels
+    for key in (*METRIC_KEYS, *OPTIONAL_METRIC_KEYS):
         assert df.loc[0, key] == pytest.approx(expected[key], nan_ok=True)
     desc = json.loads((tmp_path / "r" / "predictions" / "toy00000.json").read_text())
-    assert desc == {"descriptions": ["Texture of dark", "Texture of bright"]}
+    assert desc == {"descriptions": ["Texture of dark", "Texture of bright"], "channels": 2}
     info = RunInfo.read(tmp_path / "r" / "run.json")
     assert info.kind == "run" and info.status == "complete" and info.counts == Counts(6, 6, 0)
     assert info.identity.dataset_fingerprint == "toy:6:24" and info.dataset.name == "toy"
