@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, get_args, get_type_hints
 import pyarrow as pa
 
 from textureade.errors import UserError
+from textureade.fileio import JsonlLog
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -224,8 +225,6 @@ def rows_frame(rows: Iterable[RecordRow]) -> pd.DataFrame:
 def read_records(path: str | Path, only: Iterable[str] | None = None) -> pd.DataFrame:
     """The records of a run folder (its records.parquet, else the journal of an unfinished run) or
     of a records.parquet file, typed by the schema. only: the columns wanted (schema names)."""
-    from benchmark.journal import Journal
-
     path = Path(path)
     wanted = list(only) if only is not None else list(columns())
     unknown = set(wanted) - set(columns())
@@ -243,7 +242,7 @@ def read_records(path: str | Path, only: Iterable[str] | None = None) -> pd.Data
             raise UserError(f"cannot read records {parquet}: {str(exc).splitlines()[0]}") from None
     journal = path / "records.jsonl"
     if path.is_dir() and journal.is_file():
-        return rows_frame(Journal(journal).rows())[wanted]
+        return rows_frame(RecordRow.from_json(line, str(journal)) for line in JsonlLog(journal))[wanted]
     raise UserError(
         f"no records at {path}; pass a run folder (records.parquet or records.jsonl) or a records.parquet"
     )

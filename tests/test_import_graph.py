@@ -13,18 +13,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("textureade", "benchmark", "baselines")
-
-# Cycles that exist outside textureade.mining when this test was written, owned by other areas:
-# listed here so that the test names them; a new cycle anywhere fails, and so does one of these
-# once it is gone (then delete it from this list).
-KNOWN_CYCLES: set[tuple[str, ...]] = {
-    # benchmark.journal imports RecordRow from records; records.read_records imports Journal lazily
-    ("benchmark.journal", "benchmark.records"),
-}
 
 
 def _modules() -> dict[str, Path]:
@@ -119,22 +109,11 @@ def test_the_graph_is_read():
     ]
 
 
-def test_no_new_import_cycles():
-    cycles = set(_cycles(_graph()))
-    new = sorted(cycles - KNOWN_CYCLES)
-    assert not new, "import cycles (a module reaches itself through these):\n" + "\n".join(
-        " <-> ".join(c) for c in new
+def test_no_import_cycles():
+    cycles = _cycles(_graph())
+    assert not cycles, "import cycles (a module reaches itself through these):\n" + "\n".join(
+        " <-> ".join(c) for c in cycles
     )
-
-
-@pytest.mark.parametrize("cycle", sorted(KNOWN_CYCLES), ids=lambda c: " <-> ".join(c))
-def test_known_cycle_still_there(cycle):
-    """A known cycle (owned by another area) that has been fixed must leave KNOWN_CYCLES."""
-    assert cycle in set(_cycles(_graph())), f"fixed: remove {cycle} from KNOWN_CYCLES"
-
-
-def test_no_mining_cycles():
-    assert not [c for c in _cycles(_graph()) if any(m.startswith("textureade.mining") for m in c)]
 
 
 def test_imports_go_one_way():
