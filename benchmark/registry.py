@@ -38,6 +38,7 @@ import yaml
 
 from benchmark.method import PROTOCOLS, Method
 from benchmark.weights import weights_entries, weights_problem
+from textureade.config import read_yaml_mapping
 from textureade.errors import UserError
 from textureade.manifests import builtin_root, manifest_folders
 
@@ -67,22 +68,14 @@ class MethodSpec:
         weights_entries(self.weights, self.path)  # a malformed weights block fails at load time
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise UserError(f"cannot read manifest {path}: {str(exc).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"manifest {path} must be a YAML mapping")
-    return data
-
-
 def _load_folder(folder: Path, cls: type, kind: str, path_field: str) -> dict[str, Any]:
     """Every ``folder/*.yaml`` as a ``cls`` by name; unknown keys or a name declared twice raise."""
     known = set(cls.__dataclass_fields__) - {path_field}
     specs: dict[str, Any] = {}
     for path in sorted(folder.glob("*.yaml")):
-        data = _read_yaml(path)
+        data = read_yaml_mapping(path, "manifest")
+        if not data:
+            raise UserError(f"manifest {path} is empty; fill it in or remove it")
         unknown = set(data) - known
         if unknown:
             raise UserError(f"manifest {path}: unknown keys {sorted(unknown)}")

@@ -99,12 +99,12 @@ class RunConfig:
 
 def resolve_run_config(cli: dict[str, Any] | None = None, yaml_path: str | Path | None = None) -> RunConfig:
     """Defaults < YAML < CLI (CLI values of None mean unset). Unknown keys raise UserError."""
-    from textureade.config import _read_yaml  # the project's one YAML-mapping reader
+    from textureade.config import read_yaml_mapping
 
     known = {f.name for f in dataclasses.fields(RunConfig)}
     merged: dict[str, Any] = {}
     if yaml_path:
-        data = _read_yaml(Path(yaml_path), "run config")
+        data = read_yaml_mapping(Path(yaml_path), "run config")
         unknown = sorted(set(data) - known)
         if unknown:
             raise UserError(

@@ -6,7 +6,7 @@ The build is one path, ``textureade build`` = :func:`textureade.pipeline.build`:
 
 What lives where:
 
-- ``types.py``: the records every job shares (``Scene``, ``Sample``, ``Prediction``, ``Record``)
+- ``types.py``: the records every job shares (``Scene``, ``Sample``, ``Prediction``; a benchmark record is ``benchmark.records.RecordRow``)
   and the one score-maps -> partition rule; ``errors.py``: ``UserError`` (one line, exit 2).
 - ``readers/``: ADE20K in every distributed form (ADEChallengeData2016, the full ADE20K release,
   the Hugging Face parquet mirrors), auto-detected by ``open_ade20k``; each yields ``Scene`` records.
@@ -38,13 +38,12 @@ from __future__ import annotations
 from typing import Any
 
 from textureade.errors import UserError
-from textureade.types import Prediction, Record, Sample, Scene, SceneObject, ValidationError
+from textureade.types import Prediction, Sample, Scene, SceneObject, ValidationError
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Prediction",
-    "Record",
     "Sample",
     "Scene",
     "SceneObject",

@@ -31,7 +31,8 @@ RUNTIME_ONLY_DESCRIBER = ("cache_dir",)
 RENAMED_KEYS = {"captioner": "describer"}
 
 
-def _read_yaml(path: Path, what: str) -> dict[str, Any]:
+def read_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
+    """The YAML mapping in ``path`` ({} for an empty file); a one-line UserError naming ``what`` otherwise."""
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -90,7 +91,7 @@ def load_mining_config(
     Raises UserError for a missing file, an unknown key or a keyword file without the four lists.
     """
     path = Path(path) if path else manifest_file("mining", "default.yaml")
-    data = _read_yaml(path, "mining config")
+    data = read_yaml_mapping(path, "mining config")
     data.update(overrides or {})
     classes = data.pop("classes", None)
     if classes is not None and not isinstance(classes, str | Path):
@@ -100,7 +101,7 @@ def load_mining_config(
         if not cpath.is_absolute():  # beside the mining YAML, else a mining manifest of that name
             beside = path.parent / cpath
             cpath = beside if beside.is_file() else (find_manifest("mining", str(cpath)) or beside)
-        lists = _read_yaml(cpath, "class keyword file")
+        lists = read_yaml_mapping(cpath, "class keyword file")
         for key in ("texture_surface", "object", "ambiguous", "ignore"):
             if key not in lists:
                 raise UserError(f"class keyword file {cpath} lacks the list '{key}'; add it (may be empty)")
@@ -220,7 +221,7 @@ def resolve_build_config(
     known = {f.name for f in dataclasses.fields(BuildConfig)}
     merged: dict[str, Any] = {}
     if yaml_path:
-        data = _renamed_keys(_read_yaml(Path(yaml_path), "build config"), f"build config {yaml_path}")
+        data = _renamed_keys(read_yaml_mapping(Path(yaml_path), "build config"), f"build config {yaml_path}")
         unknown = sorted(set(data) - known)
         if unknown:
             raise UserError(

@@ -12,7 +12,6 @@ Every class validates on construction and raises :class:`ValidationError` with a
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -193,34 +192,3 @@ class Prediction:
         if self.scores is not None:
             return scores_to_partition(self.scores)
         return self.label_map  # type: ignore[return-value]
-
-
-@dataclass
-class Record:
-    """Per-image result of a benchmark run. A failed image has status ``failed``, a reason and scores 0.
-
-    scores: metric name -> float. timings: stage name -> seconds. extras: JSON-able diagnostics.
-    """
-
-    id: str
-    status: str = "ok"
-    reason: str | None = None
-    scores: dict[str, float] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.status not in ("ok", "failed"):
-            raise ValidationError(f"record {self.id}: status must be 'ok' or 'failed', got {self.status!r}")
-        if self.status == "failed" and not self.reason:
-            raise ValidationError(f"record {self.id}: a failed record needs a reason")
-        for key, value in self.scores.items():
-            if not isinstance(value, int | float) or (isinstance(value, float) and math.isinf(value)):
-                raise ValidationError(f"record {self.id}: score {key} must be a finite number, got {value!r}")
-
-    def to_row(self) -> dict[str, Any]:
-        """Flat dict for a parquet/JSONL row: id, status, reason, every score, ``time_<stage>``."""
-        row: dict[str, Any] = {"id": self.id, "status": self.status, "reason": self.reason}
-        row.update(self.scores)
-        row.update({f"time_{k}": v for k, v in self.timings.items()})
-        return row

@@ -4,7 +4,7 @@ import sys
 import numpy as np
 import pytest
 
-from textureade.types import Prediction, Record, Sample, Scene, ValidationError, scores_to_partition
+from textureade.types import Prediction, Sample, Scene, ValidationError, scores_to_partition
 
 
 def _img(h=4, w=5):
@@ -48,13 +48,6 @@ def test_prediction_exactly_one_output():
         Prediction(scores=np.zeros((2, 2, 2)), label_map=np.zeros((2, 2), int))
     p = Prediction(label_map=np.array([[0, 3]], np.uint16))
     assert p.partition().dtype == np.int32 and p.shape == (1, 2)
-
-
-def test_record_failed_needs_reason_and_flattens():
-    with pytest.raises(ValidationError):
-        Record(id="x", status="failed")
-    r = Record(id="x", scores={"ari": 0.5}, timings={"predict": 1.0})
-    assert r.to_row() == {"id": "x", "status": "ok", "reason": None, "ari": 0.5, "time_predict": 1.0}
 
 
 def test_import_textureade_does_not_import_torch():
