@@ -37,6 +37,10 @@ def read_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"{what} {path} does not exist; give an existing YAML file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(
+            f"cannot read {what} {path} ({type(exc).__name__}); give a readable UTF-8 YAML file"
+        ) from None
     except yaml.YAMLError as exc:
         line = str(exc).splitlines()[0] if str(exc) else "parse error"
         raise UserError(f"{what} {path} is not valid YAML ({line}); fix the file") from None
