@@ -1,4 +1,4 @@
-"""`bench` command line: run, score, leaderboard, list. Thin over the library API."""
+"""`bench` command line: run, score, leaderboard, table, list. Thin over the library API."""
 
 from __future__ import annotations
 
@@ -117,6 +117,46 @@ def score_cmd(dataset, predictions, out_dir, name, channels, strict) -> None:
         raise click.exceptions.Exit(1)
 
 
+@cli.command("train")
+@click.option(
+    "--method", required=True, help="Method with a training recipe (manifests/train), e.g. detecture."
+)
+@click.option(
+    "--dataset",
+    required=True,
+    help="Training data: TextureADE build (train split), mosaics or Detecture folder.",
+)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Run folder.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="YAML overriding recipe values (same shape as manifests/train/<method>.yaml).")  # fmt: skip
+@click.option("--val-dataset", default=None, help="Validation data (default: the build's validation split).")
+@click.option("--data-path", default=None, help="Where the named dataset lives (overrides its manifest).")
+@click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Stop after N optimizer steps.")
+@click.option("--resume", is_flag=True, help="Continue the run in OUT from its last.pt.")
+@click.option(
+    "--option", "options", multiple=True, help="key=value overriding a method param (vlm=, sam3=...)."
+)
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def train_cmd(method, dataset, out_dir, config_path, val_dataset, data_path, max_steps, resume, options,
+              no_progress) -> None:  # fmt: skip
+    """Train METHOD on DATASET with its published recipe: metrics.csv, eval.csv, last.pt, best.pt in OUT."""
+    from pathlib import Path
+
+    from benchmark.registry import parse_options
+    from benchmark.training import TrainConfig, train
+
+    s = train(TrainConfig(
+        method=method, dataset=dataset, out=Path(out_dir), config=Path(config_path) if config_path else None,
+        val_dataset=val_dataset, data_path=data_path, max_steps=max_steps, resume=resume,
+        options=parse_options(options), progress=not no_progress,
+    ))  # fmt: skip
+    best = "no validation" if s.best_miou is None else f"best val mIoU {s.best_miou:.4f}"
+    loss = "n/a" if s.last_loss is None else f"{s.last_loss:.4f}"
+    click.echo(
+        f"{method}: {s.steps} optimizer steps, {s.epochs_done} epochs, last loss {loss}, {best} -> {s.out}"
+    )
+
+
 @cli.command("leaderboard")
 @click.argument("results", nargs=-1, required=True, type=click.Path())
 @click.option(
@@ -134,6 +174,29 @@ def leaderboard_cmd(results, out_csv, metrics, n_boot) -> None:
     paths = write_leaderboard(df, out_csv, chosen)
     click.echo(to_markdown(df, chosen))
     click.echo(f"wrote {paths['csv']}, {paths['md']}, {paths['png']}")
+
+
+@cli.command("table")
+@click.argument("results", nargs=-1, required=True, type=click.Path())
+@click.option("--suite", default="detecture", show_default=True, help="Suite whose datasets are the columns.")
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for the files."
+)
+@click.option("--drop-failures", is_flag=True,
+              help="The authors' aggregation: average over scored images (default: failed images score 0).")  # fmt: skip
+@click.option(
+    "--published", is_flag=True, help="Print the published numbers (manifests/published) beside ours."
+)
+@click.option("--n-boot", type=click.IntRange(min=100), default=1000, show_default=True)
+def table_cmd(results, suite, out_dir, drop_failures, published, n_boot) -> None:
+    """The paper's table (methods x datasets) from runs: CSV, Markdown and LaTeX in OUT."""
+    from benchmark.table import build_table
+    from benchmark.table_format import to_markdown, write_table
+
+    t = build_table(results, suite, drop_failures=drop_failures, published=published, n_boot=n_boot)
+    paths = write_table(t, out_dir)
+    click.echo(to_markdown(t))
+    click.echo("wrote " + ", ".join(str(p) for p in paths.values()))
 
 
 @cli.command("list")
