@@ -117,6 +117,46 @@ def score_cmd(dataset, predictions, out_dir, name, channels, strict) -> None:
         raise click.exceptions.Exit(1)
 
 
+@cli.command("train")
+@click.option(
+    "--method", required=True, help="Method with a training recipe (manifests/train), e.g. detecture."
+)
+@click.option(
+    "--dataset",
+    required=True,
+    help="Training data: TextureADE build (train split), mosaics or Detecture folder.",
+)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Run folder.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="YAML overriding recipe values (same shape as manifests/train/<method>.yaml).")  # fmt: skip
+@click.option("--val-dataset", default=None, help="Validation data (default: the build's validation split).")
+@click.option("--data-path", default=None, help="Where the named dataset lives (overrides its manifest).")
+@click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Stop after N optimizer steps.")
+@click.option("--resume", is_flag=True, help="Continue the run in OUT from its last.pt.")
+@click.option(
+    "--option", "options", multiple=True, help="key=value overriding a method param (vlm=, sam3=...)."
+)
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def train_cmd(method, dataset, out_dir, config_path, val_dataset, data_path, max_steps, resume, options,
+              no_progress) -> None:  # fmt: skip
+    """Train METHOD on DATASET with its published recipe: metrics.csv, eval.csv, last.pt, best.pt in OUT."""
+    from pathlib import Path
+
+    from benchmark.registry import parse_options
+    from benchmark.training import TrainConfig, train
+
+    s = train(TrainConfig(
+        method=method, dataset=dataset, out=Path(out_dir), config=Path(config_path) if config_path else None,
+        val_dataset=val_dataset, data_path=data_path, max_steps=max_steps, resume=resume,
+        options=parse_options(options), progress=not no_progress,
+    ))  # fmt: skip
+    best = "no validation" if s.best_miou is None else f"best val mIoU {s.best_miou:.4f}"
+    loss = "n/a" if s.last_loss is None else f"{s.last_loss:.4f}"
+    click.echo(
+        f"{method}: {s.steps} optimizer steps, {s.epochs_done} epochs, last loss {loss}, {best} -> {s.out}"
+    )
+
+
 @cli.command("leaderboard")
 @click.argument("results", nargs=-1, required=True, type=click.Path())
 @click.option(

@@ -1,7 +1,8 @@
 """Where manifests are found: the one locator every job uses.
 
 Manifests are YAML files grouped by kind, one sub-folder per kind: ``methods``, ``datasets``,
-``suites``, ``mining``, ``describers`` and ``published`` (results as the papers print them). They are looked for in an ordered list of roots:
+``suites``, ``mining``, ``describers``, ``published`` (results as the papers print them) and
+``train`` (training recipes, `bench train`). They are looked for in an ordered list of roots:
 
 1. the built-in root: ``$TEXTUREADE_MANIFESTS`` when set (it replaces the built-in manifests),
    else the package data shipped with textureade (the importable package ``manifests``, located
@@ -26,7 +27,7 @@ from textureade.errors import UserError
 
 ENV_ROOT = "TEXTUREADE_MANIFESTS"
 ENV_EXTRA = "TEXTUREADE_EXTRA_MANIFESTS"
-KINDS = ("methods", "datasets", "suites", "mining", "describers", "published")
+KINDS = ("methods", "datasets", "suites", "mining", "describers", "published", "train")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,386 @@
+"""`bench train`: a method's training recipe run on a dataset; resumable; evaluated as it trains.
+
+``train(TrainConfig(method="detecture", dataset=..., out=...))`` reads the recipe
+``manifests/train/<method>.yaml`` (a ``--config`` YAML of the same shape overrides values), builds
+the recipe's ``trainer:`` class (method-specific code in ``baselines``, loaded by name) with the
+method's params resolved exactly as for `bench run` (manifest, weights, ``--option``), and writes
+into ``out``:
+
+- ``metrics.csv``: one row per optimizer step (step, epoch, stage, loss and its terms, grad norm,
+  the learning rate of each parameter group, samples seen, seconds);
+- ``eval.csv``: one row per epoch: the harness's scorer (``benchmark.metrics.score_partition`` on
+  ``prediction_to_partition`` of the method's own ``predict``, autonomous protocol) averaged over
+  the validation images (failures count 0), plus the trainer's per-image extras (e.g. seg rate);
+- ``tb/``: the same numbers as TensorBoard events (``torch.utils.tensorboard``); ``curves.png``;
+- ``last.pt`` every ``save_every_steps`` optimizer steps and after each epoch's evaluation;
+  ``best.pt`` when the validation mIoU (``miou_matched``) improves. Both are the trainer's
+  published checkpoint layout plus a ``train_state`` entry (step, epoch, data position, torch RNG,
+  best score); written atomically (:func:`textureade.fileio.atomic_path`).
+- ``recipe.yaml``: the resolved recipe.
+
+Data: the training stream is shuffled per epoch with a seeded buffer (``data.shuffle_buffer``;
+the same order for the same seed and epoch); an epoch is ``steps_per_epoch = N // (batch_size *
+grad_accum)`` optimizer steps (the remainder is dropped, reshuffled next epoch). Resuming
+(``resume=True``) loads ``last.pt``, restores every state, streams past the samples already
+used in that epoch and truncates the logs to the checkpoint's step, so the curve equals that of an
+uninterrupted run (bit for bit on CPU).
+
+Trainer protocol (see ``baselines.detecture_train.DetectureTrainer``): ``Trainer(params, recipe)``;
+``start_epoch(epoch) -> stage``; ``schedule(steps_per_epoch)``; ``micro_batch(samples, keys) ->
+{term: float}`` (forward + backward of one micro-batch, already divided by grad_accum);
+``optimizer_step() -> {name: float}``; ``checkpoint() -> dict``; ``load_checkpoint(dict)``;
+``predictor()`` (a method with ``predict``, in eval mode) and ``train_mode()``;
+``eval_extras(prediction) -> {name: float}``; ``data_splits(handle_path) -> (train_split, val_split)``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from benchmark.datasets import open_dataset
+from textureade.errors import UserError
+from textureade.fileio import atomic_path, atomic_write
+
+STEP_FIELDS = ["step", "epoch", "stage", "loss"]
+
+
+@dataclass
+class TrainConfig:
+    """What `bench train` was asked. options: ``--option`` key=value (method params)."""
+
+    method: str
+    dataset: str
+    out: Path
+    config: Path | None = None
+    val_dataset: str | None = None
+    data_path: str | None = None
+    max_steps: int | None = None
+    resume: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+    progress: bool = True
+
+
+@dataclass
+class TrainSummary:
+    """What a `bench train` call did."""
+
+    out: Path
+    steps: int
+    epochs_done: int
+    last_loss: float | None
+    best_miou: float | None
+    resumed_from: int | None
+
+
+# ---- recipe -----------------------------------------------------------------------------
+def _merge(base: dict, over: dict, where: str) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        if key not in base:
+            raise UserError(f"{where}: unknown recipe key {key!r} (known: {', '.join(sorted(base))})")
+        out[key] = _merge(base[key], value, f"{where}.{key}") if isinstance(base[key], dict) else value
+    return out
+
+
+def load_recipe(method: str, config: str | Path | None = None) -> dict[str, Any]:
+    """The published recipe of ``method`` with the values of ``config`` (same shape) on top."""
+    from textureade.manifests import find_manifest
+
+    path = find_manifest("train", f"{method}.yaml")
+    if path is None:
+        raise UserError(f"method {method!r} has no training recipe (manifests/train/{method}.yaml)")
+    recipe = yaml.safe_load(path.read_text())
+    if config is not None:
+        p = Path(config).expanduser()
+        if not p.is_file():
+            raise UserError(f"--config: no file at {p}")
+        try:
+            over = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise UserError(f"--config {p}: not YAML ({str(exc).splitlines()[0]})") from None
+        if not isinstance(over, dict):
+            raise UserError(f"--config {p}: expected a mapping of recipe sections")
+        recipe = _merge(recipe, over, str(p))
+    return recipe
+
+
+# ---- data -------------------------------------------------------------------------------
+def shuffled(samples: Any, seed: int, epoch: int, buffer: int) -> Any:
+    """Yield ``samples`` in a seeded buffer-shuffled order (same seed and epoch: same order)."""
+    rng = np.random.default_rng([seed, epoch, 7919])
+    pool: list[Any] = []
+    for s in samples:
+        if len(pool) < max(1, buffer):
+            pool.append(s)
+            continue
+        j = int(rng.integers(len(pool)))
+        out, pool[j] = pool[j], s
+        yield out
+    for j in rng.permutation(len(pool)):
+        yield pool[int(j)]
+
+
+def open_split(name: str, data_path: str | None, split: str | None) -> Any:
+    """A dataset handle, restricted to ``split`` for TextureADE-form folders (None: every sample)."""
+    handle = open_dataset(name, path=data_path)
+    if split is not None and handle.form == "textureade" and handle.path is not None:
+        from benchmark.datasets.textureade import open_textureade
+
+        handle = open_textureade(handle.path, split=split, name=handle.name)
+    return handle
+
+
+def shard_splits(handle: Any) -> set[str]:
+    """The splits of a TextureADE-form folder's shards (``data/<split>-NNNNN.parquet``); else empty."""
+    if handle.form != "textureade" or handle.path is None:
+        return set()
+    from textureade.store.shards import SHARD_RE, list_shards
+
+    return {m.group("split") for p in list_shards(handle.path) if (m := SHARD_RE.match(p.name))}
+
+
+# ---- logs -------------------------------------------------------------------------------
+class CsvLog:
+    """A CSV file of dict rows; the header is fixed by the first row. ``truncate(step)`` on resume."""
+
+    def __init__(self, path: Path):
+        self.path, self.fields = path, None
+        if path.is_file():
+            with open(path, newline="") as f:
+                self.fields = next(csv.reader(f), None)
+
+    def truncate(self, step: int) -> None:
+        """Keep the rows with ``step`` <= the given step (rewritten atomically)."""
+        if not self.path.is_file():
+            return
+        with open(self.path, newline="") as f:
+            rows = [r for r in csv.DictReader(f) if int(float(r["step"])) <= step]
+        buf = io.StringIO()
+        if self.fields:
+            w = csv.DictWriter(buf, fieldnames=self.fields)
+            w.writeheader()
+            w.writerows(rows)
+        atomic_write(self.path, buf.getvalue())
+
+    def append(self, row: dict[str, Any]) -> None:
+        new = self.fields is None
+        if new:
+            self.fields = list(row)
+        with open(self.path, "a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=self.fields, extrasaction="ignore")
+            if new:
+                w.writeheader()
+            w.writerow(row)
+            f.flush()
+
+    def rows(self) -> list[dict[str, str]]:
+        if not self.path.is_file():
+            return []
+        with open(self.path, newline="") as f:
+            return list(csv.DictReader(f))
+
+
+def plot_curves(out: Path) -> Path:
+    """``curves.png``: loss terms per step and validation scores per epoch (from the CSVs)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps, evals = CsvLog(out / "metrics.csv").rows(), CsvLog(out / "eval.csv").rows()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    for key in [k for k in (steps[0] if steps else {}) if k == "loss" or k.startswith("loss_")]:
+        a.plot([int(r["step"]) for r in steps], [float(r[key]) for r in steps], label=key)
+    a.set_xlabel("optimizer step")
+    a.set_yscale("log")
+    a.legend(fontsize=7)
+    for key in ("val_miou", "val_ari", "val_seg_emitted"):
+        if evals and key in evals[0]:
+            b.plot([int(r["step"]) for r in evals], [float(r[key]) for r in evals], marker="o", label=key)
+    b.set_xlabel("optimizer step (epoch ends)")
+    b.legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(out / "curves.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)
+    return out / "curves.png"
+
+
+# ---- evaluation -------------------------------------------------------------------------
+def evaluate(trainer: Any, handle: Any, limit: int | None) -> dict[str, float]:
+    """Mean scores of the trainer's live predictions on ``handle`` (autonomous: no K, no text)."""
+    from benchmark.metrics import score_failure, score_partition
+    from benchmark.protocol import prediction_to_partition
+
+    method = trainer.predictor()
+    totals: dict[str, float] = {}
+    n = failed = 0
+    try:
+        for sample in handle.iter_samples(limit):
+            extras: dict[str, float] = {}
+            try:
+                pred = method.predict(sample.image, None, None)
+                part, _ = prediction_to_partition(pred, sample.label_map.shape)
+                scores = score_partition(part, sample.label_map, **handle.scoring)
+                extras = trainer.eval_extras(pred)
+            except Exception:  # noqa: BLE001 - a failed image scores 0, as in bench run
+                scores, failed = score_failure(sample.label_map), failed + 1
+            for key, value in {"miou": scores["miou_matched"], "ari": scores["ari"], **extras}.items():
+                totals[key] = totals.get(key, 0.0) + float(value)
+            n += 1
+    finally:
+        trainer.train_mode()
+    out = {f"val_{k}": v / max(n, 1) for k, v in totals.items()}
+    out.update(val_images=float(n), val_failed=float(failed))
+    return out
+
+
+# ---- the loop ---------------------------------------------------------------------------
+def _save(trainer: Any, path: Path, state: dict[str, Any]) -> None:
+    import torch
+
+    payload = trainer.checkpoint()
+    payload["train_state"] = {**state, "torch_rng": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        payload["train_state"]["cuda_rng"] = torch.cuda.get_rng_state_all()
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def train(cfg: TrainConfig) -> TrainSummary:
+    """Run the recipe (see the module docstring); returns what was done."""
+    import torch
+    from tqdm import tqdm
+
+    from benchmark.registry import get_method_spec, load_class, resolve_params
+
+    out = Path(cfg.out)
+    recipe = load_recipe(cfg.method, cfg.config)
+    spec = get_method_spec(recipe.get("method", cfg.method))
+    params = resolve_params(spec, cfg.options)
+    tr, data = recipe["training"], recipe["data"]
+    seed, batch, accum = int(tr["seed"]), int(tr["batch_size"]), int(tr["grad_accum"])
+    if batch < 1 or accum < 1 or int(tr["epochs"]) < 1:
+        raise UserError("recipe: batch_size, grad_accum and epochs must be >= 1")
+    if (out / "last.pt").exists() and not cfg.resume:
+        raise UserError(f"{out} already holds a training run (last.pt); pass --resume or another --out")
+    if cfg.resume and not (out / "last.pt").is_file():
+        raise UserError(f"--resume: no {out / 'last.pt'} to resume from")
+
+    train_handle = open_split(cfg.dataset, cfg.data_path, None)
+    splits = shard_splits(train_handle)
+    train_split = "train" if "train" in splits else None
+    if splits and train_split is None and not _is_mosaic(train_handle):
+        raise UserError(f"{cfg.dataset}: no train split (shards: {sorted(splits)}); never trains on test")
+    train_handle = open_split(cfg.dataset, cfg.data_path, train_split)
+    if cfg.val_dataset:
+        val_handle = open_split(cfg.val_dataset, None, "validation" if "validation" in splits else None)
+    elif "validation" in splits:
+        val_handle = open_split(cfg.dataset, cfg.data_path, "validation")
+    else:
+        val_handle = None
+
+    torch.manual_seed(seed)
+    trainer = load_class(recipe["trainer"])(params, recipe)
+    n_samples = sum(1 for _ in train_handle.iter_samples())
+    per_step = batch * accum
+    steps_per_epoch = n_samples // per_step
+    if steps_per_epoch < 1:
+        raise UserError(f"{cfg.dataset}: {n_samples} training samples, fewer than one step ({per_step})")
+    trainer.schedule(steps_per_epoch)
+
+    out.mkdir(parents=True, exist_ok=True)
+    metrics, evals = CsvLog(out / "metrics.csv"), CsvLog(out / "eval.csv")
+    state = {"step": 0, "epoch": 0, "position": 0, "best_miou": None, "epochs_done": 0}
+    resumed_from = None
+    if cfg.resume:
+        ckpt = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
+        trainer.load_checkpoint(ckpt)
+        saved = ckpt["train_state"]
+        state = {k: saved[k] for k in state}
+        torch.set_rng_state(saved["torch_rng"])
+        if "cuda_rng" in saved and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(saved["cuda_rng"])
+        resumed_from = int(state["step"])
+        metrics.truncate(resumed_from)
+        evals.truncate(resumed_from)
+    atomic_write(out / "recipe.yaml", yaml.safe_dump(recipe, sort_keys=False))
+
+    from torch.utils.tensorboard import SummaryWriter
+
+    tb = SummaryWriter(str(out / "tb"), purge_step=int(state["step"]) + 1 if resumed_from else None)
+    epochs, save_every = int(tr["epochs"]), int(tr.get("save_every_steps") or 0)
+    limit_steps = cfg.max_steps
+    eval_limit = recipe.get("eval", {}).get("limit")
+    bar = tqdm(total=epochs * steps_per_epoch, initial=int(state["step"]), disable=not cfg.progress,
+               desc=f"train {cfg.method}", unit="step")  # fmt: skip
+    last_loss = None
+    t0 = time.perf_counter()
+    try:
+        while state["epoch"] < epochs:
+            epoch = int(state["epoch"])
+            stage = trainer.start_epoch(epoch)
+            stream = shuffled(train_handle.iter_samples(), seed, epoch, int(data.get("shuffle_buffer", 256)))
+            used = steps_per_epoch * per_step
+            for _ in range(int(state["position"])):  # resume: stream past the samples already used
+                next(stream)
+            while state["position"] < used:
+                if limit_steps is not None and state["step"] >= limit_steps:
+                    _save(trainer, out / "last.pt", state)
+                    return TrainSummary(out, int(state["step"]), int(state["epochs_done"]), last_loss,
+                                        state["best_miou"], resumed_from)  # fmt: skip
+                terms: dict[str, float] = {}
+                for _ in range(accum):
+                    pos = int(state["position"])
+                    samples = [next(stream) for _ in range(batch)]
+                    keys = [(seed, epoch, pos + i) for i in range(batch)]
+                    for k, v in trainer.micro_batch(samples, keys).items():
+                        terms[k] = terms.get(k, 0.0) + v
+                    state["position"] = pos + batch
+                info = trainer.optimizer_step()
+                state["step"] += 1
+                step = int(state["step"])
+                last_loss = terms.get("loss")
+                row = {"step": step, "epoch": epoch + 1, "stage": stage, **terms, **info,
+                       "samples": step * per_step, "seconds": round(time.perf_counter() - t0, 3)}  # fmt: skip
+                metrics.append(row)
+                for k, v in {**terms, **info}.items():
+                    tb.add_scalar(f"train/{k}", v, step)
+                bar.update(1)
+                bar.set_postfix(loss=f"{last_loss:.4f}", stage=stage)
+                if save_every and step % save_every == 0 and state["position"] < used:
+                    _save(trainer, out / "last.pt", state)
+            # epoch end: evaluate, then checkpoint (last.pt always, best.pt on a better mIoU)
+            state.update(epoch=epoch + 1, position=0, epochs_done=epoch + 1)
+            scores = evaluate(trainer, val_handle, eval_limit) if val_handle is not None else {}
+            better = bool(scores) and (state["best_miou"] is None or scores["val_miou"] > state["best_miou"])
+            if better:
+                state["best_miou"] = scores["val_miou"]
+            if scores:
+                evals.append({"step": state["step"], "epoch": epoch + 1, **scores, "best": int(better)})
+                for k, v in scores.items():
+                    tb.add_scalar(f"val/{k[4:]}", v, int(state["step"]))
+            _save(trainer, out / "last.pt", state)
+            if better:
+                _save(trainer, out / "best.pt", state)
+            tb.flush()
+            plot_curves(out)
+    finally:
+        bar.close()
+        tb.close()
+    return TrainSummary(out, int(state["step"]), int(state["epochs_done"]), last_loss, state["best_miou"],
+                        resumed_from)  # fmt: skip
+
+
+def _is_mosaic(handle: Any) -> bool:
+    from benchmark.datasets.mosaics import is_mosaic_set
+
+    return handle.path is not None and is_mosaic_set(handle.path)
