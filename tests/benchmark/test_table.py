@@ -163,3 +163,16 @@ def test_cli_table_and_user_errors(results, tmp_path):
     run(RunConfig(method=GOOD, dataset=handle("rwtd", 2, "oracle-k-blind", 2), out=dup / "b", progress=False))
     with pytest.raises(UserError, match="two runs of good on rwtd"):
         build_table([dup], "detecture")
+
+
+def test_our_designs_say_so_in_their_manifests():
+    """detecture-zs and naive-coupling are this project's designs (#11): their rows are labelled."""
+    from benchmark.registry import load_method_specs
+
+    specs = load_method_specs()
+    assert {n for n, s in specs.items() if s.provenance.get("design") == "ours"} >= {
+        "detecture-zs",
+        "naive-coupling",
+    }
+    for name in ("sam3", "grounded-sam3", "sa2va", "qwen2sam-zs", "detecture"):
+        assert specs[name].provenance.get("design") != "ours", name
