@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from benchmark.demo import _prepare, main
 from benchmark.registry import availability, load_method_specs
 
 
+@pytest.mark.slow  # end to end through subprocesses / the CLI: seconds, not the quick loop
 def test_demo_end_to_end_small(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["--out", str(out), "--n-ade", "6", "--n-mosaics", "2", "--limit", "2", "--no-progress"]) == 0

@@ -107,6 +107,7 @@ def test_duplicate_runs_and_empty_folders_are_user_errors(results, tmp_path):
         build_leaderboard([results, dup])
 
 
+@pytest.mark.slow  # end to end through subprocesses / the CLI: seconds, not the quick loop
 def test_cli_leaderboard_and_list_json(results, tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "benchmark.cli", "leaderboard", str(results), "--out", str(tmp_path / "lb.csv")],

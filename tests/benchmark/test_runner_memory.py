@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from benchmark.journal import BATCH
 
@@ -15,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import runner_memory  # noqa: E402
 
 
+@pytest.mark.slow  # end to end through subprocesses / the CLI: seconds, not the quick loop
 def test_a_stream_longer_than_a_parquet_batch(tmp_path):
     n = BATCH + 476
     runner_memory.measure(n, 300, tmp_path / "run")

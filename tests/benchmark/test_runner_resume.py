@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 HERE = Path(__file__).parent
 
@@ -43,6 +44,7 @@ def _lines(path: Path) -> int:
         return 0
 
 
+@pytest.mark.slow  # end to end through subprocesses / the CLI: seconds, not the quick loop
 def test_sigkill_then_resume_gives_identical_records(tmp_path):
     env = _env(tmp_path)
     ref = tmp_path / "ref"

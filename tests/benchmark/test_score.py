@@ -160,6 +160,7 @@ def test_read_records_typed_by_the_schema(scored, tmp_path):
         read_records(tmp_path / "none.parquet")
 
 
+@pytest.mark.slow  # end to end through subprocesses / the CLI: seconds, not the quick loop
 def test_cli_exit_codes(tmp_path):
     data = write_detecture_folder([sample("a", 0), sample("b", 1)], tmp_path / "data")
     preds = tmp_path / "preds"
