@@ -140,6 +140,7 @@ def non_blank(png: bytes) -> bool:
     return arr.std() > 10 and len(np.unique(arr)) > 20
 
 
+@pytest.mark.slow  # drives a headless browser: seconds, not the quick loop
 @pytest.mark.skipif(browser.chromium_path() is None, reason=f"chromium not installed; {browser.INSTALL}")
 def test_preview_in_headless_chromium(built, tmp_path):
     write_preview(built, tmp_path / "site")
