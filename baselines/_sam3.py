@@ -217,6 +217,7 @@ class Sam3Grounder:
         max_regions: int = 6,
         threshold: float = 0.3,
         nms_iou: float = 0.7,
+        strict: bool = False,
     ) -> tuple[np.ndarray, list[float]]:
         """Instance proposals of one prompt: (M, H, W) mask logits and their query scores.
 
@@ -226,6 +227,9 @@ class Sam3Grounder:
         k given: the top-k after NMS whatever their score; else those with score >= threshold
         (at least the best one), at most max_regions. NMS drops a proposal whose binary mask
         (sigmoid > 0.5) has IoU > nms_iou with a kept, better-scored one.
+        strict (the authors' ``sam3_proposal_top_k``: the processor's confidence filter, then the
+        top k): only proposals with score > threshold, k given or not, and none kept when none
+        passes. With threshold 0.0 every proposal passes (a score is a product of two sigmoids).
         """
         torch = self.torch
         t0 = time.perf_counter()
@@ -241,7 +245,9 @@ class Sam3Grounder:
             for q in order:
                 if len(keep) >= limit:
                     break
-                if k is None and keep and float(score[q]) < threshold:
+                if strict and not float(score[q]) > threshold:
+                    break
+                if not strict and k is None and keep and float(score[q]) < threshold:
                     break
                 if keep:
                     inter = binary[keep] @ binary[q]
@@ -249,7 +255,10 @@ class Sam3Grounder:
                     if bool((inter / union.clamp(min=1) > nms_iou).any()):
                         continue
                 keep.append(q)
-            result = self.upsample(masks[keep], feats.size)
+            if keep:
+                result = self.upsample(masks[keep], feats.size)
+            else:  # strict: nothing passed the threshold
+                result = np.zeros((0, *feats.size), np.float32)
         self.timings["sam3_text_decode"] += time.perf_counter() - t0
         return result, [float(score[q]) for q in keep]
 

@@ -188,6 +188,14 @@ def catalog() -> dict[str, list[dict]]:
     return {"methods": methods, "datasets": datasets, "suites": suites}
 
 
+def _suite_cell(dataset: str, entry: dict) -> str:
+    """``rwtd oracle-k-blind K=2 (+4 method settings)``: a suite's dataset setting in one phrase."""
+    k = entry.get("k")
+    text = f"{dataset} {entry['protocol']}" + ("" if k is None else f" K={'GT' if k == 'gt' else k}")
+    n = len(entry.get("methods") or {})
+    return text + (f" (+{n} method settings)" if n else "")
+
+
 def catalog_table(cat: dict[str, list[dict]]) -> str:
     """Plain-text tables of :func:`catalog`."""
     lines = ["METHODS"]
@@ -206,5 +214,5 @@ def catalog_table(cat: dict[str, list[dict]]) -> str:
     lines.append("SUITES")
     for s in cat["suites"]:
         mark = f" [{s['user_manifest']}]" if s["user_manifest"] else ""
-        lines.append(f"  {s['name']}: {', '.join(f'{n} {v}' for n, v in s['datasets'].items())}{mark}")
+        lines.append(f"  {s['name']}: {', '.join(_suite_cell(n, v) for n, v in s['datasets'].items())}{mark}")
     return "\n".join(lines)

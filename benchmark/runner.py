@@ -174,18 +174,27 @@ def evaluate_sample(
     return row(scores=scores, partition=info, n_desc=info.n_desc, timings=timings, extras=pred.extras)
 
 
-def _resolve(config: RunConfig) -> tuple[MethodSpec, DatasetHandle, str, int | None]:
-    """The method spec, the dataset handle, the protocol and K a config asks for."""
+def _resolve(config: RunConfig) -> tuple[MethodSpec, DatasetHandle, str, int | None, dict[str, Any]]:
+    """The method spec, the dataset handle, the protocol, K and the option overrides a config asks for.
+
+    With a suite: its setting for this dataset and method (protocol, K, options such as fixed
+    prompts; :meth:`benchmark.suites.Suite.for_method`), under the config's explicit values.
+    """
     method, dataset = config.method, config.dataset
     spec = method if isinstance(method, MethodSpec) else get_method_spec(str(method))
     handle = dataset
     if not isinstance(handle, DatasetHandle):  # the readers' bad-input options travel with the handle
         bad_input = dict(verify=config.verify, skip_bad_shards=config.skip_bad_shards, strict=config.strict)
         handle = open_dataset(dataset, path=config.data_path, **bad_input)
-    proto, k = handle.protocol, handle.k
+    proto, k, options = handle.protocol, handle.k, dict(config.options)
     if config.suite:
-        proto, suite_k = get_suite(config.suite).setting(handle.name)
-        k = suite_k if suite_k is not None else k
+        suite = get_suite(config.suite)
+        setting = suite.for_method(handle.name, spec.name)
+        proto, k, options = setting.protocol, setting.resolve_k(k), {**setting.options, **config.options}
+        if not suite.gt_text and config.protocol == "oracle-k":
+            raise UserError(
+                f"suite {suite.name!r} never gives the ground-truth descriptions; drop --suite for an oracle-k run"
+            )
     if config.protocol:
         proto = check_protocol(config.protocol)
     if config.k is not None:
@@ -194,7 +203,7 @@ def _resolve(config: RunConfig) -> tuple[MethodSpec, DatasetHandle, str, int | N
         raise UserError(
             f"method {spec.name!r} does not support protocol {proto!r}; it supports {', '.join(spec.protocols)}"
         )
-    return spec, handle, proto, k
+    return spec, handle, proto, k, options
 
 
 @contextmanager
@@ -301,8 +310,8 @@ def complete(info: RunInfo, done: Finalized, handle: DatasetHandle, seconds: flo
 def run(config: RunConfig) -> RunSummary:
     """Run ``config.method`` on ``config.dataset`` into ``config.out`` (resuming a partial run there)."""
     config.validate()
-    spec, handle, proto, k = _resolve(config)
-    params = resolve_params(spec, config.options)
+    spec, handle, proto, k, options = _resolve(config)
+    params = resolve_params(spec, options)
     identity = RunIdentity(
         method=spec.name, params=jsonable(params), dataset_fingerprint=handle.fingerprint, protocol=proto,
         k=k, scoring=jsonable(handle.scoring),
@@ -326,7 +335,7 @@ def run(config: RunConfig) -> RunSummary:
         info.write(run_json)
         t_start = time.perf_counter()
         try:
-            method = build_method(spec, config.options)
+            method = build_method(spec, options)
         except BaseException:
             # refused (no weights, bad option) or interrupted before any sample ran: leave --out as
             # it was, not a run.json claiming a run that is "running" forever

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -159,3 +161,104 @@ def test_proposal_nms_drops_overlapping_masks(method, image):
     for i in range(len(strict)):
         for j in range(i):
             assert not (binary[i] & binary[j]).any()  # IoU 0 between kept masks
+
+
+# ---- the Detecture authors' conventions (issue #11 item 3) -----------------------------------
+
+
+def test_inverse_mode_gives_m_and_minus_m_from_one_prompt(tiny_sam3, image):
+    m = Sam3Method(sam3=str(tiny_sam3), device="cpu", mode="inverse", prompts=["texture"])
+    pred = m.predict(image, 2, ["Texture of GT a", "Texture of GT b"])  # GT text is never read
+    assert pred.scores.shape == (3, 48, 70) and np.all(pred.scores[0] == 0.0)
+    np.testing.assert_array_equal(pred.scores[2], -pred.scores[1])
+    single = m.grounder.ground(m.grounder.encode_image(image), ["texture"])[0]
+    np.testing.assert_allclose(pred.scores[1], single, atol=1e-5)  # channel 1 is the map of "texture"
+    part = pred.partition()  # [m, -m, dustbin 0]: a binary split by the sign of m
+    assert set(np.unique(part)) <= {1, 2} and ((part == 1) == (single > 0)).all()
+    assert pred.extras["mode"] == "inverse" and pred.extras["prompts"] == ["texture"]
+    assert m.predict(image, None, None).scores.shape == (3, 48, 70)
+    with pytest.raises(ValueError, match="K=3"):
+        m.predict(image, 3, None)
+    for bad in (None, ["a", "b"]):
+        with pytest.raises(UserError, match="inverse"):
+            Sam3Method(sam3=str(tiny_sam3), device="cpu", mode="inverse", prompts=bad)
+
+
+def test_proposal_mode_is_top_k_above_the_threshold_padded_to_k(tiny_sam3, image):
+    kw = dict(sam3=str(tiny_sam3), device="cpu", mode="proposal", prompts=["texture regions"])
+    m = Sam3Method(**kw, proposal_threshold=0.0)
+    pred = m.predict(image, 3, None)
+    scores = pred.extras["proposal_scores"]
+    assert pred.scores.shape == (4, 48, 70) and len(scores) == 3 and pred.extras["n_padded"] == 0
+    assert (
+        scores == sorted(scores, reverse=True) and min(scores) > 0.0
+    )  # threshold 0.0: every proposal passes
+    maps, expect = m.grounder.propose(
+        m.grounder.encode_image(image), "texture regions", k=3, threshold=0.0, nms_iou=1.0, strict=True
+    )
+    assert expect == pytest.approx(scores)
+    np.testing.assert_allclose(pred.scores[1:], maps, atol=1e-5)  # each channel is a proposal's mask logit
+    assert pred.extras["mode"] == "proposal" and pred.extras["prompt"] == "texture regions"
+    # a threshold nothing passes: K missing-logit channels (all dustbin), or one without K
+    none = Sam3Method(**kw, proposal_threshold=1.0)
+    p2 = none.predict(image, 2, None)
+    assert p2.scores.shape == (3, 48, 70) and np.all(p2.scores[1:] == MISSING_LOGIT)
+    assert p2.extras["n_padded"] == 2 and p2.extras["proposal_scores"] == []
+    assert (p2.partition() == 0).all()
+    p0 = none.predict(image, None, None)
+    assert p0.scores.shape == (2, 48, 70) and np.all(p0.scores[1] == MISSING_LOGIT)
+    # without K: every proposal above 0.0, at most max_regions
+    auto = Sam3Method(**kw, proposal_threshold=0.0, max_regions=4).predict(image, None, None)
+    assert auto.scores.shape == (5, 48, 70)
+
+
+def test_static_mode_uses_the_fixed_prompts_never_gt_text(tiny_sam3, image):
+    m = Sam3Method(sam3=str(tiny_sam3), device="cpu", mode="static", prompts=["water surface"])
+    a = m.predict(image, 1, ["Texture of the GT lake"])
+    b = m.predict(image, 1, None)
+    assert a.scores.shape == (2, 48, 70) and a.extras["prompts"] == ["water surface"]
+    np.testing.assert_array_equal(a.scores, b.scores)
+    assert a.descriptions is None
+    c = m.predict(image, None, None)  # no K: one channel per prompt
+    np.testing.assert_array_equal(c.scores, b.scores)
+    with pytest.raises(UserError, match="needs prompts"):
+        Sam3Method(sam3=str(tiny_sam3), device="cpu", mode="static")
+    with pytest.raises(UserError, match="mode must be one of"):
+        Sam3Method(sam3=str(tiny_sam3), device="cpu", mode="steelman")
+
+
+def test_the_detecture_suites_run_sam3_in_the_authors_modes(tiny_sam3, tmp_path, monkeypatch):
+    """The real sam3 (tiny weights) through `bench run --suite`: what it got, per dataset and suite."""
+    import sys
+    from pathlib import Path
+
+    import pandas as pd
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmark"))
+    from test_suites import REGION_COUNTS, write_folder
+
+    from benchmark.runinfo import Given, RunInfo
+    from benchmark.runner import RunConfig, run
+
+    for folder in ("RWTD", "ADE20k_Detecture", "CAID"):
+        write_folder(tmp_path / "data" / folder, REGION_COUNTS)
+    monkeypatch.setenv("TEXTUREADE_DATA", str(tmp_path / "data"))
+    options = {"sam3": str(tiny_sam3), "device": "cpu"}
+    expect = {  # (suite, dataset): (mode, channels per image, given)
+        ("detecture", "rwtd"): ("inverse", [2, 2, 2], Given("dataset", False, ["texture"])),
+        ("detecture", "ade20k-detecture"): ("proposal", REGION_COUNTS, Given("gt", False, ["texture regions"])),
+        ("detecture", "caid"): ("fixed-prompts", [1, 1, 1], Given("dataset", False, ["water surface"])),
+        ("detecture-2026-04", "rwtd"): (
+            "fixed-prompts", REGION_COUNTS, Given("gt", False, ["foreground texture", "background texture"])
+        ),
+    }  # fmt: skip
+    for (suite, ds), (mode, channels, given) in expect.items():
+        out = tmp_path / f"{suite}-{ds}"
+        s = run(RunConfig(method="sam3", dataset=ds, out=out, suite=suite, options=options, progress=False))
+        assert s.n_ok == 3, s.failures
+        assert RunInfo.read(out / "run.json").given == given
+        df = pd.read_parquet(out / "records.parquet")
+        assert [json.loads(e)["mode"] for e in df["extras"]] == [mode] * 3
+        assert df["dice_matched"].notna().all()  # score maps: the authors' scorer over all channels
+        if mode == "proposal":
+            assert [len(json.loads(e)["proposal_scores"]) for e in df["extras"]] == channels

@@ -129,3 +129,17 @@ class SecondChannelEmpty:
         if self.label_map:
             return Prediction(label_map=np.argmax(scores, axis=0).astype(np.int32))
         return Prediction(scores=scores)
+
+
+class Recorder:
+    """Records what it was given (K, descriptions, its params) in ``extras``; one channel per K."""
+
+    name = "recorder"
+
+    def __init__(self, **params) -> None:  # noqa: ANN003 - any manifest's params
+        self.params = params
+
+    def predict(self, image: np.ndarray, k: int | None, descriptions: list[str] | None) -> Prediction:
+        scores = np.zeros(((k or 1) + 1, *image.shape[:2]), np.float32)
+        scores[1] = 1.0
+        return Prediction(scores=scores, extras={"k": k, "descriptions": descriptions, "params": self.params})

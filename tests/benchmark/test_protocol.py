@@ -66,10 +66,11 @@ def test_smaller_predictions_are_resized_and_flagged():
 
 def test_detecture_suite_fixes_protocol_and_k_as_in_the_paper():
     suite = get_suite("detecture")
-    assert suite.setting("rwtd") == ("oracle-k", 2)
-    assert suite.setting("stld") == ("oracle-k", 2)
+    # the authors' final regime: K only (never GT text), per dataset for a method it does not name
+    assert suite.setting("rwtd") == ("oracle-k-blind", 2)
+    assert suite.setting("stld") == ("oracle-k-blind", 2)
     assert suite.setting("ade20k-detecture") == ("autonomous", None)
-    assert suite.setting("caid") == ("oracle-k", 1)
+    assert suite.setting("caid") == ("oracle-k-blind", 1)
     with pytest.raises(UserError, match="does not cover dataset 'mosaics'"):
         suite.setting("mosaics")
     with pytest.raises(UserError, match="unknown suite"):
@@ -97,7 +98,7 @@ def test_suite_and_explicit_choices_reach_the_runner(tmp_path):
     )
     spec = MethodSpec(name="t", entry="runner_toys:Threshold")
     s = run(RunConfig(method=spec, dataset=h, out=tmp_path / "a", suite="detecture", progress=False))
-    assert (s.protocol, s.k) == ("oracle-k", 2)
+    assert (s.protocol, s.k) == ("oracle-k-blind", 2)
     s = run(
         RunConfig(
             method=spec,
@@ -115,4 +116,4 @@ def test_suite_and_explicit_choices_reach_the_runner(tmp_path):
     info = RunInfo.read(tmp_path / "b" / "run.json")
     assert info.identity.protocol == "oracle-k-blind" and info.identity.k == 3
     assert info.config["suite"] == "detecture" and info.given == Given("dataset", False, [])
-    assert RunInfo.read(tmp_path / "a" / "run.json").given == Given("dataset", True, [])  # the suite's K=2
+    assert RunInfo.read(tmp_path / "a" / "run.json").given == Given("dataset", False, [])  # the suite's K=2
