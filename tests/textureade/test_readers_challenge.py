@@ -186,8 +186,8 @@ def test_odd_names_directories_duplicates_and_class_ids_are_their_own_reasons(sy
     scenes = [s.id for s in read_ade20k(synthetic, on_reject=lambda i, r: rejects.append((i, r)))]
     reasons = dict(rejects)
     assert reasons == {
-        "ADE_train_00000003": "duplicate id ADE_train_00000003 (ADE_train_00000003.jpg; "
-        "ADE_train_00000003.jpeg has it too)",
+        "ADE_train_00000003": "duplicate id ADE_train_00000003 (images/training/ADE_train_00000003.jpg; "
+        "images/training/ADE_train_00000003.jpeg has it too)",
         "ADE_train_00000004": "annotation holds class ids outside 0..150 (max 200, 9 pixels); "
         "not a SceneParse150 annotation",
         "ADE_train_9000001\\xff": "file name ADE_train_9000001\\xff.jpg is not valid UTF-8; rename it",

@@ -77,10 +77,19 @@ class ItemRef:
     problem: str = ""
 
 
-def mark_problems(refs: list[ItemRef]) -> list[ItemRef]:
+def _below(path: Path, root: Path | None) -> str:
+    """``path`` relative to ``root`` when it lies below it, else its name."""
+    try:
+        return path.relative_to(root).as_posix() if root is not None else path.name
+    except ValueError:
+        return path.name
+
+
+def mark_problems(refs: list[ItemRef], root: Path | None = None) -> list[ItemRef]:
     """Give names that are not UTF-8 a safe id, and every item but the first of an id a problem.
 
-    refs: sorted by id. Returns the same items in the same order (ids made safe).
+    refs: sorted by id. root: the source folder (duplicates are named by their path below it).
+    Returns the same items in the same order (ids made safe).
     """
     out: list[ItemRef] = []
     for ref in refs:
@@ -96,11 +105,8 @@ def mark_problems(refs: list[ItemRef]) -> list[ItemRef]:
     for i, ref in enumerate(out):
         if counts[ref.id] < 2:
             continue
-        where = (
-            safe_text(Path(ref.path).name)
-            if ref.row < 0
-            else f"{safe_text(Path(ref.path).name)} row {ref.row}"
-        )
+        where = safe_text(_below(Path(ref.path), root))
+        where = where if ref.row < 0 else f"{where} row {ref.row}"
         if ref.id not in first:
             first[ref.id] = where
         elif not ref.problem:
@@ -137,7 +143,7 @@ class Ade20kSource:
             if split not in present:
                 have = ", ".join(s for s in present if s) or "none"
                 raise UserError(f"no {split} split in {self.root} (splits present: {have})")
-        return mark_problems(sorted(self._items(split)))
+        return mark_problems(sorted(self._items(split)), self.root)
 
     def load(self, ref: ItemRef) -> Scene:
         """Read one image with its annotation. Raises :class:`ReadError` for a per-image problem.

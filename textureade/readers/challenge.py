@@ -13,7 +13,13 @@ from pathlib import Path
 
 from textureade.readers.ade150 import N_CLASSES, ade150_class_names, first_synonym
 from textureade.readers.base import FORM_CHALLENGE, SPLITS, Ade20kSource, ItemRef, ReadError
-from textureade.readers.images import check_class_range, check_same_size, read_label_map, read_rgb
+from textureade.readers.images import (
+    check_class_range,
+    check_same_size,
+    read_label_map,
+    read_rgb,
+    require_file,
+)
 from textureade.types import Scene, ValidationError
 
 log = logging.getLogger("textureade.readers")
@@ -101,6 +107,7 @@ class ChallengeSource(Ade20kSource):
 
     def _load(self, ref: ItemRef) -> Scene:
         ann_path = self.annotation_path(ref)
+        require_file(ref.path, "image")  # the photo first: a directory named like one says so
         if not ann_path.is_file():
             raise ReadError(f"annotation missing: {ann_path}")
         image = read_rgb(ref.path, "image")

@@ -23,13 +23,19 @@ from textureade.readers.fullform import (
     parse_objects,
     scene_category,
 )
-from textureade.readers.images import read_label_map, read_rgb, read_rgb_encoded
+from textureade.readers.images import read_label_map, read_rgb, read_rgb_encoded, require_file
 from textureade.types import Scene, ValidationError
 
 log = logging.getLogger("textureade.readers")
 
 _PARTS = re.compile(r"_parts_(\d+)\.png$")
 _DERIVED = re.compile(r"(_seg|_parts_\d+)$")
+
+
+def is_image_name(name: str) -> bool:
+    """True for ``<id>.jpg``/``.jpeg`` names that are images of the form (not hidden, not derived maps)."""
+    stem, ext = os.path.splitext(name)
+    return ext.lower() in (".jpg", ".jpeg") and not name.startswith(".") and not _DERIVED.search(stem)
 
 
 def is_full_root(p: Path) -> bool:
@@ -96,16 +102,19 @@ class FullSource(Ade20kSource):
             top = self.root / "images" / "ADE" / s
             for dirpath, dirnames, filenames in os.walk(top):
                 names = set(filenames)
+                # a folder named like an image is an item (its reject says so), not a scene folder
+                odd = [d for d in dirnames if is_image_name(d)]
                 # an image's instance-mask folder carries its stem: do not descend into it
-                dirnames[:] = sorted(d for d in dirnames if f"{d}.jpg" not in names)
-                for f in filenames:
-                    stem, ext = os.path.splitext(f)
-                    if ext.lower() in (".jpg", ".jpeg") and not _DERIVED.search(stem):
+                dirnames[:] = sorted(d for d in dirnames if f"{d}.jpg" not in names and d not in odd)
+                for f in filenames + odd:
+                    if is_image_name(f):
+                        stem = os.path.splitext(f)[0]
                         refs.append(ItemRef(id=stem, split=s, form=self.form, path=os.path.join(dirpath, f)))
         return refs
 
     def _load(self, ref: ItemRef) -> Scene:
         img_path = Path(ref.path)
+        require_file(img_path, "image")  # a directory named like an image says so, not "seg missing"
         folder, stem = img_path.parent, img_path.stem
         seg_path = folder / f"{stem}_seg.png"
         json_path = folder / f"{stem}.json"

@@ -30,8 +30,8 @@ def _what(src: Source) -> str:
     return "bytes" if isinstance(src, bytes | bytearray) else Path(src).name
 
 
-def open_image(src: Source, what: str = "image") -> Image.Image:
-    """Open and fully decode an image (so truncation shows here). Raises ReadError."""
+def require_file(src: Source, what: str = "image") -> None:
+    """ReadError unless ``src`` (a path; bytes pass) is a regular file (or a link to one)."""
     if not isinstance(src, bytes | bytearray) and not Path(src).is_file():
         if Path(src).is_dir():
             raise ReadError(f"{what} {_what(src)} is a directory, not an image file")
@@ -40,6 +40,11 @@ def open_image(src: Source, what: str = "image") -> Image.Image:
         if Path(src).exists():
             raise ReadError(f"{what} {_what(src)} is not a regular file")
         raise ReadError(f"{what} missing: {src}")
+
+
+def open_image(src: Source, what: str = "image") -> Image.Image:
+    """Open and fully decode an image (so truncation shows here). Raises ReadError."""
+    require_file(src, what)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # PIL's "possibly corrupt EXIF" and friends
