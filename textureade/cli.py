@@ -69,10 +69,24 @@ def inspect_cmd(path: str, split: str | None, limit: int, mapping: str | None) -
     "--mapping", type=click.Path(), default=None, help="mapFromADE.txt: full ADE20K -> 150 classes."
 )
 @click.option("--seed", type=int, default=None, help="Seed of the region miner's sampling (default 0).")
+@click.option("--mining", type=click.Choice(["default", "detecture"]), default=None,
+              help="Mining recipe: ours (default) or the Detecture Miner's (manifests/mining/detecture.yaml).")  # fmt: skip
 @click.option("--no-progress", is_flag=True, default=False, help="No progress bar.")
 @click.option("--strict", is_flag=True, default=False, help="Exit 1 when any image was rejected.")
 def build_cmd(
-    ade20k, out, describer, captioner, vlm, limit, workers, config_path, mapping, seed, no_progress, strict
+    ade20k,
+    out,
+    describer,
+    captioner,
+    vlm,
+    limit,
+    workers,
+    config_path,
+    mapping,
+    seed,
+    mining,
+    no_progress,
+    strict,
 ) -> None:
     """Mine TextureADE from ADE20K into OUT (parquet shards, README.md card, manifest.json)."""
     from textureade.config import resolve_build_config
@@ -95,6 +109,7 @@ def build_cmd(
         "workers": workers,
         "mapping": mapping,
         "seed": seed,
+        "mining_config": mining,
         "progress": False if no_progress else None,
     }
     with warnings.catch_warnings(record=True) as caught:  # deprecations as one clean line each

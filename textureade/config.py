@@ -24,7 +24,9 @@ from textureade.errors import UserError
 from textureade.manifests import find_manifest, manifest_file
 
 # Keys that change how fast a build runs but never what it produces (left out of the fingerprint).
-RUNTIME_ONLY = ("workers", "out", "progress")
+RUNTIME_ONLY = (
+    "workers", "out", "progress", "executor", "ray_address", "num_gpus", "actors", "describe_chunks",
+)  # fmt: skip
 # describer_options of that kind: where decisions are cached (a cache hit reproduces the decision)
 RUNTIME_ONLY_DESCRIBER = ("cache_dir",)
 # Deprecated build-config keys -> their current name (still read, with a FutureWarning).
@@ -51,9 +53,39 @@ def read_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
     return data
 
 
+#: Mining recipes ``textureade build --mining NAME`` selects (``recipe:`` of a mining manifest).
+RECIPES = ("default", "detecture")
+
+
+@dataclass
+class DetectureRecipeConfig:
+    """The Detecture Miner's ADE20K recipe (manifests/mining/detecture.yaml; the meanings and
+    sources of every value are there, the procedure in ``textureade.mining.detecture_recipe``).
+
+    Keyword lists are matched as substrings of the lower-cased class name. selected_min: keep
+    images whose texture-priority score is >= this. small_threshold: a class under this share of
+    the image is "tiny". min_large_region_frac / strong_boundary_min_pixels: a large texture
+    component / a strong boundary. Regions: classes >= min_region_frac, the max_regions largest,
+    the image skipped below min_regions."""
+
+    texture_keywords: list[str] = field(default_factory=list)
+    object_keywords: list[str] = field(default_factory=list)
+    ambiguous_keywords: list[str] = field(default_factory=list)
+    selected_min: float = 65.0
+    small_threshold: float = 0.001
+    min_large_region_frac: float = 0.08
+    strong_boundary_min_pixels: int = 40
+    min_region_frac: float = 0.01
+    max_regions: int = 5
+    min_regions: int = 2
+
+
 @dataclass
 class MiningConfig:
-    """Thresholds of selection and region mining (see manifests/mining/default.yaml for meanings)."""
+    """Thresholds of selection and region mining (see manifests/mining/default.yaml for meanings).
+
+    recipe: ``default`` (this project's miner: every other field) or ``detecture`` (the Detecture
+    Miner's recipe, its values in ``detecture``; manifests/mining/detecture.yaml)."""
 
     texture_surface: list[str] = field(default_factory=list)
     object: list[str] = field(default_factory=list)
@@ -79,22 +111,46 @@ class MiningConfig:
     min_coverage: float = 0.4
     use_instances: bool = True
     use_parts: bool = True
+    recipe: str = "default"
+    detecture: DetectureRecipeConfig | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able; the default recipe leaves out ``recipe``/``detecture`` (so its resolved
+        config, and the build fingerprint, read as before recipes existed)."""
         d = dataclasses.asdict(self)
         d["boundary_density_range"] = list(self.boundary_density_range)
         d["segment_count_range"] = list(self.segment_count_range)
+        if self.recipe == "default":
+            d.pop("recipe")
+            d.pop("detecture")
         return d
+
+
+def mining_manifest_path(name_or_path: str | Path | None) -> Path:
+    """The mining YAML: default.yaml when None; a recipe name (``default``, ``detecture``: a
+    mining manifest of that name) unless a file of that name exists here; else the path."""
+    if not name_or_path:
+        return manifest_file("mining", "default.yaml")
+    text = str(name_or_path)
+    if not Path(text).exists() and "/" not in text and not text.endswith((".yaml", ".yml")):
+        found = find_manifest("mining", f"{text}.yaml")
+        if found is None:
+            raise UserError(
+                f"no mining manifest {text!r}; recipes: {', '.join(RECIPES)} (or give a YAML path)"
+            )
+        return found
+    return Path(text)
 
 
 def load_mining_config(
     path: str | Path | None = None, overrides: dict[str, Any] | None = None
 ) -> MiningConfig:
-    """Read a mining YAML (default: manifests/mining/default.yaml) plus its keyword file, then overrides.
+    """Read a mining YAML (default: manifests/mining/default.yaml; a recipe name such as
+    ``detecture`` names manifests/mining/detecture.yaml) plus its keyword file, then overrides.
 
     Raises UserError for a missing file, an unknown key or a keyword file without the four lists.
     """
-    path = Path(path) if path else manifest_file("mining", "default.yaml")
+    path = mining_manifest_path(path)
     data = read_yaml_mapping(path, "mining config")
     data.update(overrides or {})
     classes = data.pop("classes", None)
@@ -115,6 +171,21 @@ def load_mining_config(
     if unknown:
         default = find_manifest("mining", "default.yaml")
         raise UserError(f"mining config {path}: unknown key(s) {', '.join(unknown)}; see {default}")
+    recipe = data.get("recipe", "default")
+    if recipe not in RECIPES:
+        raise UserError(f"mining config {path}: recipe must be one of {', '.join(RECIPES)}, got {recipe!r}")
+    block = data.get("detecture")
+    if recipe == "detecture":
+        if not isinstance(block, dict):
+            raise UserError(f"mining config {path}: recipe detecture needs a 'detecture:' mapping")
+        dknown = {f.name for f in dataclasses.fields(DetectureRecipeConfig)}
+        if set(block) - dknown:
+            raise UserError(
+                f"mining config {path}: unknown detecture key(s) {', '.join(sorted(set(block) - dknown))}"
+            )
+        data["detecture"] = DetectureRecipeConfig(**block)
+    elif block is not None:
+        raise UserError(f"mining config {path}: a 'detecture:' block needs recipe: detecture")
     cfg = MiningConfig(**data)
     cfg.boundary_density_range = tuple(float(v) for v in cfg.boundary_density_range)  # type: ignore[assignment]
     cfg.segment_count_range = tuple(int(v) for v in cfg.segment_count_range)  # type: ignore[assignment]
@@ -137,7 +208,15 @@ class BuildConfig:
     go to the ``validation`` split (by a hash of the base id); ADE validation becomes ``test``.
     chunk_size: input items per journal step and per shard (a fixed count in input order, so that a
     resumed build cuts identical shards). mining: overrides of the mining thresholds.
-    mining_config: path of a mining YAML (default manifests/mining/default.yaml).
+    mining_config: path of a mining YAML, or a recipe name (``default``, ``detecture``: the mining
+    manifest of that name; ``textureade build --mining``); default manifests/mining/default.yaml.
+    executor: "local" (this process, or ``workers`` processes) or "ray" (chunks as Ray tasks, the
+    VLM in Ray actors; :mod:`textureade.pipeline_ray`); ray_address: a running cluster to join
+    (None: start a local instance). num_gpus: GPUs per VLM describer actor (None: 1 when the cluster
+    has GPUs, else 0); actors: how many (None: one per num_gpus GPUs, else half the CPUs);
+    describe_chunks: chunks one actor call describes together (1: the local executor's batches,
+    byte-identical output; more: fuller generate batches across chunks). None of these changes
+    what a build produces (they are left out of the fingerprint and of manifest.json's config).
     """
 
     ade20k: str | None = None
@@ -154,6 +233,11 @@ class BuildConfig:
     progress: bool = True
     mining_config: str | None = None
     mining: dict[str, Any] = field(default_factory=dict)
+    executor: str = "local"
+    ray_address: str | None = None
+    num_gpus: float | None = None
+    actors: int | None = None
+    describe_chunks: int = 1
 
     def validate(self) -> BuildConfig:
         if not self.ade20k:
@@ -171,6 +255,15 @@ class BuildConfig:
             raise UserError(f"--workers must be >= 1, got {self.workers}")
         if self.chunk_size < 1:
             raise UserError(f"chunk_size must be >= 1, got {self.chunk_size}")
+        from textureade.executors import check_executor
+
+        check_executor(self.executor, self.ray_address)
+        if self.actors is not None and self.actors < 1:
+            raise UserError(f"actors must be >= 1, got {self.actors}")
+        if self.num_gpus is not None and self.num_gpus < 0:
+            raise UserError(f"num_gpus must be >= 0, got {self.num_gpus}")
+        if self.describe_chunks < 1:
+            raise UserError(f"describe_chunks must be >= 1, got {self.describe_chunks}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise UserError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         self.mining_resolved()  # raises UserError on bad thresholds

@@ -20,12 +20,16 @@ regions whose boundaries are texture boundaries. What lives where, in the order 
 - ``finalise``: the full-size region map, areas, class compositions, drops and the keep rules.
 - ``types``: the records the stages hand each other: ``MiningSkip`` (the one way to say "no
   sample, because ..."), ``RegionSet``, ``SplitTest``, ``AcceptedSplit``.
-- ``mine``: ``MinedScene`` and ``mine_scene`` (never raises for a skipped image).
+- ``detecture_recipe``: the Detecture Miner's ADE20K recipe instead of all of the above
+  (``MiningConfig.recipe == "detecture"``, ``textureade build --mining detecture``): its
+  texture-priority score, keyword typing by substring and one region per ADE class.
+- ``mine``: ``MinedScene`` and ``mine_scene`` (never raises for a skipped image; dispatches on the
+  recipe).
 - ``item``: one build item from a Scene to a ``MinedItem`` awaiting description, then a Sample or a
   reject line (``ItemResult``).
 
 Imports go one way (class_types/stats/types <- selection/segments <- groups/split/finalise <-
-regions <- mine <- item); ``tests/test_import_graph.py`` fails on any cycle.
+regions <- mine <- item; selection/types/class_types <- detecture_recipe <- mine); ``tests/test_import_graph.py`` fails on any cycle.
 Decisions are pinned by ``tests/textureade/test_mining_golden.py``.
 """
 

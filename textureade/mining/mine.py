@@ -9,6 +9,7 @@ import numpy as np
 
 from textureade.config import MiningConfig
 from textureade.mining.class_types import type_classes
+from textureade.mining.detecture_recipe import mine_detecture
 from textureade.mining.regions import mine_regions
 from textureade.mining.segments import label_counts
 from textureade.mining.selection import Selection, score_image
@@ -26,16 +27,22 @@ class MinedScene:
     selection: Selection
     regions: RegionSet | None
     skip: MiningSkip | None
+    recipe: str = "default"
 
     def provenance(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"selection": self.selection.to_dict()}
+        """The sample's mining provenance; ``recipe`` named when it is not the default one."""
+        out: dict[str, Any] = {} if self.recipe == "default" else {"mining_recipe": self.recipe}
+        out["selection"] = self.selection.to_dict()
         if self.regions is not None:
             out["regions"] = self.regions.provenance
         return out
 
 
 def mine_scene(scene: Scene, cfg: MiningConfig, seed: int = 0) -> MinedScene:
-    """Score ``scene`` and, if it passes ``cfg.min_score``, mine its regions (never raises MiningSkip)."""
+    """Score ``scene`` and, if it passes ``cfg.min_score``, mine its regions (never raises MiningSkip).
+    ``cfg.recipe == "detecture"``: the Detecture Miner's recipe instead (mining.detecture_recipe)."""
+    if cfg.recipe == "detecture":
+        return MinedScene(scene.id, *mine_detecture(scene, cfg), recipe=cfg.recipe)
     counts = label_counts(scene.labels)
     ids = set(np.flatnonzero(counts).tolist())
     for part in scene.parts:
