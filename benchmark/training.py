@@ -206,7 +206,8 @@ def plot_curves(out: Path) -> Path:
         if evals and key in evals[0]:
             b.plot([int(r["step"]) for r in evals], [float(r[key]) for r in evals], marker="o", label=key)
     b.set_xlabel("optimizer step (epoch ends)")
-    b.legend(fontsize=7)
+    if b.lines:
+        b.legend(fontsize=7)
     fig.tight_layout()
     with atomic_path(out / "curves.png") as tmp:
         fig.savefig(tmp, format="png", dpi=90)
