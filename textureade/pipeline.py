@@ -138,6 +138,17 @@ def input_fingerprint(form: str, refs: list[Any]) -> str:
     return h.hexdigest()
 
 
+def _detecture_recipe_lines(m: Any) -> list[str]:
+    """The card's selection/regions lines for ``--mining detecture`` (mining.detecture_recipe)."""
+    rc = m.detecture
+    return [
+        "Selection: the Detecture Miner's recipe (manifests/mining/detecture.yaml): keyword typing by substring, "
+        f"their texture-priority score; images scoring < {rc.selected_min:g} are skipped.",
+        f"Regions: one per ADE class (instances merged, class 0 dropped), classes under {rc.min_region_frac:.0%} "
+        f"dropped, the {rc.max_regions} largest kept; images with fewer than {rc.min_regions} skipped.",
+    ]
+
+
 def _card(config: BuildConfig, form: str) -> dict[str, Any]:
     m = config.mining_resolved()
     return {
@@ -147,12 +158,18 @@ def _card(config: BuildConfig, form: str) -> dict[str, Any]:
         "how_built": [
             f"Source: ADE20K ({form}); ADE validation -> test, {config.val_fraction:.0%} of ADE training base "
             "images (by a hash of the id) -> validation, the rest -> train. No base image is in two splits.",
-            f"Selection: a per-image texture score (class typing by keyword, label statistics, geometry, "
-            f"object/ambiguous penalties); images scoring < {m.min_score:g} are skipped.",
-            "Regions by appearance: segments from the annotation; adjacent or same-class segments with Fisher "
-            f"separability J < {m.merge_separability:g} merged; clearly bimodal segments split by 2-means "
-            f"(J > {m.split_separability:g}, a valley in the 2-means axis, spatial coherence); regions under "
-            f"{m.min_region_frac:.0%} dropped; images with fewer than {m.min_regions} regions skipped.",
+            *(
+                _detecture_recipe_lines(m)
+                if m.recipe == "detecture"
+                else [
+                    f"Selection: a per-image texture score (class typing by keyword, label statistics, geometry, "
+                    f"object/ambiguous penalties); images scoring < {m.min_score:g} are skipped.",
+                    "Regions by appearance: segments from the annotation; adjacent or same-class segments with Fisher "
+                    f"separability J < {m.merge_separability:g} merged; clearly bimodal segments split by 2-means "
+                    f"(J > {m.split_separability:g}, a valley in the 2-means axis, spatial coherence); regions under "
+                    f"{m.min_region_frac:.0%} dropped; images with fewer than {m.min_regions} regions skipped.",
+                ]
+            ),
             f"Descriptions: the {config.describer} describer"
             + (
                 f" ({config.vlm})"

@@ -221,3 +221,4 @@ def test_cli_build_with_the_detecture_recipe(ade_samples, tmp_path):
     rejects = [json.loads(line) for line in (out / "rejects.jsonl").read_text().splitlines()]
     assert len(rejects) == 3 and all("detecture recipe" in r["reason"] for r in rejects)
     assert all(math.isfinite(r["score"]) for r in rejects)
+    assert "the Detecture Miner's recipe" in (out / "README.md").read_text()  # the card says how it was built
