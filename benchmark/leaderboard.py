@@ -6,7 +6,10 @@ records schema (:func:`benchmark.records.read_records`; the journal of an unfini
 One row per method x dataset x protocol: every metric's mean over images (failed images count with
 their failure scores, i.e. 0) with a 95% bootstrap confidence interval over images, counts of ok
 and failed images, throughput and provenance (git hash, weights revisions, dataset fingerprint,
-reimplementation flag). Nothing is typed by hand.
+reimplementation flag), what the method was given (``given``; ``oracle``: it had the GT
+descriptions) and whose design it is (``design``: the manifest's ``provenance.design``, ``ours``
+for this project's own methods). Shown tables label such rows :data:`ORACLE_TAG` /
+:data:`OURS_TAG`. Nothing is typed by hand.
 """
 
 from __future__ import annotations
@@ -19,10 +22,23 @@ import numpy as np
 import pandas as pd
 
 from benchmark.records import read_records
-from benchmark.runinfo import RunInfo
+from benchmark.runinfo import Given, RunInfo
 from textureade.errors import UserError
 
 ID_COLUMNS = ["method", "dataset", "protocol", "k"]
+#: Labels a shown number carries: a run given the GT descriptions (oracle-k) and a method of this
+#: project's own design (manifest ``provenance.design: ours``; not the authors' nor a published one).
+ORACLE_TAG = "[oracle: GT text]"
+OURS_TAG = "[our design]"
+
+
+def given_text(given: Given) -> str:
+    """What a run's method was given, in a few words: ``K=2 fixed; prompts: texture``."""
+    k = {"none": "no K", "dataset": "K fixed", "gt": "K = GT count"}.get(given.k, given.k)
+    parts = [k + (" + GT text (oracle)" if given.gt_descriptions else "")]
+    if given.prompts:
+        parts.append("prompts: " + " | ".join(given.prompts))
+    return "; ".join(parts)
 
 
 def find_runs(paths: Iterable[str | Path]) -> list[Path]:
@@ -104,6 +120,9 @@ def summarize_run(
         dataset_fingerprint=info.identity.dataset_fingerprint,
         reimplementation=info.method.reimplementation,
         run_dir=str(run_dir),
+        given=given_text(info.given),
+        oracle=bool(info.given.gt_descriptions),
+        design=str(((info.method.manifest or {}).get("provenance") or {}).get("design") or ""),
     )
     return row
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.leaderboard import metric_columns
+from benchmark.leaderboard import ORACLE_TAG, OURS_TAG, metric_columns
 from textureade.errors import UserError
 from textureade.fileio import atomic_path, atomic_write
 from textureade.manifests import origin_of
@@ -31,6 +31,11 @@ def _fmt(x: float, digits: int = 3) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
+def _flag(value: object) -> bool:
+    """A leaderboard boolean cell (numpy bool, or NaN/None where an older run lacks it)."""
+    return value is not None and not (isinstance(value, float) and math.isnan(value)) and bool(value)
+
+
 def to_markdown(df: pd.DataFrame, metrics: list[str] | None = None) -> str:
     """A Markdown table, one row per method x dataset x protocol, ``mean [lo, hi]`` per metric."""
     metrics = metrics or metric_columns(df)
@@ -40,8 +45,10 @@ def to_markdown(df: pd.DataFrame, metrics: list[str] | None = None) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in df.iterrows():
         k = "GT" if pd.isna(r.get("k")) else str(int(r["k"]))
-        name = str(r["method"]) + ("" if r.get("complete", True) else " (partial)")
-        cells = [name, str(r["dataset"]), str(r["protocol"]), k]
+        name = str(r["method"]) + (f" {OURS_TAG}" if r.get("design") == "ours" else "")
+        name += "" if r.get("complete", True) else " (partial)"
+        protocol = str(r["protocol"]) + (f" {ORACLE_TAG}" if _flag(r.get("oracle")) else "")
+        cells = [name, str(r["dataset"]), protocol, k]
         cells += [f"{_fmt(r[m])} [{_fmt(r[f'{m}_lo'])}, {_fmt(r[f'{m}_hi'])}]" for m in metrics]
         cells += [str(int(r["n_ok"])), str(int(r["n_failed"])), _fmt(r["images_per_s"], 2)]
         cells += [str(r.get("git_hash", "")), str(r.get("dataset_fingerprint", ""))[:19]]
@@ -49,7 +56,9 @@ def to_markdown(df: pd.DataFrame, metrics: list[str] | None = None) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     note = (
         "\nMeans over images with 95% bootstrap CIs over images; failed images count with score 0. "
-        "K: the number of regions given (GT = each image's own)."
+        "K: the number of regions given (GT = each image's own). "
+        f"{ORACLE_TAG}: the method was given the ground-truth descriptions (an oracle, not comparable "
+        f"with the published tables); {OURS_TAG}: a method of this project, not the authors' design."
     )
     return "\n".join(lines) + "\n" + note + "\n"
 
@@ -87,8 +96,11 @@ def plot_png(df: pd.DataFrame, path: Path, metrics: list[str] | None = None, max
                 ys.append(r[metric])
                 lo.append(max(r[metric] - r[f"{metric}_lo"], 0.0))
                 hi.append(max(r[f"{metric}_hi"] - r[metric], 0.0))
-            ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=method, color=cmap(j % 10))
-        ax.set_xticks(range(len(groups)), [f"{d}\n{p}" for d, p in groups], fontsize=8)
+            ours = (df.loc[df["method"] == method, "design"] == "ours").any() if "design" in df else False
+            label = f"{method} {OURS_TAG}" if ours else method
+            ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=label, color=cmap(j % 10))
+        ticks = [f"{d}\n{p}" + (f"\n{ORACLE_TAG}" if p == "oracle-k" else "") for d, p in groups]
+        ax.set_xticks(range(len(groups)), ticks, fontsize=8)
         ax.set_title(f"{metric} ({'higher' if _higher_is_better(metric) else 'lower'} is better)", fontsize=9)
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend(fontsize=7, loc="best")

@@ -195,3 +195,32 @@ def test_suite_manifests_are_checked():
     s = Suite(name="s", datasets={"rwtd": {"protocol": "oracle-k-blind", "k": "gt"}})
     assert s.for_method("rwtd", "any").resolve_k(2) is None and s.setting("rwtd") == ("oracle-k-blind", None)
     assert set(load_suites()) >= {"demo", "textureade", *DETECTURE_SUITES}
+
+
+def test_leaderboard_labels_oracle_runs_and_our_designs(data_root, tmp_path, monkeypatch):
+    from benchmark.leaderboard import ORACLE_TAG, OURS_TAG, build_leaderboard
+    from benchmark.report import to_markdown, write_leaderboard
+
+    monkeypatch.setenv("TEXTUREADE_DATA", str(data_root))
+    ours = MethodSpec(name="detecture-zs", entry="runner_toys:Recorder", provenance={"design": "ours"})
+    run(RunConfig(method=ours, dataset="rwtd", out=tmp_path / "r" / "zs", suite="detecture", progress=False))
+    run(RunConfig(method=recorder_as("sam3"), dataset="rwtd", out=tmp_path / "r" / "oracle", protocol="oracle-k",
+                  progress=False))  # fmt: skip
+    run(RunConfig(method=recorder_as("sam3"), dataset="rwtd", out=tmp_path / "r" / "suite", suite="detecture",
+                  progress=False))  # fmt: skip
+    df = build_leaderboard([tmp_path / "r"], n_boot=100).set_index(["method", "protocol"])
+    assert df.loc[("detecture-zs", "oracle-k-blind"), "design"] == "ours"
+    assert df.loc[("sam3", "oracle-k"), "oracle"] and df.loc[("sam3", "oracle-k"), "given"].startswith(
+        "K fixed + GT"
+    )
+    assert not df.loc[("sam3", "oracle-k-blind"), "oracle"]
+    assert df.loc[("sam3", "oracle-k-blind"), "given"] == "K fixed; prompts: texture"
+    md = to_markdown(df.reset_index())
+    lines = {line.split("|")[1].strip() + "|" + line.split("|")[3].strip() for line in md.splitlines()[2:5]}
+    assert lines == {
+        f"detecture-zs {OURS_TAG}|oracle-k-blind",
+        f"sam3|oracle-k {ORACLE_TAG}",
+        "sam3|oracle-k-blind",
+    }
+    paths = write_leaderboard(df.reset_index(), tmp_path / "board.csv")
+    assert paths["png"].stat().st_size > 0
