@@ -291,7 +291,12 @@ def train(cfg: TrainConfig) -> TrainSummary:
 
     torch.manual_seed(seed)
     trainer = load_class(recipe["trainer"])(params, recipe)
-    n_samples = sum(1 for _ in train_handle.iter_samples())
+    ckpt = torch.load(out / "last.pt", map_location="cpu", weights_only=True) if cfg.resume else None
+    if ckpt is not None and (out / "recipe.yaml").is_file():
+        if yaml.safe_load((out / "recipe.yaml").read_text()) != recipe:
+            raise UserError(f"--resume: {out} was started with another recipe (see its recipe.yaml)")
+    # the sample count is counted once (a streaming pass) and kept in the checkpoint for resuming
+    n_samples = int(ckpt["train_state"]["n_samples"]) if ckpt else sum(1 for _ in train_handle.iter_samples())
     per_step = batch * accum
     steps_per_epoch = n_samples // per_step
     if steps_per_epoch < 1:
@@ -300,10 +305,16 @@ def train(cfg: TrainConfig) -> TrainSummary:
 
     out.mkdir(parents=True, exist_ok=True)
     metrics, evals = CsvLog(out / "metrics.csv"), CsvLog(out / "eval.csv")
-    state = {"step": 0, "epoch": 0, "position": 0, "best_miou": None, "epochs_done": 0}
+    state = {
+        "step": 0,
+        "epoch": 0,
+        "position": 0,
+        "best_miou": None,
+        "epochs_done": 0,
+        "n_samples": n_samples,
+    }
     resumed_from = None
-    if cfg.resume:
-        ckpt = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
+    if ckpt is not None:
         trainer.load_checkpoint(ckpt)
         saved = ckpt["train_state"]
         state = {k: saved[k] for k in state}
@@ -332,7 +343,7 @@ def train(cfg: TrainConfig) -> TrainSummary:
             stream = shuffled(train_handle.iter_samples(), seed, epoch, int(data.get("shuffle_buffer", 256)))
             used = steps_per_epoch * per_step
             for _ in range(int(state["position"])):  # resume: stream past the samples already used
-                next(stream)
+                _next(stream, cfg.dataset)
             while state["position"] < used:
                 if limit_steps is not None and state["step"] >= limit_steps:
                     _save(trainer, out / "last.pt", state)
@@ -341,7 +352,7 @@ def train(cfg: TrainConfig) -> TrainSummary:
                 terms: dict[str, float] = {}
                 for _ in range(accum):
                     pos = int(state["position"])
-                    samples = [next(stream) for _ in range(batch)]
+                    samples = [_next(stream, cfg.dataset) for _ in range(batch)]
                     keys = [(seed, epoch, pos + i) for i in range(batch)]
                     for k, v in trainer.micro_batch(samples, keys).items():
                         terms[k] = terms.get(k, 0.0) + v
@@ -379,6 +390,16 @@ def train(cfg: TrainConfig) -> TrainSummary:
         tb.close()
     return TrainSummary(out, int(state["step"]), int(state["epochs_done"]), last_loss, state["best_miou"],
                         resumed_from)  # fmt: skip
+
+
+def _next(stream: Any, name: str) -> Any:
+    try:
+        return next(stream)
+    except StopIteration:
+        raise UserError(
+            f"{name}: the dataset yielded fewer samples than when the run counted them "
+            "(changed since, or rows now unreadable); start a new run"
+        ) from None
 
 
 def _is_mosaic(handle: Any) -> bool:

@@ -287,3 +287,28 @@ def test_cli_train_max_steps(world, tmp_path):
     bad = CliRunner().invoke(cli, ["train", "--method", "sam3", "--dataset", str(root / "mosaics"), "--out",
                                    str(tmp_path / "p")])  # fmt: skip
     assert bad.exit_code != 0 and "no training recipe" in bad.output + str(bad.exception)
+
+
+@pytest.mark.slow
+def test_textureade_build_trains_on_train_validates_on_validation(world, tmp_path, monkeypatch):
+    import dataclasses
+
+    from textureade.mosaic import mosaic_samples
+    from textureade.store import DatasetWriter
+
+    splits = ["train"] * 8 + ["validation"] * 2 + ["test"] * 2
+    with DatasetWriter(tmp_path / "tade", name="tiny-tade", card={}, config={}) as writer:
+        for split, s in zip(splits, mosaic_samples(12, k=(2, 3), seed=5, size=(64, 64)), strict=True):
+            writer.add(dataclasses.replace(s, split=split))
+    seen: list[str] = []
+    real = DetectureTrainer.micro_batch
+
+    def spy(self, samples, keys):
+        seen.extend(s.id for s in samples)
+        return real(self, samples, keys)
+
+    monkeypatch.setattr(DetectureTrainer, "micro_batch", spy)
+    summary = train(_cfg(world, tmp_path / "run", dataset=str(tmp_path / "tade"), val_dataset=None))
+    assert summary.steps == 8 and summary.best_miou is not None  # 2 epochs x 8 train samples / 2
+    assert sorted(set(seen)) == [f"mosaic-{i:05d}" for i in range(8)]  # never a validation or test image
+    assert [float(r["val_images"]) for r in _rows(tmp_path / "run" / "eval.csv")] == [2.0, 2.0]
