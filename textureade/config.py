@@ -266,6 +266,8 @@ class BuildConfig:
             raise UserError(f"describe_chunks must be >= 1, got {self.describe_chunks}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise UserError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.mining_config == "default" and not Path("default").exists():
+            self.mining_config = None  # --mining default: the same build (and fingerprint) as no flag
         self.mining_resolved()  # raises UserError on bad thresholds
         return self
 

@@ -68,6 +68,8 @@ def test_recipe_config_from_its_manifest(cfg, rc):
     )
     assert BuildConfig(mining_config="detecture").to_dict()["mining"]["recipe"] == "detecture"
     assert BuildConfig(mining_config="detecture").fingerprint() != BuildConfig().fingerprint()
+    same = BuildConfig(ade20k="a", out="b", mining_config="default").validate()
+    assert same.fingerprint() == BuildConfig(ade20k="a", out="b").validate().fingerprint()
     with pytest.raises(UserError, match="no mining manifest 'nope'"):
         load_mining_config("nope")
     with pytest.raises(UserError, match="needs recipe: detecture"):
