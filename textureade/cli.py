@@ -73,6 +73,9 @@ def inspect_cmd(path: str, split: str | None, limit: int, mapping: str | None) -
               help="Mining recipe: ours (default) or the Detecture Miner's (manifests/mining/detecture.yaml).")  # fmt: skip
 @click.option("--no-progress", is_flag=True, default=False, help="No progress bar.")
 @click.option("--strict", is_flag=True, default=False, help="Exit 1 when any image was rejected.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default=None,
+              help="local (default: this process or --workers processes) or ray (same bytes; README 'Ray').")  # fmt: skip
+@click.option("--ray-address", default=None, help="Join this Ray cluster (default: start a local one).")
 def build_cmd(
     ade20k,
     out,
@@ -87,6 +90,8 @@ def build_cmd(
     mining,
     no_progress,
     strict,
+    executor,
+    ray_address,
 ) -> None:
     """Mine TextureADE from ADE20K into OUT (parquet shards, README.md card, manifest.json)."""
     from textureade.config import resolve_build_config
@@ -111,6 +116,8 @@ def build_cmd(
         "seed": seed,
         "mining_config": mining,
         "progress": False if no_progress else None,
+        "executor": executor,
+        "ray_address": ray_address,
     }
     with warnings.catch_warnings(record=True) as caught:  # deprecations as one clean line each
         warnings.simplefilter("always", FutureWarning)

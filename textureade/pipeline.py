@@ -8,7 +8,10 @@
   journal (``DIR/.build/journal.jsonl``, fsynced) records it; a killed build (even kill -9) rerun
   with the same command redoes at most the unfinished chunk and ends byte-identical to an
   uninterrupted build;
-- workers (a process pool) only change speed: results are gathered in input order;
+- workers (a process pool) or ``executor="ray"`` (chunks as Ray tasks, the VLM describer in Ray
+  actors: :mod:`textureade.pipeline_ray`) only change speed: results are committed in input order
+  by this process, through the same journal; only manifest.json's ``executor`` key (the Ray
+  version and cluster size) tells a Ray build from a local one;
 - at the end: ``rejects.jsonl`` (one line per skipped image, input order), ``manifest.json``
   and ``README.md``; then the journal folder is removed. Rerunning a finished build is a no-op.
 """
@@ -264,8 +267,13 @@ def build(config: BuildConfig) -> BuildReport:
         total=len(refs), initial=done_items, unit="img", desc="textureade build", disable=not config.progress
     )
     pool = None
+    on_ray = None  # the Ray executor's ordered (chunk, described results) stream
     try:
-        if config.workers > 1 and todo:
+        if config.executor == "ray" and todo:
+            from textureade.pipeline_ray import RayChunks
+
+            on_ray = RayChunks(config, chunks, todo, bar)
+        elif config.workers > 1 and todo:
             from concurrent.futures import ProcessPoolExecutor
 
             fork = config.describer == "offline" and "fork" in mp.get_all_start_methods()
@@ -277,18 +285,23 @@ def build(config: BuildConfig) -> BuildReport:
             )
         else:
             _init_worker(config)
-        if config.describer == "vlm" and todo:
+        if config.describer == "vlm" and todo and on_ray is None:
             # load the model now: a folder that cannot load (a missing package, bad files) is one
             # UserError before any work, not a per-image "describe" reject of every image
             main_describer = _make_describer(config)
             if hasattr(main_describer, "load"):
                 main_describer.load()
+        ray_results = iter(on_ray) if on_ray is not None else None
         for ci in todo:
             chunk = chunks[ci]
-            results = []
-            for res in pool.map(_process, chunk) if pool else map(_process, chunk):
-                results.append(res)
-                bar.update(1)
+            if ray_results is not None:  # the same chunk, read, mined and described on the cluster
+                got, results = next(ray_results)
+                assert got == ci, (got, ci)
+            else:
+                results = []
+                for res in pool.map(_process, chunk) if pool else map(_process, chunk):
+                    results.append(res)
+                    bar.update(1)
             if any(r.pending is not None for r in results):
                 if main_describer is None:
                     main_describer = _make_describer(config)
@@ -307,12 +320,21 @@ def build(config: BuildConfig) -> BuildReport:
         bar.close()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    report = _finish(out, config, source.form, journal, header, len(refs), processed, resumed, t0)
-    report.describer = dict(getattr(main_describer, "stats", None) or {})
+        if on_ray is not None:
+            on_ray.close()
+    executor = on_ray.info if on_ray is not None else None
+    report = _finish(out, config, source.form, journal, header, len(refs), processed, resumed, t0, executor)
+    report.describer = dict(
+        on_ray.stats if on_ray is not None else getattr(main_describer, "stats", None) or {}
+    )
     return report
 
 
-def _finish(out, config, form, journal, header, n_items, processed, resumed, t0) -> BuildReport:
+def _finish(
+    out, config, form, journal, header, n_items, processed, resumed, t0, executor=None
+) -> BuildReport:
+    """Write rejects.jsonl, manifest.json (plus ``executor``: the Ray cluster facts of a build that
+    ran on Ray; a local build's manifest has no such key) and README.md; remove the journal."""
     shards: list[ShardInfo] = []
     rejects: list[dict] = []
     for ci in sorted(journal.chunks):
@@ -332,6 +354,8 @@ def _finish(out, config, form, journal, header, n_items, processed, resumed, t0)
         "rejects_by_stage": dict(sorted(stages.items())),
         "rejects_sha256": hashlib.sha256(lines.encode()).hexdigest(),
     }
+    if executor is not None:
+        extra["executor"] = executor
     finalise_dataset(
         out,
         name=DATASET_NAME,

@@ -1,0 +1,179 @@
+"""One executor interface under both jobs (`textureade build`, `bench run`): local or Ray.
+
+Design choice: **Ray Core tasks and actors**, not Ray Data. Both jobs already own their order,
+resumption and output (the build's chunk journal, the harness's records journal), and Ray Data
+would re-order, re-batch and spill on its own terms; what they need from a cluster is "run this
+function somewhere, retry it if its worker dies" (a task) and "load this model once, then call it
+many times" (an actor). The driver keeps the journal: it submits work, takes results back **in
+input order** (:func:`ordered`), and commits them exactly as the local executor does, so the
+output bytes never depend on which executor, how many nodes or which worker ran what.
+
+- :func:`ordered`: the one pipelining primitive: ``submit(item) -> handle`` for at most ``window``
+  items ahead, ``resolve(handle) -> result`` in input order. Local code passes ``window=1`` and an
+  identity ``resolve`` (a plain loop); Ray code passes ``ray.get``.
+- :func:`ray_init` joins ``--ray-address ADDR`` (a running cluster, e.g. ``ray start --head``) or
+  starts a local instance (``address=None``); an already initialised Ray (tests) is reused.
+- :func:`ray_info`: what run.json / manifest.json record (Ray version, address, nodes, CPUs, GPUs).
+- :func:`remote_task` / :func:`actor_class`: ``ray.remote`` with the project's fault tolerance:
+  a task whose worker process dies is re-run (``max_retries``; the driver commits each result once,
+  in order, so a re-run never doubles or loses a chunk or record); an actor whose process dies is
+  restarted and its pending calls retried (``max_restarts`` / ``max_task_retries``).
+- :func:`kill_hook`: a test hook (``TEXTUREADE_RAY_KILL_DIR``): the first task that finds the file
+  ``arm`` there (and no ``fired``) writes ``fired`` and SIGKILLs its own worker process, so tests
+  can lose a worker mid-run on a real Ray instance.
+
+The job-specific halves live beside their jobs: :mod:`textureade.pipeline_ray` (build chunks as
+CPU tasks, VLM description in actors) and :mod:`benchmark.runner_ray` (the method in actors,
+scoring in CPU tasks). Ray is imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from textureade.errors import UserError
+
+T = TypeVar("T")
+H = TypeVar("H")
+R = TypeVar("R")
+
+EXECUTORS = ("local", "ray")
+#: a task whose worker process dies is re-run this many times before the job stops
+TASK_RETRIES = 3
+#: an actor whose process dies is restarted this many times; its pending calls are retried
+ACTOR_RESTARTS = 2
+KILL_DIR_ENV = "TEXTUREADE_RAY_KILL_DIR"
+
+
+def check_executor(kind: str, ray_address: str | None) -> str:
+    """``kind`` validated (UserError, one line, otherwise)."""
+    if kind not in EXECUTORS:
+        raise UserError(f"unknown executor {kind!r}; use {' or '.join(EXECUTORS)}")
+    if ray_address and kind != "ray":
+        raise UserError("--ray-address needs --executor ray")
+    return kind
+
+
+def ordered(
+    items: Iterable[T],
+    submit: Callable[[T], H],
+    resolve: Callable[[H], R],
+    window: int = 1,
+) -> Iterator[tuple[T, R]]:
+    """``(item, resolve(submit(item)))`` for every item, in input order, with at most ``window``
+    submitted and not yet resolved. window=1 is a plain sequential loop."""
+    pending: deque[tuple[T, H]] = deque()
+    for item in items:
+        pending.append((item, submit(item)))
+        if len(pending) >= max(1, window):
+            first, handle = pending.popleft()
+            yield first, resolve(handle)
+    while pending:
+        first, handle = pending.popleft()
+        yield first, resolve(handle)
+
+
+def ray_init(address: str | None) -> None:
+    """Connect to the Ray cluster at ``address`` or start a local instance (None); reuse an
+    initialised one. UserError (one line) when Ray is missing or the address cannot be joined."""
+    try:
+        import ray
+    except ImportError:
+        raise UserError("--executor ray needs Ray: pip install 'textureade[ray]'") from None
+    if ray.is_initialized():
+        return
+    options: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
+    if address:
+        options["address"] = address
+    else:
+        options["include_dashboard"] = False
+    try:
+        ray.init(**options)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(
+            f"cannot join the Ray cluster at {address or 'a new local instance'}: {line}"
+        ) from None
+
+
+def ray_info(address: str | None) -> dict[str, Any]:
+    """{"kind": "ray", "ray_version", "address", "nodes", "cpus", "gpus"} of the joined cluster."""
+    import ray
+
+    resources = ray.cluster_resources()
+    nodes = [n for n in ray.nodes() if n.get("Alive")]
+    return {
+        "kind": "ray",
+        "ray_version": ray.__version__,
+        "address": address or "local",
+        "nodes": len(nodes),
+        "cpus": float(resources.get("CPU", 0.0)),
+        "gpus": float(resources.get("GPU", 0.0)),
+    }
+
+
+def remote_task(fn: Callable[..., Any], *, num_cpus: float = 1) -> Any:
+    """``fn`` as a Ray task re-run when its worker process dies (exceptions are not retried:
+    our task functions record per-item problems themselves and raise only for real faults)."""
+    import ray
+
+    return ray.remote(num_cpus=num_cpus, max_retries=TASK_RETRIES, retry_exceptions=False)(fn)
+
+
+def actor_class(cls: type, *, num_cpus: float, num_gpus: float) -> Any:
+    """``cls`` as a Ray actor class: restarted when its process dies, pending calls retried."""
+    import ray
+
+    return ray.remote(
+        num_cpus=num_cpus, num_gpus=num_gpus, max_restarts=ACTOR_RESTARTS, max_task_retries=TASK_RETRIES
+    )(cls)
+
+
+def actor_count(requested: int | None, num_gpus: float, info: dict[str, Any]) -> int:
+    """How many actors: ``requested``, else one per ``num_gpus`` GPUs of the cluster when
+    num_gpus > 0, else half the cluster's CPUs (the other half runs the CPU tasks), at least 1."""
+    if requested is not None:
+        if requested < 1:
+            raise UserError(f"actors must be >= 1, got {requested}")
+        return requested
+    if num_gpus > 0:
+        n = int(info["gpus"] // num_gpus)
+        if n < 1:
+            raise UserError(
+                f"the Ray cluster has {info['gpus']:g} GPUs, fewer than num_gpus={num_gpus:g} per actor; "
+                "pass num_gpus 0 (CPU) or join a cluster with GPUs"
+            )
+        return n
+    return max(1, int(info["cpus"] // 2))
+
+
+def default_num_gpus(num_gpus: float | None, needs_model: bool, info: dict[str, Any]) -> float:
+    """GPUs per actor: ``num_gpus`` when given, else 1 for a model on a cluster with GPUs, else 0."""
+    if num_gpus is not None:
+        if num_gpus < 0:
+            raise UserError(f"num_gpus must be >= 0, got {num_gpus}")
+        return float(num_gpus)
+    return 1.0 if needs_model and info["gpus"] >= 1 else 0.0
+
+
+def kill_hook() -> None:
+    """Test hook: SIGKILL this worker process once per armed marker folder (see module doc)."""
+    folder = os.environ.get(KILL_DIR_ENV)
+    if not folder:
+        return
+    arm, fired = Path(folder) / "arm", Path(folder) / "fired"
+    if not arm.exists():
+        return
+    try:
+        fd = os.open(fired, os.O_CREAT | os.O_EXCL | os.O_WRONLY)  # one task wins, once
+    except FileExistsError:
+        return
+    os.write(fd, str(os.getpid()).encode())
+    os.fsync(fd)
+    os.close(fd)
+    os.kill(os.getpid(), signal.SIGKILL)
