@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -42,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from textureade.errors import UserError
+from textureade.fileio import atomic_write
 from textureade.readers.base import one_line, safe_text
 from textureade.types import Sample, ValidationError
 
@@ -377,7 +377,5 @@ def write_detecture_folder(samples: Iterable[Sample], dest: str | Path, *, overw
             Image.fromarray(np.where(s.label_map == k, 255, 0).astype(np.uint8)).save(dest / rel)
             textures.append({"description": desc, "mask_path": rel})
         entries.append({"image_path": f"images/{name}.png", "id": s.id, "textures": textures})
-    tmp = dest / ".metadata.json.tmp"
-    tmp.write_text(json.dumps(entries, indent=1, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, dest / "metadata.json")
+    atomic_write(dest / "metadata.json", json.dumps(entries, indent=1, ensure_ascii=False))
     return dest
