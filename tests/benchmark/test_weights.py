@@ -122,3 +122,35 @@ def test_every_manifest_weight_is_checked_before_a_method_is_built(tmp_path):
             assert reason and "\n" not in reason, (name, reason)
             checked += 1
     assert checked >= 15  # the manifests declare weights (a regression would silently check nothing)
+
+
+WEIGHTED = [name for name, spec in load_method_specs().items() if spec.weights]
+
+
+@pytest.mark.parametrize("name", WEIGHTED)
+def test_bench_run_without_the_weights_exits_2_in_one_line(name, tmp_path, monkeypatch, capsys):
+    """`bench run` of every method that needs weights, on a machine without them (this one: an empty
+    HF cache, no checkpoints): exit 2, one line, the reason availability() gives."""
+    import sys
+
+    import huggingface_hub.constants as hc
+    import numpy as np
+
+    from benchmark.cli import main
+    from textureade.detecture_format import write_detecture_folder
+    from textureade.types import Sample
+
+    monkeypatch.setattr(hc, "HF_HUB_CACHE", str(tmp_path / "empty-hf-cache"))
+    spec = load_method_specs()[name]
+    reason = availability(spec)
+    assert reason and "\n" not in reason, name
+    labels = np.zeros((16, 16), np.int32)
+    labels[:, 8:] = 1
+    sample = Sample(id="s1", image=np.zeros((16, 16, 3), np.uint8), label_map=labels, descriptions=["sand"])
+    data = write_detecture_folder([sample], tmp_path / "data")
+    argv = ["bench", "run", "--method", name, "--dataset", str(data), "--out", str(tmp_path / "out")]
+    monkeypatch.setattr(sys, "argv", [*argv, "--no-progress"])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2 and len(err.splitlines()) == 1 and reason in err, err
