@@ -1,7 +1,8 @@
 """The Detecture paper's table from run records (`bench table`, issue #11 items 6 and 9).
 
 ``build_table(results, suite)`` reads every run folder under ``results`` (``run.json`` +
-records) whose dataset the suite covers and lays them out as the paper does: one row per method,
+records) whose dataset the suite covers (by name, or by the published release's folder name:
+a run on a folder ``RWTD`` fills the ``rwtd`` column) and lays them out as the paper does: one row per method,
 one column per dataset of the suite (in the suite's order), each cell the method's run on that
 dataset. Per cell: mIoU (``miou_matched``) and ARI (the two columns the paper prints), our panoptic
 IoU (``iou_panoptic``), boundary F (``boundary_f``), and the counts of images (n, ok, failed), each
@@ -141,6 +142,27 @@ def _suite_datasets(suite: str) -> list[str]:
     return list(get_suite(suite).datasets)
 
 
+def _dataset_aliases(datasets: list[str]) -> dict[str, str]:
+    """Lower-cased names a run's dataset may carry -> the suite's name: the suite's own names and
+    the published release's folder names (a run on ``--dataset ~/data/RWTD`` is named ``RWTD``)."""
+    import yaml
+
+    from textureade.manifests import find_manifest
+
+    aliases = {d.lower(): d for d in datasets}
+    path = find_manifest("published", "detecture.yaml")
+    if path is not None:
+        try:
+            for pub, entry in (
+                yaml.safe_load(path.read_text(encoding="utf-8")).get("datasets") or {}
+            ).items():
+                if entry.get("ours") in datasets:
+                    aliases.setdefault(str(pub).lower(), entry["ours"])
+        except (OSError, AttributeError, yaml.YAMLError):
+            pass  # aliases are a convenience; the published loader reports a broken file
+    return aliases
+
+
 def build_table(
     paths: Iterable[str | Path],
     suite: str,
@@ -152,6 +174,7 @@ def build_table(
     """The paper's table from the runs under ``paths`` (see the module docstring). UserError when
     no run covers a dataset of the suite, or two runs fill the same cell."""
     datasets = _suite_datasets(suite)
+    aliases = _dataset_aliases(datasets)
     cells: dict[tuple[RowKey, str], Cell] = {}
     ours: set[RowKey] = set()
     by_regions: list[RegionBreakdown] = []
@@ -159,7 +182,7 @@ def build_table(
     skipped: list[str] = []
     for run_dir in find_runs(paths):
         info = RunInfo.read(run_dir / "run.json")
-        ds = info.dataset.name
+        ds = aliases.get(info.dataset.name.lower(), info.dataset.name)
         if ds not in datasets:
             skipped.append(f"{run_dir}: {info.identity.method} on {ds} (suite {suite} does not cover {ds})")
             continue

@@ -63,7 +63,7 @@ FLAKY = MethodSpec(
 def results(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("results")
     runs = [
-        (GOOD, handle("rwtd", 9, "oracle-k-blind", 2), "good-rwtd"),
+        (GOOD, handle("RWTD", 9, "oracle-k-blind", 2), "good-rwtd"),  # a folder named as released
         (GOOD, handle("rwtd", 9, "oracle-k", 2), "good-rwtd-oracle"),
         (GOOD, handle("ade20k-detecture", 12, "autonomous"), "good-ade"),
         (FLAKY, handle("rwtd", 9, "oracle-k-blind", 2), "flaky-rwtd"),
