@@ -262,11 +262,19 @@ def train(cfg: TrainConfig) -> TrainSummary:
     from tqdm import tqdm
 
     from benchmark.registry import get_method_spec, load_class, resolve_params
+    from benchmark.weights import weights_entries, weights_problem
 
     out = Path(cfg.out)
     recipe = load_recipe(cfg.method, cfg.config)
     spec = get_method_spec(recipe.get("method", cfg.method))
     params = resolve_params(spec, cfg.options)
+    # the weights are checked as for `bench run`, except a trained checkpoint (training starts without one)
+    check = getattr(load_class(spec.entry), "check_available", None)
+    problem = (check(params) if check else None) or weights_problem(
+        [e for e in weights_entries(spec.weights) if not e.file], params
+    )
+    if problem:
+        raise UserError(f"{spec.name}: {problem}")
     tr, data = recipe["training"], recipe["data"]
     seed, batch, accum = int(tr["seed"]), int(tr["batch_size"]), int(tr["grad_accum"])
     if batch < 1 or accum < 1 or int(tr["epochs"]) < 1:

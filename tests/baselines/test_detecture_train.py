@@ -287,6 +287,8 @@ def test_cli_train_max_steps(world, tmp_path):
     bad = CliRunner().invoke(cli, ["train", "--method", "sam3", "--dataset", str(root / "mosaics"), "--out",
                                    str(tmp_path / "p")])  # fmt: skip
     assert bad.exit_code != 0 and "no training recipe" in bad.output + str(bad.exception)
+    with pytest.raises(UserError, match="vlm weights folder .* does not exist"):  # checked as for bench run
+        train(_cfg(world, tmp_path / "q", options={**params, "vlm": str(tmp_path / "no-such-vlm")}))
 
 
 @pytest.mark.slow
