@@ -72,7 +72,9 @@ class Scene:
     image: H x W x 3 uint8 RGB. labels: H x W int32, 0 = unlabeled. instances: H x W int32
     (0 = none) or None. parts: one H x W int32 class map per part level (parts[0] is level 1).
     class_names: id -> name for the ids that ``labels``/``parts`` use. scene: scene category or None.
-    source: which ADE20K form it came from (e.g. ``ADEChallengeData2016``).
+    source: which ADE20K form it came from (e.g. ``ADEChallengeData2016``). image_bytes: the
+    encoded file (JPEG or PNG) ``image`` was decoded from, when it decodes to exactly ``image`` as
+    it is (see ``readers.images.read_photo``); None when the reader had to convert the pixels.
     """
 
     id: str
@@ -85,6 +87,7 @@ class Scene:
     class_names: dict[int, str] = field(default_factory=dict)
     scene: str | None = None
     source: str = ""
+    image_bytes: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         what = f"scene {self.id}"
@@ -104,6 +107,8 @@ class Sample:
     K = len(descriptions); a region id may be absent from the map (e.g. after resizing) but never
     exceed K. base_id groups samples derived from the same source image (leak-free splits).
     region_names: per-region class names (may be empty). provenance: free-form JSON-able dict.
+    image_bytes: the source's encoded image file when it decodes to exactly ``image`` (stores keep
+    it byte for byte, e.g. ADE20K's JPEG); None: stores encode ``image`` losslessly (PNG).
     """
 
     id: str
@@ -115,6 +120,7 @@ class Sample:
     source: str = ""
     region_names: list[str] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
+    image_bytes: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         what = f"sample {self.id}"

@@ -84,6 +84,64 @@ def test_hf_load_decodes_images(tmp_path):
     assert isinstance(ds["train"].features["image"], datasets.Image)
 
 
+def _photo(tmp_path, name, array, mode=None, **save):
+    from PIL import Image
+
+    path = tmp_path / name
+    Image.fromarray(array).convert(mode or "RGB").save(path, **save)
+    return path
+
+
+def test_a_source_jpeg_is_stored_byte_for_byte_and_decodes_to_the_same_pixels(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    from textureade.readers.images import read_photo
+
+    rng = np.random.default_rng(1)
+    jpg = _photo(tmp_path, "a.jpg", rng.integers(0, 256, (24, 32, 3), dtype=np.uint8), quality=80)
+    image, data = read_photo(jpg)
+    assert data == jpg.read_bytes()
+    sample = _samples(1)[0]
+    sample.image, sample.image_bytes, sample.split = image, data, "train"
+    out = _write(tmp_path / "ds", [sample])
+    stored = list(read_textureade(out))[0]
+    assert np.array_equal(stored.image, image) and stored.image_bytes == data
+    row = datasets.load_dataset("parquet", data_dir=str(out))["train"].with_format("arrow")[0]
+    assert row.column("image")[0]["bytes"].as_py() == data
+    assert row.column("image")[0]["path"].as_py() == "s0.jpg"
+    decoded = datasets.load_dataset("parquet", data_dir=str(out))["train"][0]["image"]
+    assert decoded.mode == "RGB" and np.array_equal(np.asarray(decoded), image)
+    again = _write(tmp_path / "again", [stored])  # read back and written again: the same bytes
+    assert list(read_textureade(again))[0].image_bytes == data
+
+
+# a big-endian EXIF block with one tag: Orientation (0x0112) = 6, "rotate 90" (datasets would rotate)
+ROTATED = b"Exif\0\0MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0"
+
+
+@pytest.mark.parametrize("mode,save", [("L", {}), ("CMYK", {}), ("RGB", {"exif": ROTATED})])
+def test_a_photo_that_had_to_be_converted_is_stored_as_a_lossless_png(tmp_path, mode, save):
+    from textureade.readers.images import read_photo
+
+    rng = np.random.default_rng(2)
+    jpg = _photo(tmp_path, "b.jpg", rng.integers(0, 256, (24, 32, 3), dtype=np.uint8), mode, **save)
+    image, data = read_photo(jpg)
+    assert data is None and image.shape == (24, 32, 3)
+    sample = _samples(1)[0]
+    sample.image, sample.image_bytes = image, data
+    stored = list(read_textureade(_write(tmp_path / "ds", [sample])))[0]
+    assert stored.image_bytes[:4] == b"\x89PNG" and np.array_equal(stored.image, image)
+
+
+@pytest.mark.parametrize("top", [2, 255, 256, 40000])
+def test_label_maps_round_trip_losslessly(top):
+    from textureade.store.schema import decode_png, encode_png
+
+    lm = np.random.default_rng(top).integers(0, top + 1, (17, 23)).astype(np.int32)
+    lm[0, 0] = top
+    back = decode_png(encode_png(lm), rgb=False)
+    assert back.dtype == np.int32 and np.array_equal(back, lm)
+
+
 def test_deterministic_bytes_and_fingerprint(tmp_path):
     a = _write(tmp_path / "a", _samples())
     b = _write(tmp_path / "b", _samples())

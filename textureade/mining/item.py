@@ -10,7 +10,7 @@ id), else ``train``; a source without splits counts as training.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,8 @@ class MinedItem:
 
     image: H x W x 3 uint8; label_map: H x W int32 (0 = unassigned, 1..K); regions: one RegionInfo
     per region; provenance: the sample's provenance so far (the describer's is added); split:
-    train / validation / test; source: e.g. ``ADE20K/ADEChallengeData2016``.
+    train / validation / test; source: e.g. ``ADE20K/ADEChallengeData2016``; image_bytes: the
+    source's encoded image when stored unchanged (``Scene.image_bytes``).
     """
 
     image: np.ndarray
@@ -39,6 +40,7 @@ class MinedItem:
     ade_split: str | None
     split: str
     source: str
+    image_bytes: bytes | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -114,6 +116,7 @@ def finish_sample(
         source=pending.source,
         region_names=[r.class_names[0] if r.class_names else "" for r in regions],
         provenance=prov,
+        image_bytes=pending.image_bytes,
     )
     return ItemResult(scene_id, sample=sample)
 
@@ -148,5 +151,6 @@ def mine_item(
         ade_split=ade_split,
         split=assign_split(scene.id, ade_split, val_fraction),
         source=f"ADE20K/{scene.source}" if scene.source else "ADE20K",
+        image_bytes=scene.image_bytes,
     )
     return ItemResult(scene.id, pending=pending)

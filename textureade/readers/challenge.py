@@ -17,7 +17,7 @@ from textureade.readers.images import (
     check_class_range,
     check_same_size,
     read_label_map,
-    read_rgb,
+    read_photo,
     require_file,
 )
 from textureade.types import Scene, ValidationError
@@ -110,7 +110,7 @@ class ChallengeSource(Ade20kSource):
         require_file(ref.path, "image")  # the photo first: a directory named like one says so
         if not ann_path.is_file():
             raise ReadError(f"annotation missing: {ann_path}")
-        image = read_rgb(ref.path, "image")
+        image, image_bytes = read_photo(ref.path, "image")
         labels = read_label_map(ann_path, "annotation")
         check_same_size(image, labels, "annotation")
         check_class_range(labels, N_CLASSES, "annotation")
@@ -123,6 +123,7 @@ class ChallengeSource(Ade20kSource):
                 class_names=dict(self.class_names),
                 scene=self._scene_of(ref.id),
                 source=self.form,
+                image_bytes=image_bytes,
             )
         except ValidationError as exc:
             raise ReadError(str(exc)) from None

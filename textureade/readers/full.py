@@ -23,7 +23,7 @@ from textureade.readers.fullform import (
     parse_objects,
     scene_category,
 )
-from textureade.readers.images import read_label_map, read_rgb, read_rgb_encoded, require_file
+from textureade.readers.images import read_label_map, read_photo, read_rgb_encoded, require_file
 from textureade.types import Scene, ValidationError
 
 log = logging.getLogger("textureade.readers")
@@ -127,7 +127,7 @@ class FullSource(Ade20kSource):
         except OSError as exc:
             raise ReadError(f"JSON {json_path.name} unreadable: {exc.strerror or exc}") from None
         objects = parse_objects(ann.get("object"))
-        image = read_rgb(img_path, "image")
+        image, image_bytes = read_photo(img_path, "image")
         seg = read_rgb_encoded(seg_path, "segmentation")
         levels = {}
         for f in folder.glob(f"{glob_escape(stem)}_parts_*.png"):
@@ -163,6 +163,7 @@ class FullSource(Ade20kSource):
                 source=self.form,
                 extra_names=self.extra_names(),
                 mapping=self.mapping,
+                image_bytes=image_bytes,
             )
         except ValidationError as exc:
             raise ReadError(str(exc)) from None

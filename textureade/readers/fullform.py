@@ -265,6 +265,7 @@ def build_full_scene(
     source: str,
     extra_names: dict[int, str] | None = None,
     mapping: dict[int, int] | None = None,
+    image_bytes: bytes | None = None,
 ) -> Scene:
     """Assemble a full-ADE Scene from decoded arrays (image H x W x 3, seg/parts RGB-encoded).
 
@@ -272,7 +273,8 @@ def build_full_scene(
     ``mapping`` labels/parts are full-ADE ids (``name_ndx``); with it (full id -> SceneParse150 id)
     everything is converted as :func:`textureade.readers.mapping.convert_from_ade` does, the image is
     resized bilinearly to the same size, and class ids of objects are mapped (0 = not among the 150).
-    Parts' objects get instance 0 (``instances`` holds whole objects only).
+    Parts' objects get instance 0 (``instances`` holds whole objects only). ``image_bytes``: the
+    image's file when it decodes to ``image`` as is (``Scene.image_bytes``; dropped when resized).
     """
     from textureade.readers.images import check_same_size
 
@@ -297,6 +299,7 @@ def build_full_scene(
             from PIL import Image
 
             image = np.asarray(Image.fromarray(image).resize((size[1], size[0]), Image.BILINEAR))
+            image_bytes = None
         classes = map_classes(nearest_resize(classes, size), mapping)
         instances = nearest_resize(instances, size)
         part_maps = [map_classes(nearest_resize(p, size), mapping) for p in part_maps]
@@ -331,4 +334,5 @@ def build_full_scene(
         class_names=class_names,
         scene=scene,
         source=source,
+        image_bytes=image_bytes,
     )

@@ -36,7 +36,7 @@ from textureade.readers.images import (
     check_same_size,
     open_image,
     read_label_map,
-    read_rgb,
+    read_photo,
     to_rgb_encoded,
 )
 from textureade.readers.mapping import decode_class
@@ -170,7 +170,7 @@ class SceneParse150Parquet(_ParquetSource):
         row = self._row(ref)
         if row.get("annotation") is None:
             raise ReadError("no annotation in this row (a test-split row?)")
-        image = read_rgb(_image_bytes(row.get("image"), "image"), "image")
+        image, image_bytes = read_photo(_image_bytes(row.get("image"), "image"), "image")
         labels = read_label_map(_image_bytes(row["annotation"], "annotation"), "annotation")
         check_same_size(image, labels, "annotation")
         check_class_range(labels, N_CLASSES, "annotation")
@@ -189,6 +189,7 @@ class SceneParse150Parquet(_ParquetSource):
                 class_names=dict(self.class_names),
                 scene=scene,
                 source=self.form,
+                image_bytes=image_bytes,
             )
         except ValidationError as exc:
             raise ReadError(str(exc)) from None
@@ -210,7 +211,7 @@ class FullAdeParquet(_ParquetSource):
         segs = row.get("segmentations") or []
         if not segs or segs[0] is None:
             raise ReadError("annotation missing: no segmentation in this row")
-        image = read_rgb(_image_bytes(row.get("image"), "image"), "image")
+        image, image_bytes = read_photo(_image_bytes(row.get("image"), "image"), "image")
         decoded = [
             to_rgb_encoded(
                 open_image(_image_bytes(c, f"segmentation {n}"), f"segmentation {n}"), "segmentation"
@@ -243,6 +244,7 @@ class FullAdeParquet(_ParquetSource):
                 scene=scene_category(row.get("scene")),
                 source=self.form,
                 mapping=self.mapping,
+                image_bytes=image_bytes,
             )
         except ValidationError as exc:
             raise ReadError(str(exc)) from None

@@ -1,6 +1,7 @@
 """Decoding image and annotation files (paths or bytes) into numpy arrays, converting what can be.
 
 - :func:`read_rgb`: any photo (RGB, grayscale, CMYK, palette, RGBA, 16-bit) -> H x W x 3 uint8 RGB.
+  :func:`read_photo` also gives the file's bytes when they decode to exactly those pixels.
 - :func:`read_label_map`: a one-channel annotation (8-bit, 16-bit, palette *by index*, or grayscale
   stored as RGB) -> H x W int32 of the stored integer values.
 - :func:`read_rgb_encoded`: a colour-encoded annotation (full ADE20K ``_seg.png``/``_parts_N.png``)
@@ -83,6 +84,27 @@ def to_rgb(im: Image.Image) -> np.ndarray:
 def read_rgb(src: Source, what: str = "image") -> np.ndarray:
     """Read a photo as H x W x 3 uint8 RGB. Raises ReadError."""
     return to_rgb(open_image(src, what))
+
+
+#: Formats whose files a store keeps as they are (any decoder reads them the same way).
+KEPT_FORMATS = ("JPEG", "PNG")
+_ORIENTATION = 0x0112  # the EXIF tag ``datasets`` rotates images by
+
+
+def read_photo(src: Source, what: str = "image") -> tuple[np.ndarray, bytes | None]:
+    """:func:`read_rgb`, plus the file's bytes when they can be stored unchanged.
+
+    Returns (H x W x 3 uint8 RGB, bytes or None). The bytes are given for a JPEG or PNG that
+    decodes to 8-bit RGB as it is, with no EXIF orientation other than 1 (``datasets`` rotates by
+    it; readers never do), so that decoding the bytes gives exactly the returned pixels. None when
+    the pixels had to be converted (grayscale, CMYK, palette, alpha, 16-bit, other formats, rotated).
+    """
+    im = open_image(src, what)
+    rgb = to_rgb(im)
+    keep = im.format in KEPT_FORMATS and im.mode == "RGB" and im.getexif().get(_ORIENTATION, 1) == 1
+    if not keep:
+        return rgb, None
+    return rgb, bytes(src) if isinstance(src, bytes | bytearray) else Path(src).read_bytes()
 
 
 def to_label_map(im: Image.Image, what: str = "annotation") -> np.ndarray:
