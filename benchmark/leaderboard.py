@@ -32,6 +32,24 @@ ORACLE_TAG = "[oracle: GT text]"
 OURS_TAG = "[our design]"
 
 
+#: What a failed image counts as in a column only score-map runs fill (the Detecture authors'
+#: Dice and dustbin share; null in a failed record, whose channel count is unknown): the values of
+#: an all-dustbin prediction, as ``score_failure`` is for the other metrics.
+OPTIONAL_FAILURE_SCORES = {"dice_matched": 0.0, "dice_panoptic": 0.0, "dustbin_share": 1.0}
+
+
+def with_failure_scores(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the failed rows' null :data:`OPTIONAL_FAILURE_SCORES` columns filled, in a run
+    where the column holds values (a label-map run's columns stay null)."""
+    out = df
+    failed = df["status"] == "failed"
+    for key, value in OPTIONAL_FAILURE_SCORES.items():
+        if key in df and failed.any() and df[key].notna().any():
+            out = out.copy() if out is df else out
+            out.loc[failed & out[key].isna(), key] = value
+    return out
+
+
 def given_text(given: Given) -> str:
     """What a run's method was given, in a few words: ``K=2 fixed; prompts: texture``."""
     k = {"none": "no K", "dataset": "K fixed", "gt": "K = GT count"}.get(given.k, given.k)
@@ -87,13 +105,14 @@ def summarize_run(
     Metrics: the run's metric columns that hold values (an optional metric the run did not
     compute is left out of its row, NaN in the table). drop_failures: average over the ok images
     only (the Detecture authors' aggregation); by default a failed image counts with its failure
-    scores (0). n/n_ok/n_failed always count every record."""
+    scores (0; :data:`OPTIONAL_FAILURE_SCORES` for the Dice / dustbin columns). n/n_ok/n_failed
+    always count every record."""
     from benchmark.metrics import METRIC_KEYS
 
     info = RunInfo.read(run_dir / "run.json")
     df = read_records(run_dir, ["id", "status", "time_total", *info.metric_keys])
     n = len(df)
-    scored = df[df["status"] == "ok"] if drop_failures else df
+    scored = df[df["status"] == "ok"] if drop_failures else with_failure_scores(df)
     row: dict[str, Any] = {
         "method": info.identity.method,
         "dataset": info.dataset.name,

@@ -196,9 +196,10 @@ def _finite(x: float) -> float | None:
 
 def summarize_records(records: Path, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
     """Means, bootstrap CIs, pooled variants and failures of a `bench score` records.parquet."""
+    from benchmark.leaderboard import with_failure_scores
     from benchmark.metrics import HIGHER_IS_BETTER, PartitionAccumulator, PartitionStats, bootstrap_ci
 
-    df = read_records(records)
+    df = with_failure_scores(read_records(records))  # failed images: Dice 0, dustbin share 1
     acc = PartitionAccumulator()
     for status, extras, *values in df[["status", "extras", *acc.keys]].itertuples(index=False):
         sums = json.loads(extras)["pooled"]

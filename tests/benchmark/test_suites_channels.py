@@ -114,3 +114,32 @@ def test_bench_score_cli_channels(tmp_path):
     assert "dice_matched" in res.output and records(tmp_path / "s")["dice_matched"].notna().all()
     res = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "s0"), "--channels", "0"])
     assert res.exit_code == 2 and "--channels" in res.output
+
+
+def test_failed_images_count_in_the_dice_and_dustbin_means_as_an_all_dustbin_prediction(tmp_path):
+    from benchmark.leaderboard import OPTIONAL_FAILURE_SCORES, summarize_run
+
+    spec = MethodSpec(name="flaky", entry="runner_toys:Threshold", params={"fail_mod": 3})
+    run(RunConfig(method=spec, dataset=halves_like_toys(), out=tmp_path / "r", progress=False))
+    df = records(tmp_path / "r")
+    failed = df["status"] == "failed"
+    assert failed.any() and (~failed).any() and df.loc[failed, "dice_matched"].isna().all()
+    ours, theirs = (
+        summarize_run(tmp_path / "r", n_boot=100),
+        summarize_run(tmp_path / "r", 100, drop_failures=True),
+    )
+    for key, fail_value in OPTIONAL_FAILURE_SCORES.items():
+        filled = df[key].where(~failed, fail_value)
+        assert ours[key] == pytest.approx(filled.mean())  # failures count (ours)
+        assert theirs[key] == pytest.approx(df.loc[~failed, key].mean())  # failures dropped (the authors')
+    # a label-map run's columns stay empty, failures or not
+    lm = MethodSpec(name="lm", entry="runner_toys:SecondChannelEmpty", params={"label_map": True})
+    run(RunConfig(method=lm, dataset=halves(), out=tmp_path / "lm", progress=False))
+    assert "dice_matched" not in summarize_run(tmp_path / "lm", n_boot=100)
+
+
+def halves_like_toys() -> DatasetHandle:
+    return DatasetHandle(
+        name="toy", form="python", factory=lambda: runner_toys.toy_stream(12), fingerprint_fn=lambda: "toy:12",
+        count_fn=lambda: 12,
+    )  # fmt: skip
