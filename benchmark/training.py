@@ -9,8 +9,9 @@ into ``out``:
 - ``metrics.csv``: one row per optimizer step (step, epoch, stage, loss and its terms, grad norm,
   the learning rate of each parameter group, samples seen, seconds);
 - ``eval.csv``: one row per epoch: the harness's scorer (``benchmark.metrics.score_partition`` on
-  ``prediction_to_partition`` of the method's own ``predict``, autonomous protocol) averaged over
-  the validation images (failures count 0), plus the trainer's per-image extras (e.g. seg rate);
+  ``prediction_to_partition`` of the method's own ``predict``, autonomous protocol, score maps
+  with ``n_pred=K`` as `bench run` scores them) averaged over the validation images (failures
+  count 0), plus the trainer's per-image extras (e.g. seg rate);
 - ``tb/``: the same numbers as TensorBoard events (``torch.utils.tensorboard``); ``curves.png``;
 - ``last.pt`` every ``save_every_steps`` optimizer steps and after each epoch's evaluation;
   ``best.pt`` when the validation mIoU (``miou_matched``) improves. Both are the trainer's
@@ -158,11 +159,12 @@ class CsvLog:
                 self.fields = next(csv.reader(f), None)
 
     def truncate(self, step: int) -> None:
-        """Keep the rows with ``step`` <= the given step (rewritten atomically)."""
+        """Keep the whole rows with ``step`` <= the given step (rewritten atomically; a torn last line
+        from a killed run is dropped)."""
         if not self.path.is_file():
             return
         with open(self.path, newline="") as f:
-            rows = [r for r in csv.DictReader(f) if int(float(r["step"])) <= step]
+            rows = [r for r in csv.DictReader(f) if None not in r.values() and int(float(r["step"])) <= step]
         buf = io.StringIO()
         if self.fields:
             w = csv.DictWriter(buf, fieldnames=self.fields)
@@ -229,8 +231,9 @@ def evaluate(trainer: Any, handle: Any, limit: int | None) -> dict[str, float]:
             extras: dict[str, float] = {}
             try:
                 pred = method.predict(sample.image, None, None)
-                part, _ = prediction_to_partition(pred, sample.label_map.shape)
-                scores = score_partition(part, sample.label_map, **handle.scoring)
+                part, info = prediction_to_partition(pred, sample.label_map.shape)
+                # as bench run scores it: score maps over all K channels (n_pred=K, the authors' mIoU)
+                scores = score_partition(part, sample.label_map, **handle.scoring, n_pred=info.n_channels)
                 extras = trainer.eval_extras(pred)
             except Exception:  # noqa: BLE001 - a failed image scores 0, as in bench run
                 scores, failed = score_failure(sample.label_map), failed + 1

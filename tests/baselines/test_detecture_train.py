@@ -314,3 +314,15 @@ def test_textureade_build_trains_on_train_validates_on_validation(world, tmp_pat
     assert summary.steps == 8 and summary.best_miou is not None  # 2 epochs x 8 train samples / 2
     assert sorted(set(seen)) == [f"mosaic-{i:05d}" for i in range(8)]  # never a validation or test image
     assert [float(r["val_images"]) for r in _rows(tmp_path / "run" / "eval.csv")] == [2.0, 2.0]
+
+
+def test_csv_log_truncate_drops_later_and_torn_rows(tmp_path):
+    from benchmark.training import CsvLog
+
+    log = CsvLog(tmp_path / "m.csv")
+    for step in (1, 2, 3):
+        log.append({"step": step, "loss": 1.0 / step})
+    with open(tmp_path / "m.csv", "a") as f:
+        f.write("1")  # a row torn by a kill: "1" of "12,..."
+    CsvLog(tmp_path / "m.csv").truncate(2)
+    assert [r["step"] for r in CsvLog(tmp_path / "m.csv").rows()] == ["1", "2"]
