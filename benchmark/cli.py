@@ -39,8 +39,11 @@ def cli() -> None:
 @click.option("--skip-bad-shards", is_flag=True, default=None,
               help="A damaged or missing shard is a warning and skipped (default: stop, exit 2).")  # fmt: skip
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default=None,
+              help="local (default) or ray: the method in Ray actors, scoring in Ray tasks (same records).")  # fmt: skip
+@click.option("--ray-address", default=None, help="Join this Ray cluster (default: start a local one).")
 def run_cmd(config_path, method, dataset, out_dir, protocol, suite, k, data_path, limit, options, timeout,
-            save_predictions, strict, no_verify, skip_bad_shards, no_progress) -> None:  # fmt: skip
+            save_predictions, strict, no_verify, skip_bad_shards, no_progress, executor, ray_address) -> None:  # fmt: skip
     """Run METHOD on DATASET, one record per image, into OUT (resumes a partial run there)."""
     from benchmark.registry import parse_options
     from benchmark.runconfig import resolve_run_config
@@ -51,6 +54,7 @@ def run_cmd(config_path, method, dataset, out_dir, protocol, suite, k, data_path
         "data_path": data_path, "limit": limit, "options": parse_options(options) if options else None,
         "timeout": timeout, "save_predictions": save_predictions or None, "progress": False if no_progress else None,
         "verify": False if no_verify else None, "skip_bad_shards": skip_bad_shards or None, "strict": strict or None,
+        "executor": executor, "ray_address": ray_address,
     }  # fmt: skip
     config = resolve_run_config(cli_values, config_path)
     summary = run(config)

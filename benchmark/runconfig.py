@@ -42,6 +42,10 @@ class RunConfig:
     verify: check each TextureADE shard against manifest.json as it is opened. skip_bad_shards:
     a damaged shard is a warning and skipped, not a one-line error. strict: a Detecture mask that
     is not binary 0/255 rejects its sample (else thresholded with a warning); see README "Bad input".
+    executor: "local" (this process) or "ray" (the method in Ray actors, scoring in Ray tasks; the
+    same records). ray_address: a Ray cluster to join (None: start a local instance). num_gpus:
+    GPUs per method actor (None: 1 for a method with weights on a cluster with GPUs, else 0).
+    actors: how many method actors (None: one per num_gpus GPUs, else half the cluster's CPUs).
     """
 
     method: str | MethodSpec | None = None
@@ -59,6 +63,10 @@ class RunConfig:
     verify: bool = True
     skip_bad_shards: bool = False
     strict: bool = False
+    executor: str = "local"
+    ray_address: str | None = None
+    num_gpus: float | None = None
+    actors: int | None = None
 
     def validate(self) -> RunConfig:
         """UserError (one line) for a missing or out-of-range value; returns self."""
@@ -73,6 +81,13 @@ class RunConfig:
             raise UserError(f"--timeout must be > 0 seconds, got {self.timeout}")
         if not isinstance(self.options, dict):
             raise UserError(f"options must map param names to values, got {self.options!r}")
+        from textureade.executors import check_executor
+
+        check_executor(self.executor, self.ray_address)
+        if self.actors is not None and self.actors < 1:
+            raise UserError(f"actors must be >= 1, got {self.actors}")
+        if self.num_gpus is not None and self.num_gpus < 0:
+            raise UserError(f"num_gpus must be >= 0, got {self.num_gpus}")
         return self
 
     def to_json(self) -> dict[str, Any]:
@@ -94,6 +109,10 @@ class RunConfig:
             "verify": self.verify,
             "skip_bad_shards": self.skip_bad_shards,
             "strict": self.strict,
+            "executor": self.executor,
+            "ray_address": self.ray_address,
+            "num_gpus": self.num_gpus,
+            "actors": self.actors,
         }
 
 

@@ -185,6 +185,9 @@ class RunInfo:
     reader_warnings: dict[str, Any] | None = None
     skipped_shards: list[list[str]] | None = None
     error: str | None = None
+    #: where the method ran, on ``executor="ray"``: {kind, ray_version, address, nodes, cpus,
+    #: gpus, actors, num_gpus_per_actor} (textureade.executors.ray_info); None for a local run
+    executor: dict[str, Any] | None = None
 
     def write(self, path: Path) -> None:
         """Atomically (key-sorted JSON, fsynced)."""

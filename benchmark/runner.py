@@ -9,6 +9,11 @@
   versions, host, counts);
 - ``predictions/<id>.png`` + ``<id>.json`` with ``save_predictions`` (what `bench score` reads).
 
+Executors: ``executor="local"`` runs the method in this process; ``"ray"`` runs it in Ray actors
+(one per GPU, the model loaded once per actor; CPU actors for weight-free methods) and scores in
+Ray CPU tasks (:mod:`benchmark.runner_ray`); the records are journaled here in stream order
+either way, so they are the same records (``time_*`` aside) and resume the same way.
+
 Resuming: run the same command again. Records already in the journal are kept (their samples are
 streamed past, and their ids checked against the dataset), the rest are computed, so the final
 records equal those of an uninterrupted run except the ``time_*`` columns. A different method,
@@ -124,6 +129,36 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".strip()[:500]
 
 
+@dataclass
+class Predicted:
+    """What ``predict`` gave for one image: the Prediction, or the one-line ``reason`` it failed
+    (an exception, a timeout, not a Prediction); seconds: the time predict took."""
+
+    pred: Prediction | None
+    reason: str | None
+    seconds: float
+
+
+def predict_sample(
+    method: Any, image: Any, k_given: int | None, descriptions: list[str] | None, timeout: float | None
+) -> Predicted:
+    """``method.predict`` on one image under the per-image ``timeout``; MethodUnavailable propagates."""
+    t0 = time.perf_counter()
+    try:
+        with deadline(timeout):
+            pred = method.predict(image, k_given, descriptions)
+        t_pred = time.perf_counter() - t0
+        if timeout and t_pred > timeout:
+            raise SampleTimeout(f"timeout: predict took {t_pred:.1f} s, over the limit of {timeout:g} s")
+        if not isinstance(pred, Prediction):
+            raise TypeError(f"predict returned {type(pred).__name__}, not a Prediction")
+    except MethodUnavailable:  # it cannot run here at all (e.g. weights that fail to load lazily): stop
+        raise
+    except Exception as exc:  # the method's fault: recorded, listed, scored as a failure
+        return Predicted(None, one_line(exc), time.perf_counter() - t0)
+    return Predicted(pred, None, t_pred)
+
+
 def evaluate_sample(
     method: Any,
     sample: Sample,
@@ -141,32 +176,46 @@ def evaluate_sample(
     index: the sample's stream position. k: the fixed K or None (see ``method_inputs``).
     scoring: ``score_partition`` options. t_load: seconds the dataset took to yield the sample.
     """
+    k_given, descriptions = method_inputs(context.protocol, sample, k)
+    predicted = predict_sample(method, sample.image, k_given, descriptions, timeout)
+    return score_predicted(
+        predicted, sample, index=index, context=context, k_given=k_given, scoring=scoring, pred_dir=pred_dir,
+        t_load=t_load,
+    )  # fmt: skip
+
+
+def score_predicted(
+    predicted: Predicted,
+    sample: Sample,
+    *,
+    index: int,
+    context: RowContext,
+    k_given: int | None,
+    scoring: dict[str, Any],
+    pred_dir: Path | None = None,
+    t_load: float = 0.0,
+) -> RecordRow:
+    """The record of one predicted image: partition (saved under ``pred_dir`` when given) and scores;
+    a failed prediction, or one that is malformed, gives a failed record scored as a failure."""
     from benchmark.metrics import score_failure, score_partition
 
     gt = sample.label_map
-    k_given, descriptions = method_inputs(context.protocol, sample, k)
     row = partial(
         RecordRow.build, index=index, sample_id=sample.id, base_id=sample.base_id, gt_shape=gt.shape,
         context=context, k_given=k_given,
     )  # fmt: skip
-    t0 = time.perf_counter()
-    try:
-        with deadline(timeout):
-            pred = method.predict(sample.image, k_given, descriptions)
-        t_pred = time.perf_counter() - t0
-        if timeout and t_pred > timeout:
-            raise SampleTimeout(f"timeout: predict took {t_pred:.1f} s, over the limit of {timeout:g} s")
-        if not isinstance(pred, Prediction):
-            raise TypeError(f"predict returned {type(pred).__name__}, not a Prediction")
-        partition, info = prediction_to_partition(pred, gt.shape)
-        if pred_dir is not None:
-            save_prediction(pred_dir, sample.id, partition, pred.descriptions, info.n_channels)
-    except MethodUnavailable:  # it cannot run here at all (e.g. weights that fail to load lazily): stop
-        raise
-    except Exception as exc:  # the method's fault: recorded, listed, scored as a failure
-        t_pred = time.perf_counter() - t0
+    pred, reason, t_pred = predicted.pred, predicted.reason, predicted.seconds
+    if pred is not None:
+        t0 = time.perf_counter()
+        try:
+            partition, info = prediction_to_partition(pred, gt.shape)
+            if pred_dir is not None:
+                save_prediction(pred_dir, sample.id, partition, pred.descriptions, info.n_channels)
+        except Exception as exc:  # a malformed prediction: the method's fault too
+            reason, t_pred = one_line(exc), t_pred + time.perf_counter() - t0
+    if reason is not None or pred is None:
         timings = {"load": t_load, "predict": t_pred, "score": 0.0}
-        return row(status="failed", reason=one_line(exc), scores=score_failure(gt), timings=timings)
+        return row(status="failed", reason=reason, scores=score_failure(gt), timings=timings)
     t1 = time.perf_counter()
     # score maps: the authors' convention over all K channels (dice/dustbin columns filled)
     scores = score_partition(partition, gt, **scoring, n_pred=info.n_channels)
@@ -253,12 +302,18 @@ def stream_records(
     limit: int | None = None,
     progress: bool = False,
     desc: str = "",
+    resolve: Callable[[Any], RecordRow] | None = None,
+    window: int = 1,
 ) -> None:
     """Journal one record per sample of ``handle`` (the first ``limit``), resuming after ``n_done``.
 
     Samples already journaled are streamed past and their ids checked against the journal's; every
     later one is ``evaluate(sample, index=i, t_load=seconds)`` and appended (fsynced) at once.
+    With ``resolve`` (another executor, e.g. Ray), ``evaluate`` returns a handle instead and up to
+    ``window`` samples are in flight; ``resolve(handle)`` gives the records, appended in stream order.
     """
+    from collections import deque
+
     from tqdm import tqdm
 
     total = handle.count()
@@ -267,6 +322,15 @@ def stream_records(
     done_rows = journal.rows()
     n_failed = 0
     bar = tqdm(total=total, disable=not progress, unit="img", desc=desc, mininterval=0.5)
+    in_flight: deque[Any] = deque()
+
+    def count(row: RecordRow) -> None:
+        nonlocal n_failed
+        n_failed += row.status == "failed"
+        bar.update(1)
+        if n_failed:
+            bar.set_postfix(failed=n_failed, refresh=False)
+
     try:
         samples = handle.iter_samples(limit)
         index = 0
@@ -284,14 +348,22 @@ def stream_records(
                         f"{journal.path}: record {index} is {row.id!r} but the dataset now yields "
                         f"{sample.id!r}; pass another --out"
                     )
+                count(row)
+            elif resolve is not None:  # in flight elsewhere; journaled in stream order
+                in_flight.append(evaluate(sample, index=index, t_load=t_load))
+                if len(in_flight) >= max(1, window):
+                    row = resolve(in_flight.popleft())
+                    journal.append(row)
+                    count(row)
             else:
                 row = evaluate(sample, index=index, t_load=t_load)
                 journal.append(row)
-            n_failed += row.status == "failed"
+                count(row)
             index += 1
-            bar.update(1)
-            if n_failed:
-                bar.set_postfix(failed=n_failed, refresh=False)
+        while in_flight:
+            row = resolve(in_flight.popleft())  # type: ignore[misc]
+            journal.append(row)
+            count(row)
     finally:
         bar.close()
         journal.close()
@@ -335,7 +407,13 @@ def run(config: RunConfig) -> RunSummary:
         info.write(run_json)
         t_start = time.perf_counter()
         try:
-            method = build_method(spec, options)
+            if config.executor == "ray":  # the method in Ray actors, model loaded once per actor
+                from benchmark.runner_ray import RayEvaluator
+
+                method = RayEvaluator(spec, options, config)
+                info.executor = method.info
+            else:
+                method = build_method(spec, options)
         except BaseException:
             # refused (no weights, bad option) or interrupted before any sample ran: leave --out as
             # it was, not a run.json claiming a run that is "running" forever
@@ -351,17 +429,22 @@ def run(config: RunConfig) -> RunSummary:
             for stale in pred_dir.glob(".*.tmp-*"):  # a temp file a killed run left mid-write
                 stale.unlink()
         context = RowContext(method=spec.name, dataset=handle.name, protocol=proto)
+        on_ray = config.executor == "ray"
         evaluate = partial(
-            evaluate_sample, method, context=context, k=k, scoring=handle.scoring, timeout=config.timeout,
-            pred_dir=pred_dir,
+            method.submit if on_ray else partial(evaluate_sample, method), context=context, k=k,
+            scoring=handle.scoring, timeout=config.timeout, pred_dir=pred_dir,
         )  # fmt: skip
         try:
             stream_records(handle, journal, n_done, evaluate, limit=config.limit, progress=config.progress,
-                           desc=f"{spec.name} on {handle.name}")  # fmt: skip
+                           desc=f"{spec.name} on {handle.name}", resolve=method.resolve if on_ray else None,
+                           window=method.window if on_ray else 1)  # fmt: skip
         except BaseException as exc:  # stopped (MethodUnavailable, Ctrl-C): records so far stay resumable
             info.status, info.finished, info.error = "stopped", now_utc(), one_line(exc) or type(exc).__name__
             info.write(run_json)
             raise
+        finally:
+            if on_ray:
+                method.close()
         done = finalize(journal, out / "records.parquet", config.limit)
         complete(info, done, handle, time.perf_counter() - t_start)
         info.write(run_json)
