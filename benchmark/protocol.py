@@ -9,7 +9,10 @@ K is the dataset's fixed K when its manifest (or the suite, or ``--k``) sets one
 CAID: 1), else the number of ground-truth regions of the sample. Descriptions are given only when
 they number exactly K.
 
-A suite fixes the protocol and K per dataset for a whole table: see :mod:`benchmark.suites`.
+A suite fixes the protocol, the K source and a method family's options (fixed prompts, modes) per
+dataset for a whole table (``oracle-k`` is an oracle: the detecture suites never use it): see
+:mod:`benchmark.suites`. ``run.json`` ``given`` records what the method got
+(:class:`benchmark.runinfo.Given`).
 
 Predictions become a partition in one place (:func:`prediction_to_partition`): score maps
 ((K'+1) x h x w, dustbin first) go through ``textureade.types.scores_to_partition``. A prediction
