@@ -326,3 +326,14 @@ def test_csv_log_truncate_drops_later_and_torn_rows(tmp_path):
         f.write("1")  # a row torn by a kill: "1" of "12,..."
     CsvLog(tmp_path / "m.csv").truncate(2)
     assert [r["step"] for r in CsvLog(tmp_path / "m.csv").rows()] == ["1", "2"]
+
+
+def test_detecture_folder_trains(world, tmp_path):
+    from textureade.detecture_format import write_detecture_folder
+    from textureade.mosaic import mosaic_samples
+
+    folder = write_detecture_folder(
+        list(mosaic_samples(4, k=(2, 3), seed=6, size=(64, 64))), tmp_path / "det"
+    )
+    summary = train(_cfg(world, tmp_path / "run", dataset=str(folder), val_dataset=None, max_steps=2))
+    assert summary.steps == 2 and [r["step"] for r in _rows(tmp_path / "run" / "metrics.csv")] == ["1", "2"]
