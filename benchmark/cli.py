@@ -203,6 +203,51 @@ def table_cmd(results, suite, out_dir, drop_failures, published, n_boot) -> None
     click.echo("wrote " + ", ".join(str(p) for p in paths.values()))
 
 
+@cli.command("report")
+@click.argument("results", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for the HTML site."
+)
+@click.option(
+    "--metric", default=None, help="Default sort key of the galleries (a record column; worst first)."
+)
+@click.option("--compare", "compare", multiple=True,
+              help="A,B: a comparison page of methods A and B (repeatable; default: every pair on a dataset).")  # fmt: skip
+@click.option(
+    "--data",
+    "data",
+    multiple=True,
+    help="NAME=PATH: where dataset NAME lives now (default: run.json's path).",
+)
+@click.option("--n-boot", type=click.IntRange(min=100), default=1000, show_default=True)
+def report_cmd(results, out_dir, metric, compare, data, n_boot) -> None:
+    """Static HTML report of runs: sortable leaderboard, per-run galleries (worst first), comparisons."""
+    from benchmark.html_report.site import write_report
+    from textureade.errors import UserError
+
+    pairs = []
+    for text in compare:
+        parts = [p.strip() for p in text.split(",")]
+        if len(parts) != 2 or not all(parts):
+            raise UserError(f"--compare takes A,B (two method names), got {text!r}")
+        pairs.append((parts[0], parts[1]))
+    datasets = {}
+    for text in data:
+        name, sep, path = text.partition("=")
+        if not sep or not name or not path:
+            raise UserError(f"--data takes NAME=PATH, got {text!r}")
+        datasets[name] = path
+    s = write_report(
+        list(results), out_dir, metric=metric, compare=pairs or None, datasets=datasets, n_boot=n_boot
+    )
+    for note in s.notes:
+        click.echo(f"  note: {note}", err=True)
+    click.echo(
+        f"{s.n_runs} runs, {s.n_images} images, {len(s.comparisons)} comparisons "
+        f"({s.thumbs_written} thumbnails written) -> {s.index}"
+    )
+
+
 @cli.command("list")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def list_cmd(fmt) -> None:

@@ -31,6 +31,7 @@ from textureade.preview.render import (
     palette,
     resize_image,
     resize_labels,
+    sync_written,
     thumb_shape,
     write_jpeg_once,
 )
@@ -252,6 +253,7 @@ def write_preview(
         used.update(im[0] for im in imgs)
         items.append(sample_item(sample, summary, imgs))
     stats = acc.finish()
+    sync_written(written)
     for stale in (out / "thumbs").glob("*.jpg") if (out / "thumbs").is_dir() else []:
         if f"thumbs/{stale.name}" not in used:
             stale.unlink()

@@ -1,7 +1,7 @@
 /* textureade preview and bench report: sortable tables and a paged gallery. No dependencies.
  * Tables: <table class="sortable">; a click on a header sorts the body rows by the cells'
  * data-v (a number) or text; a second click reverses. Gallery: window.GALLERY (from a data
- * script) = {page_size, keys: [{key, label, hib}], default_key, items: [{id, failed, reason,
+ * script) = {root (prefix of the image paths), page_size, keys: [{key, label, hib}], default_key, items: [{id, failed, reason,
  * imgs: [[src, caption, w, h]], kv: [[label, text]], table: {head, rows}, v: {key: number}}]}
  * rendered into #gallery one page at a time, worst first by the chosen key. */
 (function () {
@@ -47,7 +47,7 @@
       td.appendChild(document.createTextNode(c.t === null || c.t === undefined ? "" : String(c.t)));
     } else { td.textContent = c === null || c === undefined ? "" : String(c); }
   }
-  function card(item) {
+  function card(item, root) {
     var div = el("div", {"class": "card" + (item.failed ? " failed" : ""), id: "item-" + item.id});
     div.appendChild(el("h3", null, item.id));
     if (item.reason) div.appendChild(el("div", {"class": "reason"}, "failed: " + item.reason));
@@ -55,7 +55,7 @@
       var imgs = el("div", {"class": "imgs"});
       item.imgs.forEach(function (im) {
         var fig = el("figure");
-        fig.appendChild(el("img", {src: im[0], alt: im[1], width: im[2], height: im[3], loading: "lazy", decoding: "async"}));
+        fig.appendChild(el("img", {src: root + im[0], alt: im[1], width: im[2], height: im[3], loading: "lazy", decoding: "async"}));
         fig.appendChild(el("figcaption", null, im[1]));
         imgs.appendChild(fig);
       });
@@ -128,7 +128,7 @@
       count.textContent = items.length + " of " + G.items.length + " images, page " + (state.page + 1) + " of " + pages;
       list.textContent = "";
       var frag = document.createDocumentFragment();
-      items.slice(state.page * size, (state.page + 1) * size).forEach(function (it) { frag.appendChild(card(it)); });
+      items.slice(state.page * size, (state.page + 1) * size).forEach(function (it) { frag.appendChild(card(it, G.root || "")); });
       list.appendChild(frag);
       pager(pagerTop, pages); pager(pagerBottom, pages);
     }
