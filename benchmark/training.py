@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,10 +249,13 @@ def evaluate(trainer: Any, handle: Any, limit: int | None) -> dict[str, float]:
 
 
 # ---- the loop ---------------------------------------------------------------------------
-def _save(trainer: Any, path: Path, state: dict[str, Any]) -> None:
+def _save(trainer: Any, path: Path, state: dict[str, Any], val_iou: float | None = None) -> None:
+    """The trainer's checkpoint + ``epoch`` (last finished, 0-based, as the authors count), ``val_iou``
+    and our ``train_state``, written atomically."""
     import torch
 
     payload = trainer.checkpoint()
+    payload.update(epoch=max(int(state["epochs_done"]) - 1, 0), val_iou=val_iou)
     payload["train_state"] = {**state, "torch_rng": torch.get_rng_state()}
     if torch.cuda.is_available():
         payload["train_state"]["cuda_rng"] = torch.cuda.get_rng_state_all()
@@ -391,9 +395,10 @@ def train(cfg: TrainConfig) -> TrainSummary:
                 evals.append({"step": state["step"], "epoch": epoch + 1, **scores, "best": int(better)})
                 for k, v in scores.items():
                     tb.add_scalar(f"val/{k[4:]}", v, int(state["step"]))
-            _save(trainer, out / "last.pt", state)
-            if better:
-                _save(trainer, out / "best.pt", state)
+            _save(trainer, out / "last.pt", state, scores.get("val_miou"))
+            if better:  # the same bytes: copied, not serialised twice
+                with atomic_path(out / "best.pt") as tmp:
+                    shutil.copyfile(out / "last.pt", tmp)
             tb.flush()
             plot_curves(out)
     finally:

@@ -231,6 +231,9 @@ def test_run_writes_logs_and_a_checkpoint_the_method_runs(full_run, world, tmp_p
     for name in ("last.pt", "best.pt"):
         ckpt = torch.load(out / name, weights_only=True)
         assert set(ckpt["model_trainable"]) == arch.published_keys(2)
+        assert {"epoch", "optimizer", "dustbin_embed", "val_iou", "phase"} <= set(ckpt)
+    best = max(range(2), key=lambda i: (float(evals[i]["val_miou"]), -i))  # the first of equals
+    assert torch.load(out / "best.pt", weights_only=True)["epoch"] == best
     res = run(RunConfig(method="detecture", dataset=str(root / "val"), out=tmp_path / "bench", progress=False,
                         options={**params, "checkpoint": str(out / "best.pt"), "max_new_tokens": 8}))  # fmt: skip
     assert res.n_records == 2 and res.n_failed == 0, res.failures
