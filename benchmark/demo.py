@@ -7,7 +7,10 @@
 3. runs every registered method that can run here on both (the ``demo`` suite: each method told
    the ground-truth K; a method without that protocol runs under its first declared one); methods
    that cannot run here (e.g. weights not in the local cache) are listed as skipped with the reason;
-4. prints the leaderboard and writes ``OUT/leaderboard.{csv,md,png}``.
+4. prints the leaderboard and writes ``OUT/leaderboard.{csv,md,png}``;
+5. writes two static sites that open from disk: ``OUT/report/index.html`` (`bench report` of the
+   runs: leaderboard, per-run galleries from the saved predictions, comparisons) and
+   ``OUT/preview/index.html`` (`textureade preview` of the mini TextureADE).
 
 Usage: ``python -m benchmark.demo --out demo_out [--n-ade 48] [--n-mosaics 16] [--methods a,b]``.
 Rerunning wipes OUT only when a previous demo made it (``OUT/.demo`` marker).
@@ -93,7 +96,7 @@ def run_all(
             t0 = time.perf_counter()
             s = run(RunConfig(
                 method=spec, dataset=ds, out=out / "runs" / f"{name}__{ds}", protocol=protocol, k=k, data_path=path,
-                limit=limit, timeout=timeout, progress=progress,
+                limit=limit, timeout=timeout, progress=progress, save_predictions=True,
             ))  # fmt: skip
             print(
                 f"[demo] {name} on {ds} ({s.protocol}): {s.n_ok} ok, {s.n_failed} failed, "
@@ -149,6 +152,13 @@ def _main(args: argparse.Namespace) -> int:
         print("Skipped (cannot run here):")
         for e in skipped:
             print(f"  {e['method']}: {e['reason']}")
+    from benchmark.html_report.site import write_report
+    from textureade.preview.site import write_preview
+
+    report = write_report([out / "runs"], out / "report")
+    preview = write_preview(datasets["textureade"], out / "preview")
+    print(f"[demo] report: {report.index} ({report.n_runs} runs, {len(report.comparisons)} comparisons)")
+    print(f"[demo] preview: {preview.index} ({preview.n_samples} samples)")
     print(f"\n[demo] wrote {paths['csv']}, {paths['md']}, {paths['png']} in {time.perf_counter() - t0:.0f} s")
     return 0
 
