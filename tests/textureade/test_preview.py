@@ -165,3 +165,30 @@ def test_preview_in_headless_chromium(built, tmp_path):
         assert non_blank(page.screenshot())
         chrome.pump(0.2)
         assert page.errors == []
+
+
+def test_provenance_of_a_vlm_sample_with_fallback():
+    from textureade.preview.stats import StatsAccumulator
+    from textureade.types import Sample
+
+    lm = np.zeros((64, 64), np.int32)
+    lm[:, :32], lm[:, 32:48], lm[:, 48:] = 1, 2, 3
+    prov = {
+        "region_class_ids": [4, 4, 9],
+        "regions": {"merges": [{"a": 1}], "splits": [{"s": 1}, {"s": 2}], "dropped": []},
+        "describer": {"describer": "vlm", "model": "tiny/vlm", "sources": ["model", "fallback", "model"],
+                      "fallback_describer": "offline"},
+    }  # fmt: skip
+    rng = np.random.default_rng(0)
+    sample = Sample(id="s1", image=rng.integers(0, 255, (64, 64, 3), dtype=np.uint8), label_map=lm,
+                    descriptions=["Texture of a b c d", "Texture of e f g h", "Texture of i j k l m"],
+                    region_names=["wall", "wall", "floor"], provenance=prov)  # fmt: skip
+    acc = StatsAccumulator("x")
+    s = acc.add(sample)
+    assert (s.merges, s.splits, s.dropped, s.fallback_regions) == (1, 2, 0, 1)
+    assert s.describer == "vlm (tiny/vlm)" and s.class_differs
+    stats = acc.finish()
+    assert stats.describers == {"vlm (tiny/vlm)": 2, "offline (fallback)": 1}
+    assert stats.provenance == {"dropped": 0, "fallback_regions": 1, "merges": 1, "splits": 2}
+    assert stats.classes == {"wall": 2, "floor": 1} and stats.n_class_differs == 1
+    assert stats.regions_per_image == {"3": 1} and stats.description_words == {"0-5": 0, "5-10": 3}

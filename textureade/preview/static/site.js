@@ -89,7 +89,8 @@
     var count = el("span", {"class": "small", id: "count"});
     var lab1 = el("label", null, "worst first by "); lab1.appendChild(sel);
     var lab2 = el("label"); lab2.appendChild(failed); lab2.appendChild(document.createTextNode(" failed only"));
-    [lab1, lab2, search, count].forEach(function (x) { controls.appendChild(x); });
+    var anyFailed = G.items.some(function (it) { return it.failed; });
+    [lab1, anyFailed ? lab2 : null, search, count].forEach(function (x) { if (x) controls.appendChild(x); });
     var pagerTop = el("div", {"class": "pager"}), list = el("div", {id: "cards"}), pagerBottom = el("div", {"class": "pager"});
     [controls, pagerTop, list, pagerBottom].forEach(function (x) { root.appendChild(x); });
     var size = G.page_size || 50;
