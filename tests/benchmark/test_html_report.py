@@ -255,3 +255,16 @@ def test_2000_image_gallery_loads(tmp_path):
         assert "page 2 of 40" in page.evaluate("document.getElementById('count').textContent")
         chrome.pump(0.2)
         assert page.errors == []
+
+
+def test_a_bench_score_folder_shows_its_predictions(results, tmp_path):
+    from benchmark.score import score_folder
+
+    score_folder(results.parent / "toyset", results / "good" / "predictions", tmp_path / "scored" / "ext",
+                 name="external", n_boot=100)  # fmt: skip
+    s = write_report([tmp_path / "scored"], tmp_path / "site", n_boot=200)
+    assert s.n_runs == 1 and s.notes == []
+    (items,) = (tmp_path / "site" / "runs").glob("*/items.js")
+    data = gallery_data(items)
+    assert len(data["items"]) == 20 and all(len(it["imgs"]) == 3 for it in data["items"])
+    assert all(it["table"]["rows"] for it in data["items"])
