@@ -54,8 +54,37 @@ def _resize(arr: np.ndarray, hw: tuple[int, int], nearest: bool) -> np.ndarray:
     return cv2.resize(arr, (hw[1], hw[0]), interpolation=interp)
 
 
-def _colours(pixels: np.ndarray) -> list[str]:
-    lab = rgb_to_lab(pixels)
+@dataclass
+class ImageMaps:
+    """What every region's measurements read, computed once per image at the working size (h x w).
+
+    small: h x w x 3 uint8 RGB; lab: h x w x 3 float32 Lab of ``small`` (``colors.rgb_to_lab``);
+    grey: h x w float32 in [0, 1]; fine = |grey - sigma-1 blur|, coarse = |sigma-1 blur - sigma-4
+    blur|; jxx, jyy, jxy: the structure tensor's products of the sigma-1 blur's Sobel gradients.
+    """
+
+    small: np.ndarray
+    lab: np.ndarray
+    grey: np.ndarray
+    fine: np.ndarray
+    coarse: np.ndarray
+    jxx: np.ndarray
+    jyy: np.ndarray
+    jxy: np.ndarray
+
+    @classmethod
+    def of(cls, small: np.ndarray) -> ImageMaps:
+        grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+        b1 = cv2.GaussianBlur(grey, (0, 0), 1.0)
+        b4 = cv2.GaussianBlur(grey, (0, 0), 4.0)
+        gx = cv2.Sobel(b1, cv2.CV_32F, 1, 0, ksize=3)
+        gy = cv2.Sobel(b1, cv2.CV_32F, 0, 1, ksize=3)
+        lab = rgb_to_lab(small).reshape(small.shape)
+        return cls(small, lab, grey, np.abs(grey - b1), np.abs(b1 - b4), gx * gx, gy * gy, gx * gy)
+
+
+def _colours(lab: np.ndarray) -> list[str]:
+    """Colour names of a region from its pixels' Lab values (N x 3 float32)."""
     if lab.shape[0] > 3000:
         lab = lab[:: lab.shape[0] // 3000 + 1]
     first = colour_name(np.median(lab, axis=0))
@@ -76,25 +105,17 @@ def _colours(pixels: np.ndarray) -> list[str]:
     return [main] if other == main else [main, other]
 
 
-def _texture(grey: np.ndarray, mask: np.ndarray) -> tuple[str, str | None, bool, bool]:
-    """(granularity, orientation or None, regular, smooth) of the masked grey region."""
+def _texture(maps: ImageMaps, mask: np.ndarray) -> tuple[str, str | None, bool, bool]:
+    """(granularity, orientation or None, regular, smooth) of the masked region of ``maps``."""
     inner = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     if inner.sum() < 30:
         inner = mask
-    b1 = cv2.GaussianBlur(grey, (0, 0), 1.0)
-    b4 = cv2.GaussianBlur(grey, (0, 0), 4.0)
-    fine = float(np.abs(grey - b1)[inner].mean())
-    coarse = float(np.abs(b1 - b4)[inner].mean())
+    fine = float(maps.fine[inner].mean())
+    coarse = float(maps.coarse[inner].mean())
     smooth = (fine + coarse) < 0.02
     ratio = fine / (coarse + 1e-6)
     granularity = "fine-grained" if ratio > 0.6 else ("medium-grained" if ratio > 0.3 else "coarse")
-    gx = cv2.Sobel(b1, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(b1, cv2.CV_32F, 0, 1, ksize=3)
-    jxx, jyy, jxy = (
-        float((gx * gx)[inner].sum()),
-        float((gy * gy)[inner].sum()),
-        float((gx * gy)[inner].sum()),
-    )
+    jxx, jyy, jxy = (float(maps.jxx[inner].sum()), float(maps.jyy[inner].sum()), float(maps.jxy[inner].sum()))
     tr = jxx + jyy
     orientation = None
     if tr > 1e-9:
@@ -108,10 +129,14 @@ def _texture(grey: np.ndarray, mask: np.ndarray) -> tuple[str, str | None, bool,
                 orientation = "vertical"
             else:
                 orientation = "diagonal"
-    return granularity, orientation, _regular(grey, inner), smooth
+    return granularity, orientation, _regular(maps.grey, inner), smooth
 
 
 def _regular(grey: np.ndarray, mask: np.ndarray) -> bool:
+    """Whether the masked region repeats: its mask-normalised autocorrelation (every lag up to the
+    crop's size, from FFTs padded to at least twice the crop) has a secondary peak >= REGULAR_PEAK."""
+    from scipy import fft
+
     ys, xs = np.nonzero(mask)
     if ys.size < 200:
         return False
@@ -120,10 +145,10 @@ def _regular(grey: np.ndarray, mask: np.ndarray) -> bool:
     z = np.where(m, crop - crop[m].mean(), 0.0).astype(np.float64)
     if z.var() < 1e-8:
         return False
-    shape = (2 * z.shape[0], 2 * z.shape[1])
-    f = np.fft.rfft2(z, shape)
-    ac = np.fft.irfft2(f * np.conj(f), shape)
-    cnt = np.fft.irfft2(np.abs(np.fft.rfft2(m.astype(np.float64), shape)) ** 2, shape)
+    # any padding >= 2x the crop gives the same lags; FFT-friendly sizes are the fast ones
+    shape = tuple(fft.next_fast_len(2 * n, real=True) for n in z.shape)
+    power = np.abs(fft.rfft2(np.stack([z, m]), shape)) ** 2  # the region and its mask at once
+    ac, cnt = fft.irfft2(power, shape)
     ac = np.where(cnt > 0.25 * cnt[0, 0], ac / np.maximum(cnt, 1e-9), 0.0)
     ac = np.fft.fftshift(ac / max(ac[0, 0], 1e-12))
     cy, cx = shape[0] // 2, shape[1] // 2
@@ -193,9 +218,8 @@ class OfflineDescriber:
         h, w = label_map.shape
         s = min(1.0, self.work_side / max(h, w))
         hw = (max(1, round(h * s)), max(1, round(w * s)))
-        small = _resize(image, hw, nearest=False)
+        maps = ImageMaps.of(_resize(image, hw, nearest=False))
         lm = _resize(label_map.astype(np.int32), hw, nearest=True)
-        grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
         out: list[RegionLook | None] = []
         for idx in range(1, k + 1):
             mask = lm == idx
@@ -217,8 +241,8 @@ class OfflineDescriber:
                         )
                     )
                     continue
-            gran, orient, regular, smooth = _texture(grey, mask)
-            out.append(RegionLook(_colours(small[mask]), gran, orient, regular, smooth, _position(mask)))
+            gran, orient, regular, smooth = _texture(maps, mask)
+            out.append(RegionLook(_colours(maps.lab[mask]), gran, orient, regular, smooth, _position(mask)))
         return out
 
     def describe(self, image: np.ndarray, label_map: np.ndarray, regions: list[RegionInfo]) -> DescribeResult:
