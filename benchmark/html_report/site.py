@@ -192,6 +192,23 @@ def _pairs(views: list[RunView], compare: list[tuple[str, str]] | None) -> list[
     return out
 
 
+def _remove_stale(out: Path, thumbs: set[str], slugs: set[str], pages: set[Path]) -> None:
+    """Remove what an earlier report into ``out`` wrote and this one did not: thumbnails no page
+    uses, galleries of runs not reported now, comparison pages not made now (only our own files)."""
+    for stale in (out / "thumbs").glob("*.jpg") if (out / "thumbs").is_dir() else []:
+        if f"thumbs/{stale.name}" not in thumbs:
+            stale.unlink()
+    for folder in (out / "runs").iterdir() if (out / "runs").is_dir() else []:
+        if folder.is_dir() and folder.name not in slugs:
+            for name in ("index.html", "items.js"):
+                (folder / name).unlink(missing_ok=True)
+            if not any(folder.iterdir()):
+                folder.rmdir()
+    for stale in (out / "compare").glob("*") if (out / "compare").is_dir() else []:
+        if stale.suffix in (".html", ".js") and stale.with_suffix(".html") not in pages:
+            stale.unlink()
+
+
 def write_report(
     results: list[str | Path],
     out: str | Path,
@@ -247,10 +264,7 @@ def write_report(
         atomic_write(out / "compare" / f"{name}.html", page(title, body, root="..", scripts=(f"{name}.js",)))
         links.append(f'<li><a href="compare/{esc(name)}.html">{esc(title)}</a></li>')
         pages.append(out / "compare" / f"{name}.html")
-    if (out / "thumbs").is_dir():
-        for stale in (out / "thumbs").glob("*.jpg"):
-            if f"thumbs/{stale.name}" not in thumbs.used:
-                stale.unlink()
+    _remove_stale(out, thumbs.used, {v.slug for v in views}, set(pages))
     body = [
         "<h1>Benchmark report</h1>",
         f"<p>{len(views)} runs. Means over images with 95% bootstrap CIs over images; failed images count with "

@@ -143,6 +143,18 @@ def test_options_and_errors(results, tmp_path):
     assert [p.name.split("__")[0] for p in s.comparisons] == ["good"]
     for view in load_runs(find_runs([results])):
         assert gallery_data(tmp_path / "a" / "runs" / view.slug / "items.js")["default_key"] == "ari"
+    # a later report of one run into the same folder removes the other run's pages and thumbnails
+    one = write_report([results / "good"], tmp_path / "a", n_boot=200)
+    assert one.thumbs_written == 0 and one.comparisons == []
+    assert [p.name for p in (tmp_path / "a" / "runs").iterdir()] == ["good__toyset__autonomous"]
+    assert list((tmp_path / "a" / "compare").iterdir()) == []
+    used = set(
+        re.findall(
+            r"thumbs/[0-9a-f]+-\w+\.jpg",
+            (tmp_path / "a" / "runs" / "good__toyset__autonomous" / "items.js").read_text(),
+        )
+    )
+    assert {f"thumbs/{p.name}" for p in (tmp_path / "a" / "thumbs").iterdir()} == used
     with pytest.raises(UserError, match="--metric"):
         write_report([results], tmp_path / "b", metric="no_such", n_boot=200)
     with pytest.raises(UserError, match="--compare"):
