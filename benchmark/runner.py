@@ -410,7 +410,7 @@ def run(config: RunConfig) -> RunSummary:
             if config.executor == "ray":  # the method in Ray actors, model loaded once per actor
                 from benchmark.runner_ray import RayEvaluator
 
-                method = RayEvaluator(spec, options, config)
+                method = RayEvaluator(spec, options, config, predict_sample, score_predicted)
                 info.executor = method.info
             else:
                 method = build_method(spec, options)

@@ -12,6 +12,9 @@ Ray Core actors and tasks (:mod:`textureade.executors` says why not Ray Data):
   images in flight (round-robin over the actors) and journals the records in stream order, so
   they are the records of a local run (``time_*`` aside) and a rerun resumes as locally.
 
+The runner hands its own ``predict_sample`` and ``score_predicted`` in (Ray ships them by
+reference), so this module never imports :mod:`benchmark.runner`.
+
 A worker process that dies makes Ray re-run its scoring task or restart the actor and retry the
 call; each record is journaled once, by the driver. ``--save-predictions`` files are written by
 the scoring task, so on a multi-node cluster ``--out`` must be on a shared file system.
@@ -19,6 +22,7 @@ the scoring task, so on a multi-node cluster ``--out`` must be on a shared file 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +30,12 @@ from benchmark.protocol import method_inputs
 from benchmark.records import RecordRow, RowContext
 from benchmark.registry import MethodSpec
 from benchmark.runconfig import RunConfig
-from benchmark.runner import Predicted, predict_sample, score_predicted
 from textureade.executors import (
     actor_class,
     actor_count,
     default_num_gpus,
     kill_hook,
+    ray_get,
     ray_info,
     ray_init,
     remote_task,
@@ -43,10 +47,11 @@ class MethodActor:
     """One built method. A method that cannot be built is kept as the error, which :meth:`ready`
     hands back for the driver to raise (as a local run would), not an actor that died at creation."""
 
-    def __init__(self, spec: MethodSpec, options: dict[str, Any]) -> None:
+    def __init__(self, spec: MethodSpec, options: dict[str, Any], predict: Callable[..., Any]) -> None:
         from benchmark.registry import build_method
 
         self.error: BaseException | None = None
+        self.predict_sample = predict
         try:
             self.method = build_method(spec, options)
         except Exception as exc:
@@ -57,15 +62,19 @@ class MethodActor:
 
     def predict(
         self, sample: Sample, k_given: int | None, descriptions: list[str] | None, timeout: float | None
-    ) -> Predicted:
+    ) -> Any:
+        """``benchmark.runner.predict_sample`` on this actor's method: a ``Predicted``."""
         kill_hook()
-        return predict_sample(self.method, sample.image, k_given, descriptions, timeout)
+        return self.predict_sample(self.method, sample.image, k_given, descriptions, timeout)
 
 
-def score_task(predicted: Predicted, sample: Sample, kwargs: dict[str, Any]) -> RecordRow:
-    """The record of one image (a Ray task body; ``kwargs``: score_predicted's keywords)."""
+def score_task(
+    score: Callable[..., RecordRow], predicted: Any, sample: Sample, kwargs: dict[str, Any]
+) -> RecordRow:
+    """``score(predicted, sample, **kwargs)``: the record of one image (a Ray task body; ``score`` is
+    ``benchmark.runner.score_predicted``)."""
     kill_hook()
-    return score_predicted(predicted, sample, **kwargs)
+    return score(predicted, sample, **kwargs)
 
 
 class RayEvaluator:
@@ -74,7 +83,10 @@ class RayEvaluator:
     method actor and a scoring task. ``info``: the cluster facts run.json records; ``window``:
     images in flight."""
 
-    def __init__(self, spec: MethodSpec, options: dict[str, Any], config: RunConfig) -> None:
+    def __init__(
+        self, spec: MethodSpec, options: dict[str, Any], config: RunConfig, predict: Callable[..., Any],
+        score: Callable[..., RecordRow],
+    ) -> None:  # fmt: skip
         import ray
 
         ray_init(config.ray_address)
@@ -82,7 +94,8 @@ class RayEvaluator:
         gpus = default_num_gpus(config.num_gpus, bool(spec.weights), self.info)
         n = actor_count(config.actors, gpus, self.info)
         cls = actor_class(MethodActor, num_cpus=1 if gpus == 0 else 0, num_gpus=gpus)
-        self.actors = [cls.remote(spec, options) for _ in range(n)]
+        self.actors = [cls.remote(spec, options, predict) for _ in range(n)]
+        self._score_fn = score
         self.info.update(actors=n, num_gpus_per_actor=gpus)
         self._score = remote_task(score_task)
         self.window = 2 * n + max(1, int(self.info["cpus"]))
@@ -103,12 +116,10 @@ class RayEvaluator:
         kwargs = dict(
             index=index, context=context, k_given=k_given, scoring=scoring, pred_dir=pred_dir, t_load=t_load
         )
-        return self._score.remote(predicted, ref, kwargs)
+        return self._score.remote(self._score_fn, predicted, ref, kwargs)
 
     def resolve(self, handle: Any) -> RecordRow:
-        import ray
-
-        return ray.get(handle)
+        return ray_get(handle)
 
     def close(self) -> None:
         import ray

@@ -13,6 +13,7 @@ output bytes never depend on which executor, how many nodes or which worker ran 
   identity ``resolve`` (a plain loop); Ray code passes ``ray.get``.
 - :func:`ray_init` joins ``--ray-address ADDR`` (a running cluster, e.g. ``ray start --head``) or
   starts a local instance (``address=None``); an already initialised Ray (tests) is reused.
+- :func:`ray_get`: ``ray.get`` that re-raises a task's own exception (one line for the CLIs).
 - :func:`ray_info`: what run.json / manifest.json record (Ray version, address, nodes, CPUs, GPUs).
 - :func:`remote_task` / :func:`actor_class`: ``ray.remote`` with the project's fault tolerance:
   a task whose worker process dies is re-run (``max_retries``; the driver commits each result once,
@@ -99,6 +100,20 @@ def ray_init(address: str | None) -> None:
         raise UserError(
             f"cannot join the Ray cluster at {address or 'a new local instance'}: {line}"
         ) from None
+
+
+def ray_get(handle: Any) -> Any:
+    """``ray.get(handle)``, re-raising a task's own exception as itself (a UserError or
+    MethodUnavailable stays one line for the CLIs, not Ray's multi-line traceback wrapper)."""
+    import ray
+
+    try:
+        return ray.get(handle)
+    except ray.exceptions.RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, Exception):
+            raise cause from None
+        raise
 
 
 def ray_info(address: str | None) -> dict[str, Any]:

@@ -126,6 +126,16 @@ def _process(ref: Any) -> ItemResult:
         return ItemResult.rejected(ref.id, ade_split, "error", f"{type(exc).__name__}: {msg}")
 
 
+def process_chunk(config: BuildConfig, refs: list[Any]) -> list[ItemResult]:
+    """One chunk's items through ``_process``, in order, with the worker state set up once per
+    process and config (what a Ray chunk task runs: :mod:`textureade.pipeline_ray`)."""
+    key = config.fingerprint()
+    if _STATE.get("key") != key:
+        _init_worker(config)
+        _STATE["key"] = key
+    return [_process(ref) for ref in refs]
+
+
 # ---- main side -----------------------------------------------------------------------------
 def input_fingerprint(form: str, refs: list[Any]) -> str:
     """sha256 over the form and every item's id, split and file size (paths themselves excluded)."""
@@ -272,7 +282,7 @@ def build(config: BuildConfig) -> BuildReport:
         if config.executor == "ray" and todo:
             from textureade.pipeline_ray import RayChunks
 
-            on_ray = RayChunks(config, chunks, todo, bar)
+            on_ray = RayChunks(config, chunks, todo, bar, process_chunk, _make_describer, describe_pending)
         elif config.workers > 1 and todo:
             from concurrent.futures import ProcessPoolExecutor
 
