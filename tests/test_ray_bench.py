@@ -115,3 +115,19 @@ def test_a_killed_driver_resumes_with_equal_records(ray_env, mosaics, local_run,
     assert 0 < summary.n_resumed < N and summary.n_records == N
     pd.testing.assert_frame_equal(_records(out), _records(local_run))
     assert _predictions(out) == _predictions(local_run)
+
+
+def test_a_method_that_cannot_be_built_is_one_error(ray_env, mosaics, tmp_path):
+    """Built in the actor, the method's refusal reaches the driver as the same one-line UserError
+    a local run raises, and --out is left as it was (no run.json claiming a running run)."""
+    from textureade.errors import UserError
+
+    out = tmp_path / "bad"
+    with pytest.raises(UserError, match="bad parameters") as local:
+        _run(mosaics, tmp_path / "bad-local", options={"no_such_param": 1})
+    with pytest.raises(UserError, match="bad parameters") as remote:
+        _run(mosaics, out, executor="ray", options={"no_such_param": 1})
+    assert str(remote.value) == str(local.value) and "\n" not in str(remote.value)
+    assert not (out / "run.json").exists()
+    with pytest.raises(UserError, match="needs --executor ray"):
+        _run(mosaics, out, ray_address="127.0.0.1:1")
