@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy import ndimage
 
 from textureade.describe.base import DescribeResult, RegionInfo
 from textureade.describe.colors import colour_name, rgb_to_lab
@@ -132,11 +131,23 @@ def _texture(maps: ImageMaps, mask: np.ndarray) -> tuple[str, str | None, bool, 
     return granularity, orientation, _regular(maps.grey, inner), smooth
 
 
+def _fft_size(n: int) -> int:
+    """The smallest 2^a * 3^b * 5^c >= n: a size the FFT handles fast."""
+    best, p5 = 1 << (n - 1).bit_length(), 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            p = p35
+            while p < n:
+                p *= 2
+            best, p35 = min(best, p), p35 * 3
+        p5 *= 5
+    return best
+
+
 def _regular(grey: np.ndarray, mask: np.ndarray) -> bool:
     """Whether the masked region repeats: its mask-normalised autocorrelation (every lag up to the
     crop's size, from FFTs padded to at least twice the crop) has a secondary peak >= REGULAR_PEAK."""
-    from scipy import fft
-
     ys, xs = np.nonzero(mask)
     if ys.size < 200:
         return False
@@ -146,15 +157,15 @@ def _regular(grey: np.ndarray, mask: np.ndarray) -> bool:
     if z.var() < 1e-8:
         return False
     # any padding >= 2x the crop gives the same lags; FFT-friendly sizes are the fast ones
-    shape = tuple(fft.next_fast_len(2 * n, real=True) for n in z.shape)
-    power = np.abs(fft.rfft2(np.stack([z, m]), shape)) ** 2  # the region and its mask at once
-    ac, cnt = fft.irfft2(power, shape)
+    shape = (_fft_size(2 * z.shape[0]), _fft_size(2 * z.shape[1]))
+    power = np.abs(np.fft.rfft2(np.stack([z, m]), shape)) ** 2  # the region and its mask at once
+    ac, cnt = np.fft.irfft2(power, shape)
     ac = np.where(cnt > 0.25 * cnt[0, 0], ac / np.maximum(cnt, 1e-9), 0.0)
     ac = np.fft.fftshift(ac / max(ac[0, 0], 1e-12))
     cy, cx = shape[0] // 2, shape[1] // 2
     # the central lobe: the connected positive area around zero lag; a regular texture repeats
     # with a strong secondary peak outside it
-    lobes, _ = ndimage.label(ac > 0.1)
+    _, lobes = cv2.connectedComponents((ac > 0.1).astype(np.uint8), connectivity=4)
     outside = lobes != lobes[cy, cx]
     return bool(ac[outside].max(initial=0.0) >= REGULAR_PEAK)
 
