@@ -17,7 +17,10 @@ dropped). Every output says which one it holds. A row's label says what the meth
 name: ``[oracle: GT text]`` when the run was given the ground-truth descriptions (``run.json``
 ``given.gt_descriptions``, the oracle-k protocol; such a run is a different row from the same
 method's run without them), ``[our design]`` when the method manifest says ``provenance.design:
-ours`` (a method of this project, not the authors' or a published baseline).
+ours`` (a method of this project, not the authors' or a published baseline). A cell whose run
+did not get what the suite gives that method on that dataset (protocol, K source, the options the
+suite fixes, e.g. SAM 3's inverse mode on RWTD) is marked ``*`` with the difference in a note
+(``off_suite`` in table.csv): its number is not the suite's.
 
 ``published=True`` adds the published numbers (:func:`load_published`, every table of
 ``manifests/published/detecture.yaml``) for printing beside ours. Rendering (CSV, Markdown, LaTeX
@@ -62,7 +65,9 @@ class RowKey:
 @dataclass
 class Cell:
     """One method x dataset: the run's metric means and CIs (metric -> (mean, lo, hi); a metric the
-    run lacks is absent), the image counts, what the method was given, and the run folder."""
+    run lacks is absent), the image counts, what the method was given, and the run folder.
+    off_suite: how the run differs from what the suite gives this method on this dataset (protocol,
+    K source, fixed options), None when it does not."""
 
     row: RowKey
     dataset: str
@@ -74,6 +79,7 @@ class Cell:
     n_failed: int
     metrics: dict[str, tuple[float, float, float]]
     run_dir: str
+    off_suite: str | None = None
 
 
 @dataclass
@@ -131,15 +137,35 @@ class PaperTable:
         return row.label(row in self.ours)
 
 
+def off_suite(info: RunInfo, setting: Any) -> str | None:
+    """How a run differs from a ``benchmark.suites.SuiteSetting`` (one line), or None: its protocol,
+    its K source (``given.k``: a fixed K must be the suite's, ``gt`` when the suite says gt) and the
+    value of every option the suite fixes (``method.params``)."""
+    diffs = []
+    if info.identity.protocol != setting.protocol:
+        diffs.append(f"protocol {info.identity.protocol} (suite: {setting.protocol})")
+    if setting.k == "gt" and info.given.k != "gt":
+        diffs.append(
+            f"K {info.identity.k if info.given.k == 'dataset' else info.given.k} (suite: each image's own)"
+        )
+    elif isinstance(setting.k, int) and (info.given.k != "dataset" or info.identity.k != setting.k):
+        got = (
+            "each image's own"
+            if info.given.k == "gt"
+            else info.identity.k
+            if info.given.k == "dataset"
+            else "none"
+        )
+        diffs.append(f"K {got} (suite: {setting.k})")
+    for key, value in setting.options.items():
+        if info.method.params.get(key) != value:
+            diffs.append(f"{key}={info.method.params.get(key)!r} (suite: {value!r})")
+    return "; ".join(diffs) or None
+
+
 def _is_ours(info: RunInfo) -> bool:
     provenance = (info.method.manifest or {}).get("provenance") or {}
     return str(provenance.get("design", "")).lower() == "ours"
-
-
-def _suite_datasets(suite: str) -> list[str]:
-    from benchmark.suites import get_suite
-
-    return list(get_suite(suite).datasets)
 
 
 def _dataset_aliases(datasets: list[str]) -> dict[str, str]:
@@ -173,7 +199,10 @@ def build_table(
 ) -> PaperTable:
     """The paper's table from the runs under ``paths`` (see the module docstring). UserError when
     no run covers a dataset of the suite, or two runs fill the same cell."""
-    datasets = _suite_datasets(suite)
+    from benchmark.suites import get_suite
+
+    the_suite = get_suite(suite)
+    datasets = list(the_suite.datasets)
     aliases = _dataset_aliases(datasets)
     cells: dict[tuple[RowKey, str], Cell] = {}
     ours: set[RowKey] = set()
@@ -210,6 +239,7 @@ def build_table(
             n_failed=summary["n_failed"],
             metrics=metrics,
             run_dir=str(run_dir),
+            off_suite=off_suite(info, the_suite.for_method(ds, info.identity.method)),
         )
         records = read_records(run_dir, ["status", "n_gt", "n_pred", "iou_panoptic"])
         ok = records[records["status"] == "ok"]

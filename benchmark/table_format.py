@@ -3,7 +3,8 @@
 Files written into the output folder (atomically, side by side):
 
 - ``table.csv``: one line per method x dataset: row label, method, oracle/our-design flags,
-  protocol, K source, counts, each metric's mean and 95% CI, the aggregation, the run folder;
+  protocol, K source, counts, each metric's mean and 95% CI, how the run differs from the suite's
+  setting (``off_suite``, empty when it does not), the aggregation, the run folder;
 - ``by_regions.csv``: panoptic IoU per method x dataset x number of GT regions (n, mean, CI);
 - ``pred_k.csv``: images per method x dataset x predicted number of regions (ok images);
 - ``published.csv`` (with ``--published``): the published values, one line per table x method x
@@ -57,7 +58,9 @@ def cells_frame(t: PaperTable) -> pd.DataFrame:
                 mean, lo, hi = c.metrics.get(m, (None, None, None))
                 line.update({m: mean, f"{m}_lo": lo, f"{m}_hi": hi})
             line.update(
-                aggregation="drop_failures" if t.drop_failures else "failures_zero", run_dir=c.run_dir
+                off_suite=c.off_suite,
+                aggregation="drop_failures" if t.drop_failures else "failures_zero",
+                run_dir=c.run_dir,
             )
             lines.append(line)
     return pd.DataFrame(lines)
@@ -118,9 +121,15 @@ def to_markdown(t: PaperTable) -> str:
         cells = []
         for ds in t.datasets:
             c = t.cells.get((row, ds))
-            cells.append("-" if c is None else _pair({m: v[0] for m, v in c.metrics.items()}, *PAPER_METRICS))
+            mark = "" if c is None or c.off_suite is None else " *"
+            cells.append(
+                "-" if c is None else _pair({m: v[0] for m, v in c.metrics.items()}, *PAPER_METRICS) + mark
+            )
         body.append([t.label(row), *cells])
     out += _md(["method", *t.datasets], body)
+    off = [f"{t.label(c.row)} on {c.dataset}: {c.off_suite}" for c in t.cells.values() if c.off_suite]
+    if off:
+        out += ["", "\\* not the suite's setting: " + "; ".join(off)]
     out += ["", "## pIoU / boundary F / failed of n (ours)", ""]
     body = []
     for row in t.rows:

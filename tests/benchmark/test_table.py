@@ -67,6 +67,11 @@ def results(tmp_path_factory) -> Path:
         (GOOD, handle("rwtd", 9, "oracle-k", 2), "good-rwtd-oracle"),
         (GOOD, handle("ade20k-detecture", 12, "autonomous"), "good-ade"),
         (FLAKY, handle("rwtd", 9, "oracle-k-blind", 2), "flaky-rwtd"),
+        (
+            MethodSpec(name="k3", entry="runner_toys:Threshold"),
+            handle("rwtd", 3, "oracle-k-blind", 3),
+            "k3-rwtd",
+        ),
         (GOOD, handle("toy-elsewhere", 3, "autonomous", stream=runner_toys.toy_stream), "good-other"),
     ]
     for method, h, out in runs:
@@ -82,7 +87,7 @@ def test_cells_are_the_runs_means_under_both_aggregations(results):
     ours = build_table([results], "detecture", n_boot=200)
     authors = build_table([results], "detecture", drop_failures=True, n_boot=200)
     assert ours.datasets == list(get_suite("detecture").datasets)  # columns in the suite's order
-    assert set(ours.rows) == {RowKey("good"), RowKey("good", oracle=True), RowKey("flaky")}
+    assert set(ours.rows) == {RowKey("good"), RowKey("good", oracle=True), RowKey("flaky"), RowKey("k3")}
     assert len(ours.skipped) == 1 and "toy-elsewhere" in ours.skipped[0]
     flaky = _records(results, "flaky-rwtd")
     n_failed = int((flaky["status"] == "failed").sum())
@@ -139,7 +144,7 @@ def test_labels_formats_and_published(results, tmp_path):
         "table.tex",
     ]
     cells = pd.read_csv(paths["table.csv"])
-    assert len(cells) == 4 and set(cells["aggregation"]) == {"failures_zero"}
+    assert len(cells) == 5 and set(cells["aggregation"]) == {"failures_zero"}
     assert cells.loc[cells["row"] == f"flaky {OURS_TAG}", "our_design"].item()
     pub = pd.read_csv(paths["published.csv"])
     final = pub[(pub["table"] == "final") & (pub["method"] == "Detecture") & (pub["dataset"] == "caid")]
@@ -176,3 +181,15 @@ def test_our_designs_say_so_in_their_manifests():
     }
     for name in ("sam3", "grounded-sam3", "sa2va", "qwen2sam-zs", "detecture"):
         assert specs[name].provenance.get("design") != "ours", name
+
+
+def test_cells_off_the_suites_setting_are_marked(results):
+    """detecture gives every method K=2 under oracle-k-blind on rwtd, autonomous on ade20k-detecture."""
+    t = build_table([results], "detecture", n_boot=100)
+    assert t.cells[RowKey("good"), "rwtd"].off_suite is None
+    assert t.cells[RowKey("good"), "ade20k-detecture"].off_suite is None
+    assert t.cells[RowKey("k3"), "rwtd"].off_suite == "K 3 (suite: 2)"
+    oracle = t.cells[RowKey("good", oracle=True), "rwtd"].off_suite
+    assert oracle == "protocol oracle-k (suite: oracle-k-blind)"
+    md = to_markdown(t)
+    assert "| k3 | " in md and " * |" in md and "k3 on rwtd: K 3 (suite: 2)" in md
