@@ -221,6 +221,8 @@ def _tex_table(
             c = t.cells.get((row, ds))
             cells += [_f(c.metrics[m][0]) if c and m in c.metrics else "-" for m in metrics]
             cells += [f"{c.n_failed}/{c.n}" if c else "-"] if failed else []
+            if c is not None and c.off_suite:
+                cells[-1] += r"$^*$"  # not the suite's setting (table.md / table.csv say how)
         lines.append(_tex(t.label(row)) + " & " + " & ".join(cells) + r" \\")
     if published:
         for p in t.published:

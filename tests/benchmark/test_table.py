@@ -193,3 +193,5 @@ def test_cells_off_the_suites_setting_are_marked(results):
     assert oracle == "protocol oracle-k (suite: oracle-k-blind)"
     md = to_markdown(t)
     assert "| k3 | " in md and " * |" in md and "k3 on rwtd: K 3 (suite: 2)" in md
+    k3_row = next(line for line in to_latex(t).splitlines() if line.startswith("k3 &"))
+    assert k3_row.split(" & ")[2].endswith("$^*$")  # rwtd's ARI cell, the last of its group
