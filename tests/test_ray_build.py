@@ -139,3 +139,25 @@ def test_vlm_describer_actors_match_local(ray_env, synth, tiny_vlm, tmp_path):
     assert _files(outs["ray"]) == _files(outs["local"])
     manifest = json.loads((outs["ray"] / "manifest.json").read_text())
     assert manifest["executor"]["actors"] == 1 and manifest["executor"]["num_gpus_per_actor"] == 0
+
+
+def test_a_vlm_that_cannot_load_is_one_error_and_frees_its_actor(ray_env, synth, tiny_vlm, tmp_path):
+    """Truncated weights: the describer actor's load error is the driver's one-line UserError, as
+    locally, before any chunk runs; the actor is released (its CPU free for the next build)."""
+    import shutil
+
+    import ray
+
+    from textureade.errors import UserError
+
+    model = shutil.copytree(tiny_vlm("qwen2_5_vl"), tmp_path / "vlm")
+    weights = model / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:2000])
+    with pytest.raises(UserError, match="cannot load") as err:
+        _build(synth, tmp_path / "out", limit=2, describer="vlm", vlm=str(model), executor="ray", num_gpus=0,
+               describer_options={"cache_dir": str(tmp_path / "c")})  # fmt: skip
+    assert "\n" not in str(err.value) and not (tmp_path / "out" / "manifest.json").exists()
+    deadline = time.monotonic() + 30
+    while ray.available_resources().get("CPU", 0) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert ray.available_resources().get("CPU", 0) == 2

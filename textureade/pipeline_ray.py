@@ -116,9 +116,10 @@ class RayChunks:
             n = actor_count(config.actors, gpus, self.info)
             cls = actor_class(DescriberActor, num_cpus=1 if gpus == 0 else 0, num_gpus=gpus)
             self.actors = [cls.remote(self._config_ref, make_describer, describe) for _ in range(n)]
-            self.info.update(actors=n, num_gpus_per_actor=gpus)
+            self.info.update(actors=n, num_gpus_per_actor=gpus, describe_chunks=config.describe_chunks)
             for err in ray.get([a.ready.remote() for a in self.actors]):
                 if err is not None:  # the model cannot load: one error before any work
+                    self.close()
                     raise err
 
     def _submit(self, group: tuple[int, list[int]]) -> Any:
