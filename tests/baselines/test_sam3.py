@@ -247,7 +247,7 @@ def test_the_detecture_suites_run_sam3_in_the_authors_modes(tiny_sam3, tmp_path,
     expect = {  # (suite, dataset): (mode, channels per image, given)
         ("detecture", "rwtd"): ("inverse", [2, 2, 2], Given("dataset", False, ["texture"])),
         ("detecture", "ade20k-detecture"): ("proposal", REGION_COUNTS, Given("gt", False, ["texture regions"])),
-        ("detecture", "caid"): ("fixed-prompts", [1, 1, 1], Given("dataset", False, ["water surface"])),
+        ("detecture", "caid"): ("fixed-prompts", REGION_COUNTS, Given("gt", False, ["water surface"])),
         ("detecture-2026-04", "rwtd"): (
             "fixed-prompts", REGION_COUNTS, Given("gt", False, ["foreground texture", "background texture"])
         ),
