@@ -28,6 +28,11 @@ Shared helper modules (used by several methods, owned by none):
 Architecture modules (our model code for published checkpoints, with the strict key/shape layout
 of the official files): ``code_arch.py``, ``lseg_arch.py``, ``detecture_arch.py``.
 
+Training (`bench train`, :mod:`benchmark.training`): ``detecture_train.py`` is the trainer that
+``manifests/train/detecture.yaml`` names (model build, stages, loss, checkpoints in the published
+layout; it evaluates through its own method, ``detecture.py``), ``detecture_train_parts.py`` its pure
+pieces (training example, shifted-zero LM weights, CE/Dice sums, the LR schedule).
+
 Weights: a manifest's ``weights:`` block names every weight a method loads (hub id + revision, or a
 local checkpoint file and where to download it); ``benchmark.weights`` checks them, offline, before
 any method is built, and ``benchmark.provenance`` records what was used. Methods never download.
