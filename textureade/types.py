@@ -147,14 +147,24 @@ class Sample:
 def scores_to_partition(scores: np.ndarray) -> np.ndarray:
     """Turn (K + 1) x H x W score maps (dustbin first) into an H x W int32 partition.
 
-    Argmax over channels; channel 0 (dustbin) becomes label 0 (unassigned), channel k becomes
-    region k. Ties go to the lowest channel, so the dustbin wins exact ties. NaN scores count as
-    -inf. This is the only place where scores become a partition: methods never paint masks.
+    Channel 0 (dustbin) becomes label 0 (unassigned), channel k becomes region k. Each pixel takes
+    the best texture channel (the lowest channel among equals) unless the dustbin scores strictly
+    higher: a texture wins an exact tie with the dustbin. This is the Detecture authors' rule
+    (their ``resolve_conflicts_softmax_argmax`` puts the dustbin last and takes the first maximum),
+    so score maps partition as in their harness; their argmax runs on softmax probabilities, whose
+    rounding can also tie logits that differ by less than float32 precision (not reproduced).
+    NaN scores count as -inf. This is the only place where scores become a partition: methods
+    never paint masks.
     """
     if scores.ndim != 3 or scores.shape[0] < 1:
         raise ValidationError(f"scores must be (K + 1) x H x W, got {scores.shape}")
     clean = np.where(np.isnan(scores), -np.inf, scores)
-    return np.argmax(clean, axis=0).astype(np.int32)
+    if clean.shape[0] == 1:
+        return np.zeros(clean.shape[1:], np.int32)
+    textures = clean[1:]
+    best = np.argmax(textures, axis=0) + 1
+    beaten = clean[0] > np.max(textures, axis=0)
+    return np.where(beaten, 0, best).astype(np.int32)
 
 
 @dataclass

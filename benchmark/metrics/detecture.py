@@ -14,8 +14,8 @@ Facts of the authors' code, and how our inputs map onto it:
   so a texture channel wins an exact tie against the dustbin and the lower channel wins among
   textures (the argmax is of the softmax probabilities, so logits closer than their rounding
   tie as well). Our label map: label k in 1..K = channel k - 1, 0 = dustbin.
-  ``textureade.types.scores_to_partition`` is NOT that rule (dustbin first, the dustbin wins
-  ties, argmax of the raw scores); a label map made by it can differ on tied pixels.
+  ``textureade.types.scores_to_partition`` follows that rule on exact ties (a texture beats the
+  dustbin); it takes the argmax of the raw scores, so only softmax-rounding near-ties can differ.
 - GT (``data_utils.load_gt_masks``): one binary mask per texture, empty masks dropped, so M =
   the GT regions present; images without any GT mask are not scored at all by the eval scripts
   (status ``no_gt_masks``). GT 0 is background: in the ARI a cluster, never a region. There is

@@ -67,8 +67,7 @@ def authors_scores(logits: np.ndarray, gt_masks: list[np.ndarray]) -> dict[str, 
 def label_map_from_scores(scores: np.ndarray) -> np.ndarray:
     """Our label map from a (K + 1) x H x W score stack in our layout (dustbin FIRST) by the
     authors' rule: the dustbin moved last, softmax, first maximum; channel k -> label k, dustbin
-    -> 0. (``textureade.types.scores_to_partition`` keeps the dustbin first, so it gives the
-    dustbin an exact tie instead.)"""
+    -> 0. Written independently of ``textureade.types.scores_to_partition``, which must agree.)"""
     k = scores.shape[0] - 1
     stack = np.concatenate([scores[1:], scores[:1]])
     z = stack - stack.max(axis=0, keepdims=True)
@@ -244,10 +243,15 @@ def test_other_keys_keep_our_convention_and_labels_above_k_fail():
         score_partition(pred, gt, n_pred=-1)
 
 
-def test_scores_to_partition_tie_rule_differs_from_the_authors():
-    """Recorded fact, not a wish: our scores_to_partition (dustbin first) gives an exact tie to
-    the dustbin; the authors' argmax (dustbin last) gives it to the texture channel."""
-    scores = np.zeros((3, 1, 2), np.float32)  # dustbin, channel 1, channel 2
+def test_scores_to_partition_follows_the_authors_tie_rule():
+    """Exact ties: a texture beats the dustbin, the lower channel beats a higher one."""
+    scores = np.zeros((3, 1, 3), np.float32)  # dustbin, channel 1, channel 2
     scores[1, 0, 1] = 1.0
-    assert scores_to_partition(scores).tolist() == [[0, 1]]
-    assert label_map_from_scores(scores).tolist() == [[1, 1]]
+    scores[0, 0, 2] = 1.0
+    assert scores_to_partition(scores).tolist() == [[1, 1, 0]]
+    assert label_map_from_scores(scores).tolist() == [[1, 1, 0]]
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        k = int(rng.integers(1, 5))
+        stack = rng.integers(-1, 2, (k + 1, 6, 7)).astype(np.float32)  # many exact ties
+        assert np.array_equal(scores_to_partition(stack), label_map_from_scores(stack))

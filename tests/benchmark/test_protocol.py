@@ -32,7 +32,7 @@ def test_what_each_protocol_tells_the_method():
         method_inputs("oracle", s, None)
 
 
-def test_scores_become_a_partition_with_the_dustbin_first():
+def test_scores_become_a_partition_textures_winning_ties():
     scores = np.array(
         [
             [[0.0, 0.0, 0.5]],  # dustbin
@@ -42,11 +42,11 @@ def test_scores_become_a_partition_with_the_dustbin_first():
         np.float32,
     )
     part, info = prediction_to_partition(Prediction(scores=scores), (1, 3))
-    assert part.tolist() == [[1, 0, 0]]  # exact ties go to the dustbin (lowest channel)
+    assert part.tolist() == [[1, 1, 0]]  # an exact tie goes to the texture (the authors' rule)
     assert part.dtype == np.int32 and not info.resized and (info.pred_height, info.pred_width) == (1, 3)
     nan = scores.copy()
     nan[1, 0, 0] = np.nan
-    assert prediction_to_partition(Prediction(scores=nan), (1, 3))[0].tolist() == [[2, 0, 0]]
+    assert prediction_to_partition(Prediction(scores=nan), (1, 3))[0].tolist() == [[2, 1, 0]]
 
 
 def test_smaller_predictions_are_resized_and_flagged():

@@ -33,10 +33,15 @@ def test_image_must_be_uint8_rgb():
 
 def test_scores_to_partition_dustbin_first_and_ties():
     scores = np.zeros((3, 1, 3), np.float32)
+    scores[0, 0, 0] = 0.5  # the dustbin wins only when strictly higher
     scores[1, 0, 1] = 1.0
     scores[2, 0, 2] = 2.0
     scores[1, 0, 2] = 2.0  # tie between 1 and 2 -> lowest channel
     assert scores_to_partition(scores).tolist() == [[0, 1, 1]]
+    assert scores_to_partition(np.zeros((3, 1, 1), np.float32)).tolist() == [
+        [1]
+    ]  # texture beats a tied dustbin
+    assert scores_to_partition(np.zeros((1, 2, 2), np.float32)).tolist() == [[0, 0], [0, 0]]  # K = 0
     scores[:, 0, 0] = [np.nan, 0.5, 0.1]
     assert scores_to_partition(scores)[0, 0] == 1
 
