@@ -42,8 +42,12 @@ def cli() -> None:
 @click.option("--executor", type=click.Choice(["local", "ray"]), default=None,
               help="local (default) or ray: the method in Ray actors, scoring in Ray tasks (same records).")  # fmt: skip
 @click.option("--ray-address", default=None, help="Join this Ray cluster (default: start a local one).")
+@click.option("--text-model", default=None,
+              help="Text model of the description metrics: text_models manifest, hub id (local cache) or folder; "
+                   "'none' = off (default: $TEXTUREADE_TEXT_MODEL, else all-minilm-l6-v2).")  # fmt: skip
 def run_cmd(config_path, method, dataset, out_dir, protocol, suite, k, data_path, limit, options, timeout,
-            save_predictions, strict, no_verify, skip_bad_shards, no_progress, executor, ray_address) -> None:  # fmt: skip
+            save_predictions, strict, no_verify, skip_bad_shards, no_progress, executor, ray_address,
+            text_model) -> None:  # fmt: skip
     """Run METHOD on DATASET, one record per image, into OUT (resumes a partial run there)."""
     from benchmark.registry import parse_options
     from benchmark.runconfig import resolve_run_config
@@ -54,7 +58,7 @@ def run_cmd(config_path, method, dataset, out_dir, protocol, suite, k, data_path
         "data_path": data_path, "limit": limit, "options": parse_options(options) if options else None,
         "timeout": timeout, "save_predictions": save_predictions or None, "progress": False if no_progress else None,
         "verify": False if no_verify else None, "skip_bad_shards": skip_bad_shards or None, "strict": strict or None,
-        "executor": executor, "ray_address": ray_address,
+        "executor": executor, "ray_address": ray_address, "text_model": text_model,
     }  # fmt: skip
     config = resolve_run_config(cli_values, config_path)
     summary = run(config)
@@ -83,12 +87,20 @@ def _echo_reader_report(run_json) -> None:
     from benchmark.runinfo import RunInfo
 
     info = RunInfo.read(run_json)
+    _echo_text_model(info.text_model)
     warned = info.reader_warnings or {}
     if warned.get("count"):
         kinds = ", ".join(f"{n} {kind}" for kind, n in warned.get("by_kind", {}).items())
         click.echo(f"  {warned['count']} samples kept with a warning ({kinds}; see run.json)", err=True)
     for path, reason in info.skipped_shards or []:
         click.echo(f"  skipped shard {path}: {reason}", err=True)
+
+
+def _echo_text_model(text_model) -> None:
+    """The one line saying the description metrics were left out (run.json ``text_model.note``), on
+    stderr, when the model was absent."""
+    if text_model and text_model.get("note") and text_model.get("status") == "absent":
+        click.echo(f"  {text_model['note']}", err=True)
 
 
 @cli.command("score")
@@ -101,11 +113,14 @@ def _echo_reader_report(run_json) -> None:
                    "authors' convention (matching over all K, absent ones included). Default: each <id>.json's "
                    "\"channels\", else the regions present.")  # fmt: skip
 @click.option("--strict", is_flag=True, help="Exit 1 when any image failed.")
-def score_cmd(dataset, predictions, out_dir, name, channels, strict) -> None:
+@click.option("--text-model", default=None,
+              help="Text model of the description metrics: text_models manifest, hub id (local cache) or folder; "
+                   "'none' = off (default: $TEXTUREADE_TEXT_MODEL, else all-minilm-l6-v2).")  # fmt: skip
+def score_cmd(dataset, predictions, out_dir, name, channels, strict, text_model) -> None:
     """Score predicted label maps (0 = unassigned) against DATASET: records.parquet + summary.json."""
     from benchmark.score import score_folder
 
-    s = score_folder(dataset, predictions, out_dir, name=name, channels=channels)
+    s = score_folder(dataset, predictions, out_dir, name=name, channels=channels, text_model=text_model)
     click.echo(
         f"{s['n_images']} images: {s['n_ok']} ok, {s['n_failed']} failed, "
         f"{s['n_rejected_gt']} ground-truth samples rejected -> {out_dir}"
@@ -117,6 +132,7 @@ def score_cmd(dataset, predictions, out_dir, name, channels, strict) -> None:
         )
     for f in s["failures"][:20]:
         click.echo(f"  failed {f['id']}: {f['reason']}")
+    _echo_text_model(s.get("text_model"))
     if strict and s["n_failed"]:
         raise click.exceptions.Exit(1)
 

@@ -36,14 +36,19 @@ OURS_TAG = "[our design]"
 #: Dice and dustbin share; null in a failed record, whose channel count is unknown): the values of
 #: an all-dustbin prediction, as ``score_failure`` is for the other metrics.
 OPTIONAL_FAILURE_SCORES = {"dice_matched": 0.0, "dice_panoptic": 0.0, "dustbin_share": 1.0}
+#: The same for the description metrics, in a run whose method described (the column holds values):
+#: a failed image described nothing, so no GT region's description is matched (similarity 0) and no
+#: description is valid. ``desc_distinct`` (a property of descriptions given) stays null.
+DESC_FAILURE_SCORES = {"desc_similarity": 0.0, "desc_valid": 0.0}
 
 
 def with_failure_scores(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with the failed rows' null :data:`OPTIONAL_FAILURE_SCORES` columns filled, in a run
-    where the column holds values (a label-map run's columns stay null)."""
+    """``df`` with the failed rows' null :data:`OPTIONAL_FAILURE_SCORES` and :data:`DESC_FAILURE_SCORES`
+    columns filled, in a run where the column holds values (a label-map run's Dice columns, a run
+    without descriptions' desc_* columns stay null)."""
     out = df
     failed = df["status"] == "failed"
-    for key, value in OPTIONAL_FAILURE_SCORES.items():
+    for key, value in {**OPTIONAL_FAILURE_SCORES, **DESC_FAILURE_SCORES}.items():
         if key in df and failed.any() and df[key].notna().any():
             out = out.copy() if out is df else out
             out.loc[failed & out[key].isna(), key] = value

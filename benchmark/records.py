@@ -10,7 +10,9 @@ lines and ``records.parquet`` the same rows under that schema (:mod:`benchmark.j
 
 Metric columns are the keys of ``benchmark.metrics.score_partition``: ``METRIC_KEYS`` (always
 set) and :data:`OPTIONAL_METRIC_KEYS` (present in the schema always, null when not computed, e.g.
-when the number of predicted channels is unknown). ``n_gt``/``n_pred`` are its region counts.
+when the number of predicted channels is unknown). :data:`DESC_METRIC_KEYS` are the description
+metrics (:mod:`benchmark.metrics.descriptions`), null when the prediction had no descriptions or no
+text model was found. ``n_gt``/``n_pred`` are its region counts.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
 
 #: Metrics score_partition returns only in some settings (null in the other records).
 OPTIONAL_METRIC_KEYS: tuple[str, ...] = ("dice_matched", "dice_panoptic", "dustbin_share")
+#: Description metrics (:mod:`benchmark.metrics.descriptions`): null unless the prediction had descriptions.
+DESC_METRIC_KEYS: tuple[str, ...] = ("desc_similarity", "desc_valid", "desc_distinct")
 #: Timing stages a record may carry (seconds), as ``time_<stage>``; ``time_total`` is their sum.
 TIME_STAGES: tuple[str, ...] = ("load", "predict", "score")
 STATUSES: tuple[str, ...] = ("ok", "failed")
@@ -94,6 +98,9 @@ class RecordRow:
     dice_matched: float | None = None
     dice_panoptic: float | None = None
     dustbin_share: float | None = None
+    desc_similarity: float | None = None
+    desc_valid: float | None = None
+    desc_distinct: float | None = None
     time_load: float | None = None
     time_predict: float | None = None
     time_score: float | None = None
@@ -128,7 +135,13 @@ class RecordRow:
             raise ValueError(f"record {sample_id}: status must be 'ok' or 'failed', got {status!r}")
         if status == "failed" and not reason:
             raise ValueError(f"record {sample_id}: a failed record needs a reason")
-        unknown = set(scores) - set(METRIC_KEYS) - set(OPTIONAL_METRIC_KEYS) - set(COUNT_KEYS)
+        unknown = (
+            set(scores)
+            - set(METRIC_KEYS)
+            - set(OPTIONAL_METRIC_KEYS)
+            - set(DESC_METRIC_KEYS)
+            - set(COUNT_KEYS)
+        )
         missing = set(METRIC_KEYS) - set(scores)
         if unknown or missing:
             raise ValueError(
@@ -211,10 +224,11 @@ def schema() -> pa.Schema:
 
 
 def metric_columns() -> tuple[str, ...]:
-    """Metric columns in report order: ``METRIC_KEYS`` then :data:`OPTIONAL_METRIC_KEYS`."""
+    """Metric columns in report order: ``METRIC_KEYS``, :data:`OPTIONAL_METRIC_KEYS`, :data:`DESC_METRIC_KEYS`."""
     from benchmark.metrics import METRIC_KEYS
 
-    return tuple(METRIC_KEYS) + tuple(k for k in OPTIONAL_METRIC_KEYS if k not in METRIC_KEYS)
+    extra = OPTIONAL_METRIC_KEYS + DESC_METRIC_KEYS
+    return tuple(METRIC_KEYS) + tuple(k for k in extra if k not in METRIC_KEYS)
 
 
 def rows_frame(rows: Iterable[RecordRow]) -> pd.DataFrame:

@@ -46,6 +46,8 @@ class RunConfig:
     same records). ray_address: a Ray cluster to join (None: start a local instance). num_gpus:
     GPUs per method actor (None: 1 for a method with weights on a cluster with GPUs, else 0).
     actors: how many method actors (None: one per num_gpus GPUs, else half the cluster's CPUs).
+    text_model: the text model of the description metrics (a text_models manifest name, hub id or
+    folder; None: $TEXTUREADE_TEXT_MODEL, else the default; "none": off; see textureade.text_model).
     """
 
     method: str | MethodSpec | None = None
@@ -67,6 +69,7 @@ class RunConfig:
     ray_address: str | None = None
     num_gpus: float | None = None
     actors: int | None = None
+    text_model: str | None = None
 
     def validate(self) -> RunConfig:
         """UserError (one line) for a missing or out-of-range value; returns self."""
@@ -113,6 +116,7 @@ class RunConfig:
             "ray_address": self.ray_address,
             "num_gpus": self.num_gpus,
             "actors": self.actors,
+            "text_model": self.text_model,
         }
 
 

@@ -188,6 +188,10 @@ class RunInfo:
     #: where the method ran, on ``executor="ray"``: {kind, ray_version, address, nodes, cpus,
     #: gpus, actors, num_gpus_per_actor} (textureade.executors.ray_info); None for a local run
     executor: dict[str, Any] | None = None
+    #: the text model of the description metrics (textureade.text_model.TextModelStatus.to_json):
+    #: {status: found|absent|off, choice, note (the line saying what was left out), model, revision,
+    #: path, sha256, ...}; None in a run.json written before it existed
+    text_model: dict[str, Any] | None = None
 
     def write(self, path: Path) -> None:
         """Atomically (key-sorted JSON, fsynced)."""

@@ -70,6 +70,7 @@ from benchmark.runinfo import (
 from benchmark.suites import get_suite
 from textureade.errors import UserError
 from textureade.fileio import atomic_write
+from textureade.text_model import TextModelRef, load_text_encoder, locate_text_model
 from textureade.types import Prediction, Sample
 
 __all__ = ["RunConfig", "RunSummary", "evaluate_sample", "run", "stream_records"]
@@ -170,17 +171,19 @@ def evaluate_sample(
     timeout: float | None = None,
     pred_dir: Path | None = None,
     t_load: float = 0.0,
+    text: TextModelRef | None = None,
 ) -> RecordRow:
     """Run one image through the method and score it: its record (ok or failed).
 
     index: the sample's stream position. k: the fixed K or None (see ``method_inputs``).
     scoring: ``score_partition`` options. t_load: seconds the dataset took to yield the sample.
+    text: the text model of the description metrics (None: desc_similarity/desc_distinct null).
     """
     k_given, descriptions = method_inputs(context.protocol, sample, k)
     predicted = predict_sample(method, sample.image, k_given, descriptions, timeout)
     return score_predicted(
         predicted, sample, index=index, context=context, k_given=k_given, scoring=scoring, pred_dir=pred_dir,
-        t_load=t_load,
+        t_load=t_load, text=text,
     )  # fmt: skip
 
 
@@ -194,10 +197,14 @@ def score_predicted(
     scoring: dict[str, Any],
     pred_dir: Path | None = None,
     t_load: float = 0.0,
+    text: TextModelRef | None = None,
 ) -> RecordRow:
     """The record of one predicted image: partition (saved under ``pred_dir`` when given) and scores;
-    a failed prediction, or one that is malformed, gives a failed record scored as a failure."""
-    from benchmark.metrics import score_failure, score_partition
+    a failed prediction, or one that is malformed, gives a failed record scored as a failure.
+    Descriptions the method returned are scored against the GT's through the Hungarian matching
+    (:mod:`benchmark.metrics.descriptions`; ``text`` loaded once per process)."""
+    from benchmark.metrics import partition_stats, score_failure
+    from benchmark.metrics.descriptions import score_descriptions
 
     gt = sample.label_map
     row = partial(
@@ -218,7 +225,12 @@ def score_predicted(
         return row(status="failed", reason=reason, scores=score_failure(gt), timings=timings)
     t1 = time.perf_counter()
     # score maps: the authors' convention over all K channels (dice/dustbin columns filled)
-    scores = score_partition(partition, gt, **scoring, n_pred=info.n_channels)
+    stats = partition_stats(partition, gt, **scoring, n_pred=info.n_channels)
+    encode = None if text is None or not pred.descriptions else load_text_encoder(text).encode
+    desc = score_descriptions(
+        sample.descriptions, pred.descriptions, stats.assignment, int(stats.scores["n_gt"]), encode
+    )
+    scores = {**stats.scores, **desc}
     timings = {"load": t_load, "predict": t_pred, "score": time.perf_counter() - t1}
     return row(scores=scores, partition=info, n_desc=info.n_desc, timings=timings, extras=pred.extras)
 
@@ -393,6 +405,7 @@ def run(config: RunConfig) -> RunSummary:
         n_done = len(journal)
         run_json = out / "run.json"
         check_resumable(run_json, identity, n_done)
+        text = locate_text_model(config.text_model)
         info = RunInfo(
             kind="run", status="running", identity=identity, config=jsonable(config.to_json()),
             given=Given.of(proto, k, params),
@@ -402,6 +415,7 @@ def run(config: RunConfig) -> RunSummary:
             ),
             dataset=DatasetInfo.of(handle), environment=Environment.here(), columns=list(columns()),
             metric_keys=list(metric_columns()), started=now_utc(), resumed_records=n_done,
+            text_model=text.to_json(),
         )  # fmt: skip
         previous_run_json = run_json.read_bytes() if run_json.exists() else None
         info.write(run_json)
@@ -432,7 +446,7 @@ def run(config: RunConfig) -> RunSummary:
         on_ray = config.executor == "ray"
         evaluate = partial(
             method.submit if on_ray else partial(evaluate_sample, method), context=context, k=k,
-            scoring=handle.scoring, timeout=config.timeout, pred_dir=pred_dir,
+            scoring=handle.scoring, timeout=config.timeout, pred_dir=pred_dir, text=text.ref,
         )  # fmt: skip
         try:
             stream_records(handle, journal, n_done, evaluate, limit=config.limit, progress=config.progress,

@@ -106,7 +106,7 @@ class RayEvaluator:
 
     def submit(
         self, sample: Sample, *, index: int, t_load: float, context: RowContext, k: int | None,
-        scoring: dict[str, Any], timeout: float | None, pred_dir: Path | None,
+        scoring: dict[str, Any], timeout: float | None, pred_dir: Path | None, text: Any = None,
     ) -> Any:  # fmt: skip
         import ray
 
@@ -114,7 +114,13 @@ class RayEvaluator:
         ref = ray.put(sample)
         predicted = self.actors[index % len(self.actors)].predict.remote(ref, k_given, descriptions, timeout)
         kwargs = dict(
-            index=index, context=context, k_given=k_given, scoring=scoring, pred_dir=pred_dir, t_load=t_load
+            index=index,
+            context=context,
+            k_given=k_given,
+            scoring=scoring,
+            pred_dir=pred_dir,
+            t_load=t_load,
+            text=text,
         )
         return self._score.remote(self._score_fn, predicted, ref, kwargs)
 

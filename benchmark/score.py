@@ -49,6 +49,7 @@ from benchmark.runinfo import DatasetInfo, Environment, Given, MethodInfo, RunId
 from benchmark.runner import check_resumable, complete, locked_out, stream_records
 from textureade.errors import UserError
 from textureade.fileio import atomic_write_json
+from textureade.text_model import TextModelRef, load_text_encoder, locate_text_model
 from textureade.types import Sample, ValidationError
 
 PROTOCOL = "external"
@@ -106,8 +107,8 @@ def load_prediction(pred_dir: Path, sample_id: str, shape: tuple[int, int]) -> n
     return arr
 
 
-def load_sidecar(pred_dir: Path, sample_id: str) -> tuple[int | None, int | None, str | None]:
-    """(number of descriptions, channels K, note) from the optional ``<id>.json``.
+def load_sidecar(pred_dir: Path, sample_id: str) -> tuple[list[str] | None, int | None, str | None]:
+    """(descriptions, channels K, note) from the optional ``<id>.json``.
 
     None for what is absent; a note (kept in the record's extras) for what is unusable.
     """
@@ -126,12 +127,10 @@ def load_sidecar(pred_dir: Path, sample_id: str) -> tuple[int | None, int | None
         notes.append(f"{path.name}: 'channels' must be a count >= 0, got {channels!r}; ignored")
         channels = None
     descs = data.get("descriptions")
-    n_desc = None
     if not isinstance(descs, list) or not all(isinstance(d, str) for d in descs):
         notes.append(f"{path.name} has no list of strings under 'descriptions'")
-    else:
-        n_desc = len(descs)
-    return n_desc, channels, "; ".join(notes) or None
+        descs = None
+    return descs, channels, "; ".join(notes) or None
 
 
 def _pooled_sums(stats: Any) -> dict[str, float]:
@@ -148,22 +147,30 @@ def score_prediction(
     context: RowContext,
     scoring: dict[str, Any],
     channels: int | None = None,
+    text: TextModelRef | None = None,
 ) -> RecordRow:
     """The record of one sample's prediction file (ok, or failed with failure scores).
 
     channels: K for every image (labels 1..K = the method's channels), else the ``"channels"``
-    of ``<id>.json``, else unknown (see the module docstring).
+    of ``<id>.json``, else unknown (see the module docstring). text: the text model of the
+    description metrics (``<id>.json``'s descriptions against the GT's; None: desc_similarity and
+    desc_distinct null).
     """
     from benchmark.metrics import partition_stats, score_failure
+    from benchmark.metrics.descriptions import score_descriptions
 
     gt = sample.label_map
     t0 = time.perf_counter()
-    n_desc, own_channels, note = load_sidecar(pred_dir, sample.id)
+    descriptions, own_channels, note = load_sidecar(pred_dir, sample.id)
+    n_desc = None if descriptions is None else len(descriptions)
     n_pred = channels if channels is not None else own_channels
     try:
         pred = load_prediction(pred_dir, sample.id, gt.shape)
         stats = partition_stats(pred, gt, **scoring, n_pred=n_pred)
-        scores, status, reason = stats.scores, "ok", None
+        encode = load_text_encoder(text).encode if text is not None and descriptions else None
+        n_gt = int(stats.scores["n_gt"])
+        desc = score_descriptions(sample.descriptions, descriptions, stats.assignment, n_gt, encode)
+        scores, status, reason = {**stats.scores, **desc}, "ok", None
         partition = PartitionInfo(int(pred.shape[0]), int(pred.shape[1]), False, n_desc)
     except (PredictionProblem, ValidationError) as exc:
         fail_kw = {k: v for k, v in scoring.items() if k in ("ignore_index", "gt_zero")}
@@ -213,6 +220,7 @@ def summarize_records(records: Path, n_boot: int = 1000, seed: int = 0) -> dict[
         values = df[key].to_numpy(dtype=float)
         if key not in HIGHER_IS_BETTER and np.isnan(values).all():
             continue  # an optional metric nobody computed
+        values = values[~np.isnan(values)]  # a desc_* metric is null on an image without descriptions
         lo, hi = bootstrap_ci(values, n=n_boot, seed=seed)
         metrics[key] = {
             "mean": float(np.mean(values)),
@@ -241,11 +249,15 @@ def score_folder(
     n_boot: int = 1000,
     seed: int = 0,
     channels: int | None = None,
+    text_model: str | None = None,
 ) -> dict[str, Any]:
     """Score ``<id>.png`` predictions against a dataset; write records, summary and run.json.
 
     channels: K, the number of channels every prediction was made from (the authors' scorer;
     see the module docstring); None: each ``<id>.json``'s ``"channels"``, else unknown.
+    text_model: the text model of the description metrics (:mod:`textureade.text_model`; None:
+    ``$TEXTUREADE_TEXT_MODEL``, else the default; absent: those metrics null, said in run.json and
+    the summary's ``text_model``).
 
     dataset_path: a Detecture-form folder, a TextureADE parquet folder or a dataset name (what
     ``benchmark.datasets.open_dataset`` accepts); its manifest's ``scoring`` options are passed
@@ -282,12 +294,13 @@ def score_folder(
         run_json = out / "run.json"
         check_resumable(run_json, identity, n_done)
         config = {"dataset": str(dataset_path), "predictions": str(pred_dir), "out": str(out), "name": name,
-                  "n_boot": n_boot, "seed": seed, "channels": channels}  # fmt: skip
+                  "n_boot": n_boot, "seed": seed, "channels": channels, "text_model": text_model}  # fmt: skip
+        text = locate_text_model(text_model)
         info = RunInfo(
             kind="score", status="running", identity=identity, config=jsonable(config), given=Given.of(PROTOCOL, None),
             method=MethodInfo(name=context.method, predictions=str(pred_dir.resolve())), dataset=dataset,
             environment=Environment.here(), columns=list(columns()), metric_keys=list(metric_columns()),
-            started=now_utc(), resumed_records=n_done,
+            started=now_utc(), resumed_records=n_done, text_model=text.to_json(),
         )  # fmt: skip
         info.write(run_json)
         scoring = dict(handle.scoring)
@@ -295,7 +308,7 @@ def score_folder(
         def evaluate(sample: Sample, *, index: int, t_load: float) -> RecordRow:
             return score_prediction(
                 sample, index=index, t_load=t_load, pred_dir=pred_dir, context=context, scoring=scoring,
-                channels=channels,
+                channels=channels, text=text.ref,
             )  # fmt: skip
 
         try:
@@ -316,6 +329,7 @@ def score_folder(
             **summarize_records(out / "records.parquet", n_boot=n_boot, seed=seed),
             "n_rejected_gt": handle.n_rejected,
             "rejected_gt": [{"id": i, "reason": r} for i, r in handle.rejected],  # the first 20
+            "text_model": info.text_model,
         }
         atomic_write_json(out / "summary.json", summary)
         complete(info, done, handle, time.perf_counter() - t_start)

@@ -10,7 +10,8 @@ no code; read it as data:
 - ``suites/``: methods x datasets = one leaderboard (protocol and K per dataset);
 - ``mining/``: the miner's thresholds (``default.yaml``) and class keyword lists (``classes.yaml``);
 - ``describers/``: VLM describer manifests (hub id, pinned revision, prompts);
-- ``published/``: published result tables as data (what a paper printed, by its own names).
+- ``published/``: published result tables as data (what a paper printed, by its own names);
+- ``text_models/``: sentence-embedding models that score descriptions (hub id, pinned revision).
 
 Never read this folder by path from code: :mod:`textureade.manifests` is the one locator (it
 honours ``$TEXTUREADE_MANIFESTS`` and the user's extra manifest folders).

@@ -1,4 +1,4 @@
-"""`textureade` command line: build, mosaic, export, check, preview, stats. Thin over the library API."""
+"""`textureade` command line: build, mosaic, export, check, preview, stats, compare-descriptions. Thin over the library API."""
 
 from __future__ import annotations
 
@@ -221,6 +221,29 @@ def stats_cmd(dataset: str, fmt: str, baseline: str, split: str | None, per_samp
         click.echo(json.dumps(stats.to_json(per_sample=per_sample), indent=1, sort_keys=True))
     else:
         click.echo(stats_text(stats))
+
+
+@cli.command("compare-descriptions")
+@click.argument("a", type=click.Path())
+@click.argument("b", type=click.Path())
+@click.option("--text-model", default=None,
+              help="Sentence-embedding model: text_models manifest, hub id (local cache) or folder "
+                   "(default: $TEXTUREADE_TEXT_MODEL, else all-minilm-l6-v2).")  # fmt: skip
+@click.option("--split", default=None, help="Only this split (train, validation, test).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--per-sample", is_flag=True, help="JSON: include every sample's numbers.")
+def compare_descriptions_cmd(a: str, b: str, text_model: str | None, split: str | None, fmt: str,
+                             per_sample: bool) -> None:  # fmt: skip
+    """Score build B's descriptions against build A's (same sample ids): similarity, validity, distinctness."""
+    import json
+
+    from textureade.describe.compare import compare_descriptions, comparison_text
+
+    c = compare_descriptions(a, b, text_model=text_model, split=split)
+    if fmt == "json":
+        click.echo(json.dumps(c.to_json(per_sample=per_sample), indent=1, sort_keys=True))
+    else:
+        click.echo(comparison_text(c))
 
 
 def main() -> None:

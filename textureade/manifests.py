@@ -1,8 +1,9 @@
 """Where manifests are found: the one locator every job uses.
 
 Manifests are YAML files grouped by kind, one sub-folder per kind: ``methods``, ``datasets``,
-``suites``, ``mining``, ``describers``, ``published`` (results as the papers print them) and
-``train`` (training recipes, `bench train`). They are looked for in an ordered list of roots:
+``suites``, ``mining``, ``describers``, ``published`` (results as the papers print them),
+``train`` (training recipes, `bench train`) and ``text_models`` (sentence-embedding models that
+score descriptions, :mod:`textureade.text_model`). They are looked for in an ordered list of roots:
 
 1. the built-in root: ``$TEXTUREADE_MANIFESTS`` when set (it replaces the built-in manifests),
    else the package data shipped with textureade (the importable package ``manifests``, located
@@ -27,7 +28,7 @@ from textureade.errors import UserError
 
 ENV_ROOT = "TEXTUREADE_MANIFESTS"
 ENV_EXTRA = "TEXTUREADE_EXTRA_MANIFESTS"
-KINDS = ("methods", "datasets", "suites", "mining", "describers", "published", "train")
+KINDS = ("methods", "datasets", "suites", "mining", "describers", "published", "train", "text_models")
 
 
 @dataclass(frozen=True)

@@ -60,8 +60,9 @@ def test_one_row_per_method_dataset_protocol_with_cis(results):
     assert len(df) == 4 and set(df["method"]) == {"good", "flaky"}
     from benchmark.records import OPTIONAL_METRIC_KEYS
 
-    # score maps: the authors' Dice / dustbin columns too (benchmark.metrics.detecture)
-    assert metric_columns(df) == [*METRIC_KEYS, *OPTIONAL_METRIC_KEYS]
+    # score maps: the authors' Dice / dustbin columns too (benchmark.metrics.detecture); the toy
+    # describes its regions, so desc_valid (no text model is cached here: no desc_similarity)
+    assert metric_columns(df) == [*METRIC_KEYS, *OPTIONAL_METRIC_KEYS, "desc_valid"]
     for _, row in df.iterrows():
         recs = pd.read_parquet(Path(row["run_dir"]) / "records.parquet")
         assert row["n"] == len(recs) and row["n_ok"] + row["n_failed"] == len(recs)

