@@ -9,7 +9,8 @@ IoU (``iou_panoptic``), boundary F (``boundary_f``), and the counts of images (n
 metric a mean with its 95% bootstrap CI from :func:`benchmark.leaderboard.summarize_run` (the one
 aggregation of this project). Beside that: panoptic IoU broken down by the number of GT regions of
 the image (``n_gt``), and the distribution of the predicted number of regions (``n_pred``, ok
-images) per method and dataset.
+images) per method and dataset. A method that described its regions also has the description
+metrics (:data:`DESC_METRICS`, mean and CI) in its cells; they print only when some cell has them.
 
 Aggregation: ours by default (a failed image counts with its failure scores, 0); ``drop_failures``
 gives the authors' (``aggregate_run`` of their benchmark averages over the images scored, failures
@@ -45,6 +46,10 @@ from textureade.errors import UserError
 TABLE_METRICS: tuple[str, ...] = ("miou_matched", "ari", "iou_panoptic", "boundary_f")
 #: Short names used in headers.
 SHORT = {"miou_matched": "mIoU", "ari": "ARI", "iou_panoptic": "pIoU", "boundary_f": "BF"}
+#: Description metrics (benchmark.metrics.descriptions), in a cell whose run holds them (a method
+#: that described its regions); printed in their own section only when some cell has them.
+DESC_METRICS: tuple[str, ...] = ("desc_similarity", "desc_valid", "desc_distinct")
+SHORT.update(desc_similarity="dSim", desc_valid="dValid", desc_distinct="dDist")
 ORACLE_TAG = "[oracle: GT text]"
 OURS_TAG = "[our design]"
 
@@ -136,6 +141,11 @@ class PaperTable:
     def label(self, row: RowKey) -> str:
         return row.label(row in self.ours)
 
+    @property
+    def desc_metrics(self) -> tuple[str, ...]:
+        """The :data:`DESC_METRICS` some cell holds (a method described its regions), else ()."""
+        return tuple(m for m in DESC_METRICS if any(m in c.metrics for c in self.cells.values()))
+
 
 def off_suite(info: RunInfo, setting: Any) -> str | None:
     """How a run differs from a ``benchmark.suites.SuiteSetting`` (one line), or None: its protocol,
@@ -225,7 +235,7 @@ def build_table(
         summary = summarize_run(run_dir, n_boot=n_boot, seed=seed, drop_failures=drop_failures)
         metrics = {
             m: (summary[m], summary[f"{m}_lo"], summary[f"{m}_hi"])
-            for m in TABLE_METRICS
+            for m in TABLE_METRICS + DESC_METRICS
             if m in summary and not np.isnan(summary[m])
         }
         cells[row, ds] = Cell(

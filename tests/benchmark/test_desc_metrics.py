@@ -290,3 +290,21 @@ def test_regions_that_differ_are_matched_by_iou():
     b = np.where(a == 1, 2, 1).astype(np.int32)  # the same regions, numbered the other way
     b[0, 0] = 3  # a third small region in B
     assert sorted(match_regions(a, b, 2, 3)) == [(1, 2), (2, 1)]
+
+
+def test_bench_table_shows_the_description_metrics_of_a_describing_method(minilm, tmp_path):
+    from benchmark.table import RowKey, build_table
+    from benchmark.table_format import to_latex, to_markdown
+
+    rwtd = DatasetHandle(
+        name="rwtd", form="python", factory=lambda: runner_toys.toy_stream(3), fingerprint_fn=lambda: "rwtd-toy",
+        count_fn=lambda: 3, k=2,
+    )  # fmt: skip
+    spec = MethodSpec(name="echo", entry="test_desc_metrics:Echo")
+    run(RunConfig(method=spec, dataset=rwtd, out=tmp_path / "r", protocol="oracle-k", progress=False,
+                  text_model=minilm))  # fmt: skip
+    t = build_table([tmp_path], "detecture", n_boot=100)
+    cell = t.cells[RowKey("echo", oracle=True), "rwtd"]
+    assert cell.metrics["desc_similarity"][0] == pytest.approx(1.0, abs=1e-6)
+    assert t.desc_metrics == ("desc_similarity", "desc_valid", "desc_distinct")
+    assert "| dSim | dValid | dDist |" in to_markdown(t) and "dSim" in to_latex(t)

@@ -132,7 +132,9 @@ def test_labels_formats_and_published(results, tmp_path):
     assert "| SAM3 (ours: sam3) | 0.6337 / 0.4427 |" in md  # the final table, rwtd first
     assert "TextureSAM (ours: not run)" in md
     tex = to_latex(t)
-    assert tex.count(r"\toprule") == 2 and r"\cmidrule(lr){2-3}" in tex and r"\bottomrule" in tex
+    # the toy describes its regions ("Texture of dark": 3 words, invalid): a third, description table
+    assert tex.count(r"\toprule") == 3 and r"\cmidrule(lr){2-3}" in tex and r"\bottomrule" in tex
+    assert "dValid" in tex and "## Descriptions: desc_valid (mean [95% CI])" in md
     assert r"good [oracle: GT text]" in tex and r"published: 2026-04-22" in tex
     paths = write_table(t, tmp_path / "out")
     assert sorted(paths) == [
@@ -145,6 +147,7 @@ def test_labels_formats_and_published(results, tmp_path):
     ]
     cells = pd.read_csv(paths["table.csv"])
     assert len(cells) == 5 and set(cells["aggregation"]) == {"failures_zero"}
+    assert (cells["desc_valid"] == 0.0).all() and "desc_similarity" not in cells  # no text model cached
     assert cells.loc[cells["row"] == f"flaky {OURS_TAG}", "our_design"].item()
     pub = pd.read_csv(paths["published.csv"])
     final = pub[(pub["table"] == "final") & (pub["method"] == "Detecture") & (pub["dataset"] == "caid")]
