@@ -308,3 +308,24 @@ def test_bench_table_shows_the_description_metrics_of_a_describing_method(minilm
     assert cell.metrics["desc_similarity"][0] == pytest.approx(1.0, abs=1e-6)
     assert t.desc_metrics == ("desc_similarity", "desc_valid", "desc_distinct")
     assert "| dSim | dValid | dDist |" in to_markdown(t) and "dSim" in to_latex(t)
+
+
+def test_ray_scoring_tasks_give_the_local_description_scores(minilm, tmp_path, monkeypatch):
+    pytest.importorskip("ray")
+    import os
+    from pathlib import Path
+
+    from benchmark.records import read_records
+    from textureade.testing.ray_local import local_ray
+
+    here = str(Path(__file__).resolve().parent)  # the Ray workers import this module's Echo by name
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")])))
+    local = read_records(echo_run(tmp_path, "local", minilm, shuffle=True))
+    spec = MethodSpec(name="ray", entry="test_desc_metrics:Echo", params={"shuffle": True})
+    with local_ray(num_cpus=2):
+        run(RunConfig(method=spec, dataset=toys(), out=tmp_path / "ray", protocol="oracle-k", progress=False,
+                      text_model=minilm, executor="ray"))  # fmt: skip
+    ray = read_records(tmp_path / "ray")
+    for key in ("desc_similarity", "desc_valid", "desc_distinct"):
+        assert ray[key].notna().all()
+        assert ray[key].to_numpy() == pytest.approx(local[key].to_numpy(), abs=1e-6)
