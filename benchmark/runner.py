@@ -25,6 +25,11 @@ authors' per-sample convention (matching over all K channels, an empty channel c
 ``dice_matched``, ``dice_panoptic`` and ``dustbin_share`` filled); a label map is scored over the
 regions present and those three columns stay null (:func:`benchmark.metrics.score_partition`).
 
+Descriptions a method returns are scored too (``desc_similarity``, ``desc_valid``, ``desc_distinct``:
+:mod:`benchmark.metrics.descriptions`) with the text model ``RunConfig.text_model`` picks
+(:mod:`textureade.text_model`); when it is absent the run goes on without the two that need it and
+run.json's ``text_model`` says so.
+
 A method exception, a malformed prediction or a per-image timeout gives a ``failed`` record with
 its reason and ``benchmark.metrics.score_failure`` scores (0): failures are listed, never dropped.
 ``MethodUnavailable`` from ``predict`` (it cannot run here at all, e.g. weights loaded lazily that

@@ -20,7 +20,8 @@ schema and finalisation (:func:`benchmark.runner.stream_records`, :mod:`benchmar
 ``out_dir`` gets ``records.jsonl`` (fsynced; a killed score resumes), ``records.parquet`` (the
 RecordRow columns; protocol ``external``, ``n_desc`` from ``<id>.json``, ``time_total`` null as
 no predict time is known; ``extras``: the pooled-metric sums of the image and a
-``descriptions_note`` when ``<id>.json`` is unusable) and a ``run.json`` (RunInfo, kind
+``descriptions_note`` when ``<id>.json`` is unusable; ``desc_*`` from ``<id>.json``'s descriptions,
+:mod:`benchmark.metrics.descriptions`) and a ``run.json`` (RunInfo, kind
 ``score``) that ``bench leaderboard`` reads. Plus ``summary.json``, computed from the records
 only: per-image means with 95% percentile-bootstrap intervals, pooled dataset-level variants,
 counts, failures and GT samples the reader rejected. A rerun on the same predictions (same names,
