@@ -160,3 +160,17 @@ def test_a_vlm_that_cannot_load_is_one_error_and_frees_its_actor(ray_env, synth,
     while ray.available_resources().get("CPU", 0) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert ray.available_resources().get("CPU", 0) == 2
+
+
+def test_an_unreachable_ray_address_is_one_line(synth, tmp_path):
+    """Ray itself retries an unreachable head for minutes; the CLI says so at once (exit 2)."""
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-c", "from textureade.cli import main; main()", "build", "--ade20k", str(synth),
+           "--out", str(tmp_path / "o"), "--executor", "ray", "--ray-address", f"127.0.0.1:{port}"]  # fmt: skip
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr[-800:]
+    assert done.stderr.strip().splitlines()[-1].startswith("textureade: error: cannot reach the Ray head at")

@@ -90,6 +90,7 @@ def ray_init(address: str | None) -> None:
         return
     options: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
     if address:
+        _probe(address)
         options["address"] = address
     else:
         options["include_dashboard"] = False
@@ -99,6 +100,23 @@ def ray_init(address: str | None) -> None:
         line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(
             f"cannot join the Ray cluster at {address or 'a new local instance'}: {line}"
+        ) from None
+
+
+def _probe(address: str, timeout: float = 5.0) -> None:
+    """UserError when a ``host:port`` address takes no TCP connection (Ray itself would retry for
+    minutes before failing); ``auto`` and ``ray://`` addresses are left to Ray."""
+    import socket
+
+    host, sep, port = address.rpartition(":")
+    if address == "auto" or "://" in address or not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UserError(
+            f"cannot reach the Ray head at {address} ({reason}); is `ray start --head` running there?"
         ) from None
 
 
