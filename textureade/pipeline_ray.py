@@ -115,7 +115,9 @@ class RayChunks:
             gpus = default_num_gpus(config.num_gpus, True, self.info)
             n = actor_count(config.actors, gpus, self.info)
             cls = actor_class(DescriberActor, num_cpus=1 if gpus == 0 else 0, num_gpus=gpus)
-            self.actors = [cls.remote(self._config_ref, make_describer, describe) for _ in range(n)]
+            self.actors = [
+                cls.remote(config, make_describer, describe) for _ in range(n)
+            ]  # by value: restartable
             self.info.update(actors=n, num_gpus_per_actor=gpus, describe_chunks=config.describe_chunks)
             for err in ray.get([a.ready.remote() for a in self.actors]):
                 if err is not None:  # the model cannot load: one error before any work
