@@ -174,3 +174,4 @@ def test_an_unreachable_ray_address_is_one_line(synth, tmp_path):
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr[-800:]
     assert done.stderr.strip().splitlines()[-1].startswith("textureade: error: cannot reach the Ray head at")
+    assert not (tmp_path / "o").exists()  # refused before the output folder was made

@@ -52,11 +52,13 @@ KILL_DIR_ENV = "TEXTUREADE_RAY_KILL_DIR"
 
 
 def check_executor(kind: str, ray_address: str | None) -> str:
-    """``kind`` validated (UserError, one line, otherwise)."""
+    """``kind`` validated, and a ``host:port`` Ray address reachable (UserError, one line, otherwise)."""
     if kind not in EXECUTORS:
         raise UserError(f"unknown executor {kind!r}; use {' or '.join(EXECUTORS)}")
     if ray_address and kind != "ray":
         raise UserError("--ray-address needs --executor ray")
+    if ray_address:  # before any folder is touched: an unreachable head leaves --out as it was
+        _probe(ray_address)
     return kind
 
 
