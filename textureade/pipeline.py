@@ -24,6 +24,8 @@ import multiprocessing as mp
 import os
 import shutil
 import time
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,6 +126,34 @@ def _process(ref: Any) -> ItemResult:
     except Exception as exc:  # a bug on one image must not stop the build: record it
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         return ItemResult.rejected(ref.id, ade_split, "error", f"{type(exc).__name__}: {msg}")
+
+
+def _local_chunks(
+    pool: Any, chunks: list[list[Any]], todo: list[int], bar: Any
+) -> Iterator[tuple[int, list[ItemResult]]]:
+    """(chunk index, its results in input order) for each chunk of ``todo``, in order, from the
+    process pool (or this process when ``pool`` is None). The next chunk's items are submitted before
+    this chunk's results are handed over, so the workers keep going while the caller writes shards;
+    at most two chunks are in flight."""
+    if pool is None:
+        for ci in todo:
+            results = []
+            for ref in chunks[ci]:
+                results.append(_process(ref))
+                bar.update(1)
+            yield ci, results
+        return
+    ahead: deque[tuple[int, list[Any]]] = deque()
+    for ci in [*todo, None]:
+        if ci is not None:
+            ahead.append((ci, [pool.submit(_process, ref) for ref in chunks[ci]]))
+        if len(ahead) == 2 or (ci is None and ahead):
+            done, futures = ahead.popleft()
+            results = []
+            for f in futures:
+                results.append(f.result())
+                bar.update(1)
+            yield done, results
 
 
 def process_chunk(config: BuildConfig, refs: list[Any]) -> list[ItemResult]:
@@ -289,7 +319,9 @@ def build(config: BuildConfig) -> BuildReport:
             fork = config.describer == "offline" and "fork" in mp.get_all_start_methods()
             ctx = mp.get_context("fork" if fork else "spawn")
             # a worker that dies (OOM kill, segfault) raises BrokenProcessPool here instead of hanging;
-            # the journal keeps every finished chunk, so rerunning the command resumes
+            # the journal keeps every finished chunk, so rerunning the command resumes. (Never call
+            # cv2.setNumThreads in a forked worker: when the parent already used OpenCV's thread pool,
+            # the child blocks forever on a lock copied in its held state.)
             pool = ProcessPoolExecutor(
                 config.workers, mp_context=ctx, initializer=_init_worker, initargs=(config,)
             )
@@ -301,17 +333,12 @@ def build(config: BuildConfig) -> BuildReport:
             main_describer = _make_describer(config)
             if hasattr(main_describer, "load"):
                 main_describer.load()
-        ray_results = iter(on_ray) if on_ray is not None else None
+        # the same chunks, read, mined (and offline-described) here, in worker processes or on Ray
+        stream = iter(on_ray) if on_ray is not None else _local_chunks(pool, chunks, todo, bar)
         for ci in todo:
             chunk = chunks[ci]
-            if ray_results is not None:  # the same chunk, read, mined and described on the cluster
-                got, results = next(ray_results)
-                assert got == ci, (got, ci)
-            else:
-                results = []
-                for res in pool.map(_process, chunk) if pool else map(_process, chunk):
-                    results.append(res)
-                    bar.update(1)
+            got, results = next(stream)
+            assert got == ci, (got, ci)
             if any(r.pending is not None for r in results):
                 if main_describer is None:
                     main_describer = _make_describer(config)
