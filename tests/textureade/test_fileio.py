@@ -55,3 +55,21 @@ def test_jsonl_log_cuts_an_unparsable_complete_line(tmp_path):
     path.write_bytes(b'{"i": 0}\nnot json\n{"i": 2}\n')
     assert [o["i"] for o in JsonlLog(path)] == [0]
     assert path.read_bytes() == b'{"i": 0}\n'
+
+
+@pytest.mark.parametrize("sync_seconds,fsyncs", [(0.0, 5), (3600.0, 2)])
+def test_jsonl_log_lines_are_flushed_at_once_and_fsynced_every_line_or_within_sync_seconds(
+    tmp_path, monkeypatch, sync_seconds, fsyncs
+):
+    import os
+
+    calls = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: calls.append(fd) or real(fd))
+    path = tmp_path / "log.jsonl"
+    log = JsonlLog(path, sync_seconds=sync_seconds)
+    for i in range(5):
+        log.append({"i": i})
+        assert [o["i"] for o in JsonlLog(path)] == list(range(i + 1))  # readable before close
+    log.close()
+    assert len(calls) == fsyncs  # every line, or the first line and the close
