@@ -45,17 +45,17 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
-# A test that runs a model is ``slow``: marked ``models``, or using a fixture that hands out tiny
-# models (directly or through another fixture). `pytest -m "not slow"` is the quick loop (< 60 s on
-# 2 cores); `make test` runs everything.
-TINY_MODEL_FIXTURES = frozenset({"tiny_weights", "tiny_vlm"})
+# A test that runs a model or starts a Ray instance is ``slow``: marked ``models``, or using a
+# fixture that hands out tiny models or a Ray instance (directly or through another fixture).
+# `pytest -m "not slow"` is the quick loop; `make test` runs everything.
+SLOW_FIXTURES = frozenset({"tiny_weights", "tiny_vlm", "ray_env"})
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest's own -m selection reads the markers
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        uses_tiny = TINY_MODEL_FIXTURES.intersection(getattr(item, "fixturenames", ()))
-        if uses_tiny or item.get_closest_marker("models"):
+        uses_slow = SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if uses_slow or item.get_closest_marker("models"):
             item.add_marker(pytest.mark.slow)
 
 
