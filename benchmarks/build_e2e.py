@@ -181,15 +181,17 @@ def main(argv: list[str] | None = None) -> int:
             f"decode (image + annotation): wall {spread(dec_wall)}, CPU {spread(dec_cpu)} ms/image  [{load()}]"
         )
         best: dict[int, tuple[float, float]] = {}
+        # interleaved (round, size, workers): a load spike from other work hits every configuration
+        runs = {w: {small: [], big: []} for w in args.workers}
+        loads: dict[int, list[float]] = {w: [] for w in args.workers}
+        for _ in range(args.repeat):
+            for n in (small, big):
+                for w in args.workers:
+                    runs[w][n].append(build_s(roots[n], tmp / f"out{n}-w{w}", w))
+                    loads[w].append(os.getloadavg()[0])
         for w in args.workers:
-            runs: dict[int, list[tuple[float, float]]] = {small: [], big: []}
-            loads = []
-            for _ in range(args.repeat):
-                for n in (small, big):
-                    runs[n].append(build_s(roots[n], tmp / f"out{n}-w{w}", w))
-                    loads.append(os.getloadavg()[0])
-            print(f"build --workers {w}  [load {min(loads):.2f}..{max(loads):.2f}]")
-            best[w] = report_build(small, big, runs, decode)
+            print(f"build --workers {w}  [load {min(loads[w]):.2f}..{max(loads[w]):.2f}]")
+            best[w] = report_build(small, big, runs[w], decode)
         if 1 in best:
             s1, m1 = best[1]
             ratio = m1 * 1000 / decode[0]
