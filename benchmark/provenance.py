@@ -80,28 +80,25 @@ def host_info() -> dict[str, Any]:
 
 
 def weights_info(spec: Any, params: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per named weight: the id or path actually used, and the manifest revision when it is the default.
+    """Per named weight: the id or path the method is given and the revision it loads.
 
-    A weight overridden by ``--option`` has ``overridden: True``; a hub id keeps the user's
-    ``<param>_revision`` and the ``commit`` it resolves to in the local cache (None when absent); a
-    local path has no revision (``None``) and a ``local`` content fingerprint
+    ``params``: the resolved params (:func:`benchmark.registry.resolve_params`, options included);
+    what they select is read by :func:`benchmark.weights.resolve`, the same reading the weights
+    check uses. A weight overridden by ``--option`` has ``overridden: True``; a hub id records its
+    revision and the ``commit`` it resolves to in the local cache (None when absent); a local path
+    has no revision (``None``) and a ``local`` content fingerprint
     (:func:`textureade.fingerprint.weights_fingerprint`: path, files, bytes, sha256).
     """
+    from benchmark.weights import resolve, weights_entries
+
     out: dict[str, dict[str, Any]] = {}
-    for wname, w in (getattr(spec, "weights", None) or {}).items():
-        param = w.get("param", wname)
-        used = params.get(param, w.get("id"))
-        default = used == w.get("id")
-        local = used is not None and Path(str(used)).expanduser().exists()
-        out[wname] = {
-            "id": None if used is None else str(used),
-            "revision": None if local else w.get("revision") if default else params.get(f"{param}_revision"),
-            "overridden": not default,
-        }
-        if local:
-            out[wname]["local"] = asdict(weights_fingerprint(str(used)))
-        elif used is not None:
-            out[wname]["commit"] = cached_commit(str(used), out[wname]["revision"])
+    for entry in weights_entries(getattr(spec, "weights", None), getattr(spec, "path", "")):
+        r = resolve(entry, params)
+        out[entry.name] = {"id": r.value, "revision": r.revision, "overridden": not r.default}
+        if r.local:
+            out[entry.name]["local"] = asdict(weights_fingerprint(str(r.value)))
+        elif r.value is not None:
+            out[entry.name]["commit"] = cached_commit(r.value, r.revision)
     return out
 
 

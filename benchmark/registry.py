@@ -137,12 +137,20 @@ def parse_options(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
 
 
 def resolve_params(spec: MethodSpec, options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Manifest params, then weights defaults (``param`` -> hub id), then user options on top."""
+    """Manifest params, then weights defaults, then user options on top.
+
+    Weights defaults: each entry's ``param`` -> its hub id, and, while that default id is in use
+    and nothing else sets it, the entry's ``revision_param`` -> its pinned ``revision`` (so the
+    manifest's pin is what the method loads, and what run.json records).
+    """
     params = dict(spec.params)
-    for wname, w in spec.weights.items():
-        param = w.get("param", wname)
-        params.setdefault(param, w.get("id"))
+    entries = weights_entries(spec.weights, spec.path)
+    for e in entries:
+        params.setdefault(e.param, e.id)
     params.update(options or {})
+    for e in entries:
+        if e.revision and e.id is not None and params.get(e.param) == e.id:
+            params.setdefault(e.revision_param, e.revision)
     return params
 
 

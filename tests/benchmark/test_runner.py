@@ -274,7 +274,10 @@ def test_timeout_outside_the_main_thread_is_checked_after_predict(tmp_path):
 
 
 def test_weights_provenance_of_a_local_path_has_no_hub_revision_and_a_fingerprint(tmp_path):
+    from dataclasses import replace
+
     from benchmark.provenance import weights_info
+    from benchmark.registry import resolve_params
 
     s = MethodSpec(
         name="w",
@@ -283,8 +286,12 @@ def test_weights_provenance_of_a_local_path_has_no_hub_revision_and_a_fingerprin
         weights={"model": {"id": "org/model", "revision": "abc123", "param": "model"}},
     )
     assert weights_info(s, {"model_revision": "main"})["model"] == {
-        "id": "org/model", "revision": "abc123", "overridden": False, "commit": None,
-    }  # fmt: skip
+        "id": "org/model",
+        "revision": "main",
+        "overridden": False,
+        "commit": None,
+    }  # fmt: skip  (the revision the method is given, not the manifest's pin it overrides)
+    assert weights_info(s, resolve_params(replace(s, params={})))["model"]["revision"] == "abc123"
     assert weights_info(s, {"model": "org/other", "model_revision": "v2"})["model"]["revision"] == "v2"
     folder = tmp_path / "tiny"
     folder.mkdir()
@@ -318,3 +325,14 @@ def test_weights_provenance_records_the_commit_a_hub_revision_resolves_to(tmp_pa
     )
     got = weights_info(s, {})["model"]
     assert got["revision"] == "main" and got["commit"] == sha
+
+
+def test_a_manifest_revision_pin_is_what_the_method_is_given():
+    from benchmark.registry import resolve_params
+
+    s = MethodSpec(
+        name="w", entry="runner_toys:Threshold", weights={"model": {"id": "org/m", "revision": "abc123"}}
+    )
+    assert resolve_params(s) == {"model": "org/m", "model_revision": "abc123"}
+    assert resolve_params(s, {"model": "org/other"}) == {"model": "org/other"}  # another id: no pin
+    assert resolve_params(s, {"model_revision": "v2"})["model_revision"] == "v2"
