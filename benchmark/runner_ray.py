@@ -3,10 +3,10 @@
 Ray Core actors and tasks (:mod:`textureade.executors` says why not Ray Data):
 
 - :class:`MethodActor`: builds the method once (``build_method``; its weights loaded once per
-  actor) and runs :func:`benchmark.runner.predict_sample` on the images sent to it. One actor per
+  actor) and runs :func:`benchmark.evaluate.predict_sample` on the images sent to it. One actor per
   ``num_gpus`` GPUs for a method with weights on a cluster with GPUs; CPU actors (num_gpus=0)
   for weight-free methods, half the cluster's CPUs of them unless ``actors`` says otherwise;
-- :func:`score_task`: :func:`benchmark.runner.score_predicted` (partition, optional prediction
+- :func:`score_task`: :func:`benchmark.evaluate.score_predicted` (partition, optional prediction
   files, scores) as a CPU task fed straight from the actor's result;
 - the driver (:func:`benchmark.runner.stream_records`) streams the dataset, keeps ``window``
   images in flight (round-robin over the actors) and journals the records in stream order, so
@@ -63,7 +63,7 @@ class MethodActor:
     def predict(
         self, sample: Sample, k_given: int | None, descriptions: list[str] | None, timeout: float | None
     ) -> Any:
-        """``benchmark.runner.predict_sample`` on this actor's method: a ``Predicted``."""
+        """``benchmark.evaluate.predict_sample`` on this actor's method: a ``Predicted``."""
         kill_hook()
         return self.predict_sample(self.method, sample.image, k_given, descriptions, timeout)
 
@@ -72,14 +72,14 @@ def score_task(
     score: Callable[..., RecordRow], predicted: Any, sample: Sample, kwargs: dict[str, Any]
 ) -> RecordRow:
     """``score(predicted, sample, **kwargs)``: the record of one image (a Ray task body; ``score`` is
-    ``benchmark.runner.score_predicted``)."""
+    ``benchmark.evaluate.score_predicted``)."""
     kill_hook()
     return score(predicted, sample, **kwargs)
 
 
 class RayEvaluator:
     """``submit(sample, index=, t_load=, context=, k=, scoring=, timeout=, pred_dir=) -> handle``
-    and ``resolve(handle) -> RecordRow``: :func:`benchmark.runner.evaluate_sample` split across a
+    and ``resolve(handle) -> RecordRow``: :func:`benchmark.evaluate.evaluate_sample` split across a
     method actor and a scoring task. ``info``: the cluster facts run.json records; ``window``:
     images in flight."""
 

@@ -111,11 +111,11 @@ def build_stages(src: Path, limit: int, work: Path) -> dict[str, float]:
 def bench_stages(data: Path, work: Path) -> dict[str, float]:
     """Mean CPU seconds per image of predict (texture-kmeans) and score; fsynced record append."""
     from benchmark.datasets import open_dataset
+    from benchmark.evaluate import predict_sample, score_predicted
     from benchmark.journal import Journal
     from benchmark.protocol import method_inputs
     from benchmark.records import RowContext
     from benchmark.registry import build_method, get_method_spec
-    from benchmark.runner import predict_sample, score_predicted
 
     handle = open_dataset(str(data))
     method = build_method(get_method_spec("texture-kmeans"))

@@ -310,6 +310,7 @@ def test_bench_table_shows_the_description_metrics_of_a_describing_method(minilm
     assert "| dSim | dValid | dDist |" in to_markdown(t) and "dSim" in to_latex(t)
 
 
+@pytest.mark.slow  # starts a Ray instance and loads the text model in its worker
 def test_ray_scoring_tasks_give_the_local_description_scores(minilm, tmp_path, monkeypatch):
     pytest.importorskip("ray")
     import os

@@ -207,6 +207,7 @@ FIRST_IMAGE = (
 )
 
 
+@pytest.mark.slow  # a headless browser
 @needs_chromium
 def test_report_in_headless_chromium(site):
     with browser.Chromium() as chrome:
