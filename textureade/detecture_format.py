@@ -107,7 +107,7 @@ def reroot(base: Path, absolute: Path) -> Path | None:
             cand = base.joinpath(*tail).resolve()
             if cand.is_relative_to(base) and cand.is_file():
                 return cand
-        except (OSError, ValueError):  # NUL, name too long, link loops
+        except (OSError, RuntimeError, ValueError):  # NUL, name too long, link loops (3.11: RuntimeError)
             continue
     return None
 
@@ -125,7 +125,7 @@ def resolve_inside(root: Path, rel: Any, what: str, rerooted: list[list[str]] | 
         base = root.resolve()
         p = Path(rel)
         cand = (p if p.is_absolute() else base / p).resolve()
-    except (OSError, ValueError) as exc:  # embedded NUL, name too long, link loops
+    except (OSError, RuntimeError, ValueError) as exc:  # NUL, name too long, loops (3.11: RuntimeError)
         raise _Reject(f"{what} {_show(rel)} is not a usable path ({type(exc).__name__})") from None
     if cand.is_relative_to(base):
         return cand
@@ -333,7 +333,7 @@ def detecture_fingerprint(folder: str | Path) -> str:
                 if Path(str(rel)).is_absolute() and not p.resolve().is_relative_to(root.resolve()):
                     p = reroot(root.resolve(), Path(str(rel)))  # the file the reader uses, if any
                 size = p.stat().st_size if p is not None and p.is_file() else -1
-            except (OSError, ValueError):  # NUL bytes, surrogates, names too long
+            except (OSError, RuntimeError, ValueError):  # NUL, surrogates, too long, link loops
                 size = -1
             h.update(f"{text}\0{size}\n".encode())
     return "sha256:" + h.hexdigest()[:32]

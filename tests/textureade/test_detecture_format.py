@@ -280,3 +280,30 @@ def test_fingerprint_counts_the_rerooted_file(tmp_path):
     fp1 = detecture_fingerprint(folder2)
     (folder2 / "images" / "1.png").write_bytes((folder2 / "images" / "1.png").read_bytes() + b"x")
     assert detecture_fingerprint(folder2) != fp1  # the re-rooted file's size is hashed
+
+
+def test_symlink_loops_in_mask_and_image_paths_are_rejects_not_crashes(tmp_path):
+    """Python 3.11's Path.resolve raises RuntimeError (not OSError) on a symlink loop: a looping
+    mask or image path was a traceback of `bench run`; it is a reject, and the good entry reads."""
+    rng = np.random.default_rng(0)
+    half = np.zeros((8, 8), np.uint8)
+    half[:, :4] = 255
+    files = {"a.png": rng.integers(0, 256, (8, 8, 3), dtype=np.uint8), "m.png": half}
+    entries = [
+        {"image_path": "a.png", "id": "good", "textures": [{"mask_path": "m.png"}]},
+        {"image_path": "a.png", "id": "mloop", "textures": [{"mask_path": "loop.png"}]},
+        {"image_path": "loop.png", "id": "iloop", "textures": [{"mask_path": "m.png"}]},
+        {
+            "image_path": str(tmp_path / "elsewhere" / "loop.png"),
+            "id": "abs",
+            "textures": [{"mask_path": "m.png"}],
+        },
+    ]
+    folder = write_raw(tmp_path / "d", entries, files)
+    (folder / "loop.png").symlink_to("loop.png")
+    rejects: list[tuple[str, str]] = []
+    got = list(read_detecture_folder(folder, on_reject=lambda i, r: rejects.append((i, r))))
+    assert [s.id for s in got] == ["good"]
+    assert [i for i, _ in rejects] == ["mloop", "iloop", "abs"]
+    assert all("\n" not in r for _, r in rejects)
+    assert detecture_fingerprint(folder).startswith("sha256:")
