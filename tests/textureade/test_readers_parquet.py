@@ -262,3 +262,24 @@ def test_instance_segmentation_config_is_named_in_the_error(tmp_path):
     )
     with pytest.raises(UserError, match="instance_segmentation config"):
         read_ade20k(tmp_path)
+
+
+def test_a_duplicate_row_is_named_by_its_row_group_and_row(tmp_path, hf150):
+    """The duplicate's reject named only the row inside its row group: a copy in row group 1 of
+    a file read "row 0; row 0 has it too". Both places are now told apart."""
+    folder, _ = hf150
+    imgs = sorted((folder / "images" / "training").glob("*.jpg"))[:2]
+    anns = [_cell(folder / "annotations" / "training" / f"{p.stem}.png") for p in imgs]
+    cells = [_cell(p) for p in imgs] + [_cell(imgs[0])]
+    anns = anns + [anns[0]]
+    table = pa.table(
+        {"image": pa.array(cells, IMG), "annotation": pa.array(anns, IMG), "scene_category": [0] * 3}
+    )
+    _write(table, tmp_path / "train-0.parquet")  # row groups of 2: the copy is row group 1, row 0
+    rejects = {}
+    ids = [s.id for s in read_ade20k(tmp_path, on_reject=lambda i, r: rejects.__setitem__(i, r))]
+    assert ids == ["ADE_train_00000001", "ADE_train_00000002"]
+    assert rejects == {
+        "ADE_train_00000001": "duplicate id ADE_train_00000001 (train-0.parquet row group 1 row 0; "
+        "train-0.parquet row group 0 row 0 has it too)"
+    }

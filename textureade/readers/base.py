@@ -106,7 +106,7 @@ def mark_problems(refs: list[ItemRef], root: Path | None = None) -> list[ItemRef
         if counts[ref.id] < 2:
             continue
         where = safe_text(_below(Path(ref.path), root))
-        where = where if ref.row < 0 else f"{where} row {ref.row}"
+        where = where if ref.row < 0 else f"{where} row group {ref.row_group} row {ref.row}"
         if ref.id not in first:
             first[ref.id] = where
         elif not ref.problem:
