@@ -166,6 +166,23 @@ def test_check_finds_tampering_and_leaks(tmp_path):
     assert any("not listed" in p for p in check_dataset(out))
 
 
+def test_check_names_a_parquet_shard_without_the_textureade_columns(tmp_path):
+    """A valid parquet file whose sha256 matches the manifest but which lacks base_id/split was a
+    KeyError traceback of `textureade check` (pyarrow silently leaves out missing columns)."""
+    import hashlib
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = _write(tmp_path / "ds", _samples(2), shard_size=2)
+    manifest = json.loads((out / "manifest.json").read_text())
+    (entry,) = manifest["shards"]
+    pq.write_table(pa.table({"x": [1, 2]}), out / entry["path"])
+    entry["sha256"] = hashlib.sha256((out / entry["path"]).read_bytes()).hexdigest()
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert check_dataset(out) == [f"{entry['path']}: not a TextureADE shard (no base_id, split column)"]
+
+
 def test_writer_refuses_existing_dataset(tmp_path):
     out = _write(tmp_path / "ds", _samples())
     with pytest.raises(UserError, match="already holds"):

@@ -117,6 +117,10 @@ def check_dataset(out_dir: str | os.PathLike) -> list[str]:
         except Exception as exc:  # a corrupt shard is a finding, not a crash
             problems.append(f"{rel}: unreadable parquet ({type(exc).__name__})")
             continue
+        missing = [c for c in ("base_id", "split") if c not in table.column_names]
+        if missing:  # pyarrow leaves out a requested column that the file lacks
+            problems.append(f"{rel}: not a TextureADE shard (no {', '.join(missing)} column)")
+            continue
         if table.num_rows != entry.get("rows"):
             problems.append(f"{rel}: {table.num_rows} rows, manifest says {entry.get('rows')}")
         for base, split in zip(table.column("base_id").to_pylist(), table.column("split").to_pylist()):
