@@ -274,3 +274,29 @@ def test_a_folder_whose_name_is_not_utf8_is_written_checked_and_read(tmp_path):
     assert check_dataset(out) == []
     assert [s.id for s in read_textureade(out)] == ["s4", "s0", "s1", "s2", "s3"]
     assert dataset_fingerprint(out) == dataset_fingerprint(_write(tmp_path / "plain", _samples()))
+
+
+def test_a_repeated_id_is_a_reject_and_the_first_row_reads(tmp_path):
+    """Two rows of one id made two records of that id in `bench run` (and a resume that counts
+    the id as done); the second row is now a reject, like a duplicate in the ADE20K and Detecture
+    readers."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from textureade.store.schema import SCHEMA
+
+    out = _write(tmp_path / "d", _samples())
+    shard = out / "data" / "validation-00000.parquet"
+    rows = pq.read_table(shard).to_pylist()
+    rows[1]["id"] = rows[0]["id"]  # s3 -> s2
+    pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), shard)
+    rejects: list[tuple[str, str]] = []
+    got = [s.id for s in read_textureade(out, verify=False, on_reject=lambda i, r: rejects.append((i, r)))]
+    assert got == ["s4", "s0", "s1", "s2"]
+    assert rejects == [
+        (
+            "s2",
+            "data/validation-00000.parquet row group 0 row 1: duplicate id s2 "
+            "(data/validation-00000.parquet row group 0 row 0 has it too)",
+        )
+    ]

@@ -131,6 +131,7 @@ def read_textureade(
 
     on_disk = {p.relative_to(out).as_posix(): p for p in shards}
     names = sorted(set(on_disk) | set(listed or ()))
+    seen: dict[str, str] = {}  # sample id -> where it was read first (a build never repeats one)
     for rel in names:
         if want and split_of(rel) != want:
             continue
@@ -165,4 +166,12 @@ def read_textureade(
                     else:
                         log.warning("skipped %s: %s", _row_id(row, where), reason)
                     continue
+                if sample.id in seen:  # a second record of one id would corrupt records and resume
+                    reason = f"{where}: duplicate id {safe_text(sample.id)} ({seen[sample.id]} has it too)"
+                    if on_reject is not None:
+                        on_reject(_row_id(row, where), reason)
+                    else:
+                        log.warning("skipped %s: %s", _row_id(row, where), reason)
+                    continue
+                seen[sample.id] = where
                 yield sample
