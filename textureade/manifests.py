@@ -69,7 +69,13 @@ def builtin_root() -> ManifestRoot:
     """$TEXTUREADE_MANIFESTS when set, else the manifests shipped as package data."""
     env = os.environ.get(ENV_ROOT)
     if env:
-        return ManifestRoot(Path(env).expanduser(), f"${ENV_ROOT}")
+        path = Path(env).expanduser()
+        if not path.is_dir():  # a typo would hide every built-in manifest ("unknown method")
+            raise UserError(
+                f"${ENV_ROOT}={env} is not a folder; point it at a manifests folder or unset it "
+                "to use the built-in manifests"
+            )
+        return ManifestRoot(path, f"${ENV_ROOT}")
     return ManifestRoot(_package_root(), "built-in")
 
 

@@ -69,6 +69,9 @@ def test_env_root_replaces_the_builtin_and_extra_roots_add_to_it(tmp_path, monke
     assert builtin_root().path == own and builtin_root().builtin
     assert manifest_file("mining", "default.yaml") == own / "mining" / "default.yaml"
     assert find_manifest("describers", "qwen3-vl.yaml") is None  # the built-in ones are replaced
+    monkeypatch.setenv("TEXTUREADE_MANIFESTS", str(tmp_path / "typo"))  # hid every built-in one
+    with pytest.raises(UserError, match=r"TEXTUREADE_MANIFESTS=.*typo is not a folder"):
+        builtin_root()
     monkeypatch.delenv("TEXTUREADE_MANIFESTS")
 
     user = user_root()
