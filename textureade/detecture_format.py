@@ -78,7 +78,12 @@ def _metadata_path(path: Path) -> Path:
 def _load_metadata(meta: Path) -> list[Any]:
     try:
         data = json.loads(meta.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (
+        OSError,
+        UnicodeDecodeError,
+        ValueError,
+        RecursionError,
+    ) as exc:  # RecursionError: nested too deep
         raise UserError(f"cannot read {meta}: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, list):
         raise UserError(f"{meta} must hold a JSON list of {{image_path, id, textures}} entries")

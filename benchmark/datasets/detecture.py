@@ -21,7 +21,7 @@ def detecture_metadata(folder: Path) -> list[dict[str, Any]]:
     meta = folder / "metadata.json"
     try:
         data = json.loads(meta.read_text())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
         raise UserError(f"cannot read {meta}: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, list):
         raise UserError(f"{meta} must hold a JSON list of {{image_path, id, textures}} entries")

@@ -21,7 +21,7 @@ def is_mosaic_set(folder: Path) -> bool:
     """True when ``folder/manifest.json`` says ``textureade mosaic`` wrote it."""
     try:
         config = json.loads((Path(folder) / "manifest.json").read_text()).get("config")
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         return False
     return isinstance(config, dict) and config.get("generator") == GENERATOR
 

@@ -138,7 +138,7 @@ def parse_annotation_json(data: bytes, what: str = "JSON") -> dict[str, Any]:
         text = data.decode("latin-1")
     try:
         doc = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
         raise ReadError(f"{what} unreadable: {exc}") from None
     ann = doc.get("annotation", doc) if isinstance(doc, dict) else None
     if not isinstance(ann, dict):

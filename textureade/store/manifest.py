@@ -67,6 +67,8 @@ def read_manifest(out_dir: str | os.PathLike) -> dict[str, Any]:
         ) from None
     except json.JSONDecodeError as exc:
         raise UserError(f"{path} is not valid JSON ({exc.msg}); rebuild the dataset") from None
+    except RecursionError:  # arrays/objects nested deeper than Python's recursion limit
+        raise UserError(f"{path} is not valid JSON (nested too deep); rebuild the dataset") from None
     shards = data.get("shards", []) if isinstance(data, dict) else None
     if not isinstance(shards, list) or not all(
         isinstance(s, dict) and isinstance(s.get("path"), str) and isinstance(s.get("sha256"), str)

@@ -1,0 +1,39 @@
+"""JSON nested deeper than Python's recursion limit (issue #15): json.loads raises RecursionError,
+not ValueError, so such a metadata.json / manifest.json / full-form annotation was a traceback.
+Each reader now turns it into its usual one-line error (or a per-item reject)."""
+
+from __future__ import annotations
+
+import pytest
+
+from textureade.errors import UserError
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def test_a_deep_metadata_json_is_a_user_error(tmp_path):
+    from benchmark.datasets.detecture import detecture_metadata
+    from textureade.detecture_format import detecture_fingerprint, read_detecture_folder
+
+    (tmp_path / "metadata.json").write_text(DEEP)
+    for call in (detecture_fingerprint, lambda f: list(read_detecture_folder(f)), detecture_metadata):
+        with pytest.raises(UserError, match="cannot read .*metadata.json"):
+            call(tmp_path)
+
+
+def test_a_deep_manifest_json_is_a_user_error(tmp_path):
+    from benchmark.datasets.mosaics import is_mosaic_set
+    from textureade.store import check_dataset
+
+    (tmp_path / "manifest.json").write_text('{"a":' * 100_000 + "1" + "}" * 100_000)
+    assert is_mosaic_set(tmp_path) is False
+    with pytest.raises(UserError, match="is not valid JSON \\(nested too deep\\); rebuild the dataset"):
+        check_dataset(tmp_path)
+
+
+def test_a_deep_full_form_annotation_is_a_read_error():
+    from textureade.readers.base import ReadError
+    from textureade.readers.fullform import parse_annotation_json
+
+    with pytest.raises(ReadError, match="unreadable"):
+        parse_annotation_json(DEEP.encode(), "ADE_x.json")
