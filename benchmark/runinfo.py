@@ -223,7 +223,8 @@ class RunInfo:
         """run.json back as a RunInfo; UserError when it is unreadable or of another format."""
         try:
             return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError) as exc:
-            raise UserError(
-                f"cannot read {path} as a run.json of this version: {str(exc).splitlines()[0]}"
-            ) from None
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            # KeyError/AttributeError: a JSON of another shape ([] or a field missing);
+            # RecursionError: nested deeper than the recursion limit
+            why = f"no {exc} field" if isinstance(exc, KeyError) else (str(exc).splitlines() or [""])[0]
+            raise UserError(f"cannot read {path} as a run.json of this version: {why}") from None

@@ -37,3 +37,21 @@ def test_a_deep_full_form_annotation_is_a_read_error():
 
     with pytest.raises(ReadError, match="unreadable"):
         parse_annotation_json(DEEP.encode(), "ADE_x.json")
+
+
+@pytest.mark.parametrize(
+    "text, why",
+    [
+        ("[" * 100_000 + "]" * 100_000, "maximum recursion depth"),
+        ("[]", "no 'environment' field"),
+        ("{}", "no"),
+    ],
+)
+def test_a_run_json_of_another_shape_is_a_user_error(tmp_path, text, why):
+    """A damaged run.json in a results folder was a KeyError/RecursionError traceback of `bench run`
+    (resume) and `bench leaderboard`."""
+    from benchmark.runinfo import RunInfo
+
+    (tmp_path / "run.json").write_text(text)
+    with pytest.raises(UserError, match=f"as a run.json of this version: {why}"):
+        RunInfo.read(tmp_path / "run.json")
