@@ -114,8 +114,10 @@ class JsonlLog:
                 if not raw.endswith(b"\n"):
                     break
                 try:
-                    json.loads(raw)
-                except ValueError:
+                    obj = json.loads(raw)
+                except (ValueError, RecursionError):  # RecursionError: nested too deep
+                    break
+                if not isinstance(obj, dict):  # one object per line: anything else is damage too
                     break
                 good += len(raw)
         if good != self.path.stat().st_size:

@@ -57,6 +57,16 @@ def test_jsonl_log_cuts_an_unparsable_complete_line(tmp_path):
     assert path.read_bytes() == b'{"i": 0}\n'
 
 
+@pytest.mark.parametrize("bad", [b"[1, 2]", b"null", b"[" * 100_000 + b"]" * 100_000])
+def test_jsonl_log_cuts_a_line_that_is_not_an_object_or_nested_too_deep(tmp_path, bad):
+    """Issue #15: a valid JSON line that is no object (bench run resume: AttributeError) or one
+    nested past the recursion limit (RecursionError) was a traceback; it is damage like any other."""
+    path = tmp_path / "j.jsonl"
+    path.write_bytes(b'{"i": 0}\n' + bad + b'\n{"i": 2}\n')
+    assert [o["i"] for o in JsonlLog(path)] == [0]
+    assert path.read_bytes() == b'{"i": 0}\n'
+
+
 @pytest.mark.parametrize("sync_seconds,fsyncs", [(0.0, 5), (3600.0, 2)])
 def test_jsonl_log_lines_are_flushed_at_once_and_fsynced_every_line_or_within_sync_seconds(
     tmp_path, monkeypatch, sync_seconds, fsyncs
