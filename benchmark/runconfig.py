@@ -122,7 +122,7 @@ class RunConfig:
 
 def resolve_run_config(cli: dict[str, Any] | None = None, yaml_path: str | Path | None = None) -> RunConfig:
     """Defaults < YAML < CLI (CLI values of None mean unset). Unknown keys raise UserError."""
-    from textureade.config import read_yaml_mapping
+    from textureade.config import check_yaml_types, read_yaml_mapping
 
     known = {f.name for f in dataclasses.fields(RunConfig)}
     merged: dict[str, Any] = {}
@@ -133,6 +133,7 @@ def resolve_run_config(cli: dict[str, Any] | None = None, yaml_path: str | Path 
             raise UserError(
                 f"run config {yaml_path}: unknown key(s) {', '.join(unknown)}; known: {sorted(known)}"
             )
+        check_yaml_types(data, RunConfig, f"run config {yaml_path}")
         merged.update(data)
     for key, value in (cli or {}).items():
         if key not in known:

@@ -46,11 +46,40 @@ def read_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         line = str(exc).splitlines()[0] if str(exc) else "parse error"
         raise UserError(f"{what} {path} is not valid YAML ({line}); fix the file") from None
+    except RecursionError:  # flow collections nested past the recursion limit
+        raise UserError(f"{what} {path} is not valid YAML (nested too deep); fix the file") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise UserError(f"{what} {path} must hold a mapping of keys to values; fix the file")
     return data
+
+
+_SIMPLE_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "str": (str,),
+}
+
+
+def check_yaml_types(data: dict[str, Any], cls: type, where: str) -> None:
+    """UserError (one line, naming the key) when a YAML value does not fit a plain field of the
+    dataclass ``cls`` (int, float, bool, str, each optionally ``| None``); fields of other types
+    are checked by the config's own ``validate``. A YAML ``limit: abc`` was a TypeError traceback."""
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        parts = [p.strip() for p in str(f.type).split("|")]
+        if not all(p in _SIMPLE_TYPES or p == "None" for p in parts):
+            continue
+        value = data[f.name]
+        if value is None and "None" in parts:
+            continue
+        allowed = tuple(t for p in parts for t in _SIMPLE_TYPES.get(p, ()))
+        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+            want = " or ".join(p if p != "None" else "null" for p in parts)
+            raise UserError(f"{where}: {f.name} must be {want}, got {value!r}; fix the file")
 
 
 #: Mining recipes ``textureade build --mining NAME`` selects (``recipe:`` of a mining manifest).
@@ -326,6 +355,7 @@ def resolve_build_config(
             raise UserError(
                 f"build config {yaml_path}: unknown key(s) {', '.join(unknown)}; known: {sorted(known)}"
             )
+        check_yaml_types(data, BuildConfig, f"build config {yaml_path}")
         merged.update(data)
     for key, value in _renamed_keys(cli or {}, "build options").items():
         if key not in known:

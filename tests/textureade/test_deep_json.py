@@ -55,3 +55,25 @@ def test_a_run_json_of_another_shape_is_a_user_error(tmp_path, text, why):
     (tmp_path / "run.json").write_text(text)
     with pytest.raises(UserError, match=f"as a run.json of this version: {why}"):
         RunInfo.read(tmp_path / "run.json")
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("limit: abc\n", "limit must be int or null, got 'abc'"),
+        ("progress: 1\n", "progress must be bool, got 1"),
+        ("[" * 5000 + "]" * 5000, "is not valid YAML \\(nested too deep\\)"),
+    ],
+)
+def test_a_build_or_run_yaml_of_wrong_types_or_too_deep_is_a_user_error(tmp_path, text, message):
+    """`limit: abc` in a --config YAML was a TypeError traceback (a str compared with 0), a YAML
+    nested past the recursion limit a RecursionError; both are one line naming the file."""
+    from benchmark.runconfig import resolve_run_config
+    from textureade.config import resolve_build_config
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    with pytest.raises(UserError, match=message):
+        resolve_build_config({"ade20k": "x", "out": "y"}, cfg)
+    with pytest.raises(UserError, match=message):
+        resolve_run_config({"method": "m", "dataset": "d", "out": "o"}, cfg)
