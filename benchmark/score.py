@@ -118,7 +118,7 @@ def load_sidecar(pred_dir: Path, sample_id: str) -> tuple[list[str] | None, int 
         return None, None, None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:  # Recursion: too deep
         return None, None, f"unreadable {path.name}: {_one_line(exc)}"
     if not isinstance(data, dict):
         return None, None, f"{path.name} has no list of strings under 'descriptions'"

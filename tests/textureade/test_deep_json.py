@@ -77,3 +77,13 @@ def test_a_build_or_run_yaml_of_wrong_types_or_too_deep_is_a_user_error(tmp_path
         resolve_build_config({"ade20k": "x", "out": "y"}, cfg)
     with pytest.raises(UserError, match=message):
         resolve_run_config({"method": "m", "dataset": "d", "out": "o"}, cfg)
+
+
+def test_a_deep_prediction_sidecar_is_a_note_not_a_crash(tmp_path):
+    """`bench score`: an <id>.json nested past the recursion limit was a RecursionError traceback;
+    it is an unusable sidecar like any other unparsable one."""
+    from benchmark.score import load_sidecar
+
+    (tmp_path / "a.json").write_text("[" * 100_000 + "]" * 100_000)
+    descriptions, channels, note = load_sidecar(tmp_path, "a")
+    assert descriptions is None and channels is None and note.startswith("unreadable a.json: ")
