@@ -86,11 +86,7 @@ class RunConfig:
             raise UserError(f"options must map param names to values, got {self.options!r}")
         from textureade.executors import check_executor
 
-        check_executor(self.executor, self.ray_address)
-        if self.actors is not None and self.actors < 1:
-            raise UserError(f"actors must be >= 1, got {self.actors}")
-        if self.num_gpus is not None and self.num_gpus < 0:
-            raise UserError(f"num_gpus must be >= 0, got {self.num_gpus}")
+        check_executor(self.executor, self.ray_address, self.actors, self.num_gpus)
         return self
 
     def to_json(self) -> dict[str, Any]:

@@ -286,11 +286,7 @@ class BuildConfig:
             raise UserError(f"chunk_size must be >= 1, got {self.chunk_size}")
         from textureade.executors import check_executor
 
-        check_executor(self.executor, self.ray_address)
-        if self.actors is not None and self.actors < 1:
-            raise UserError(f"actors must be >= 1, got {self.actors}")
-        if self.num_gpus is not None and self.num_gpus < 0:
-            raise UserError(f"num_gpus must be >= 0, got {self.num_gpus}")
+        check_executor(self.executor, self.ray_address, self.actors, self.num_gpus)
         if self.describe_chunks < 1:
             raise UserError(f"describe_chunks must be >= 1, got {self.describe_chunks}")
         if not 0.0 <= self.val_fraction < 1.0:

@@ -51,8 +51,15 @@ ACTOR_RESTARTS = 2
 KILL_DIR_ENV = "TEXTUREADE_RAY_KILL_DIR"
 
 
-def check_executor(kind: str, ray_address: str | None) -> str:
-    """``kind`` validated, and a ``host:port`` Ray address reachable (UserError, one line, otherwise)."""
+def check_executor(
+    kind: str, ray_address: str | None, actors: int | None = None, num_gpus: float | None = None
+) -> str:
+    """``kind`` validated, the actor count (>= 1) and GPUs per actor (>= 0) when given, and a
+    ``host:port`` Ray address reachable (UserError, one line, otherwise)."""
+    if actors is not None and actors < 1:
+        raise UserError(f"actors must be >= 1, got {actors}")
+    if num_gpus is not None and num_gpus < 0:
+        raise UserError(f"num_gpus must be >= 0, got {num_gpus}")
     if kind not in EXECUTORS:
         raise UserError(f"unknown executor {kind!r}; use {' or '.join(EXECUTORS)}")
     if ray_address and kind != "ray":
