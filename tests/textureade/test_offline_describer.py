@@ -79,3 +79,161 @@ def test_deterministic_and_valid_on_genuine(ade_samples):
         assert all(p is None for p in descriptions_problems(r1.descriptions)), r1.descriptions
         for text, region in zip(r1.descriptions, rs.regions):
             assert text.startswith(f"Texture of {region.class_names[0]}")
+
+
+# --- known answers: synthetic scenes whose region 1 carries one pattern (on a flat grey background,
+# region 2); pattern sizes are fractions of the image so that they read alike at every image size
+
+SIZES = [(300, 400), (512, 683), (96, 128)]
+GREY = (128, 128, 128)
+
+
+def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Row and column coordinates (float, h x w) and a period of 1/16 of the long side in pixels."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    return yy, xx, max(h, w) / 16
+
+
+def _pattern(kind: str, h: int, w: int) -> np.ndarray:
+    """An h x w x 3 uint8 image of one pattern."""
+    yy, xx, p = _grid(h, w)
+    if kind == "horizontal":
+        v = (yy // (p / 2)) % 2
+    elif kind == "vertical":
+        v = (xx // (p / 2)) % 2
+    elif kind == "diagonal":
+        v = ((xx + yy) // (p / 2)) % 2
+    elif kind == "checkerboard":
+        v = ((xx // (p / 2)) + (yy // (p / 2))) % 2
+    elif kind == "lattice":  # Gaussian blobs on a square grid
+        dy, dx = (yy % p) - p / 2, (xx % p) - p / 2
+        v = np.exp(-(dx * dx + dy * dy) / (2 * (p / 6) ** 2))
+    elif kind == "noise":
+        v = np.random.default_rng(0).random((h, w))
+    elif kind == "coarse":  # smooth blobs of about 1/10 of the long side
+        import cv2
+
+        v = cv2.GaussianBlur(np.random.default_rng(1).random((h, w)), (0, 0), max(h, w) / 40)
+        v = (v - v.min()) / (v.max() - v.min())
+    elif kind == "flat":
+        return np.full((h, w, 3), (150, 110, 70), np.uint8)
+    else:
+        raise ValueError(kind)
+    grey = (30 + 200 * v).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=2)
+
+
+def _scene(kind: str, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Region 1 = the pattern in the central box (half the height, 60% of the width); region 2 = the
+    flat grey rest."""
+    img = np.empty((h, w, 3), np.uint8)
+    img[:] = GREY
+    lm = np.full((h, w), 2, np.int32)
+    box = (slice(h // 4, h // 4 + h // 2), slice(w // 5, w // 5 + 3 * w // 5))
+    img[box] = _pattern(kind, h, w)[box]
+    lm[box] = 1
+    return img, lm
+
+
+def _look(kind: str, h: int, w: int):
+    img, lm = _scene(kind, h, w)
+    looks = OfflineDescriber().look(img, lm, 2)
+    assert looks[1].smooth and looks[1].colours == ["grey"]  # the background
+    return looks[0]
+
+
+@pytest.mark.parametrize(("h", "w"), SIZES)
+@pytest.mark.parametrize("kind", ["horizontal", "vertical", "diagonal"])
+def test_stripes_name_their_direction(kind, h, w):
+    look = _look(kind, h, w)
+    assert look.orientation == kind and look.regular and not look.smooth, look
+
+
+@pytest.mark.parametrize(("h", "w"), SIZES)
+@pytest.mark.parametrize("kind", ["checkerboard", "lattice"])
+def test_periodic_patterns_are_regular_without_direction(kind, h, w):
+    look = _look(kind, h, w)
+    assert look.regular and look.orientation is None and not look.smooth, look
+
+
+@pytest.mark.parametrize(("h", "w"), SIZES)
+def test_white_noise_is_irregular_and_fine(h, w):
+    look = _look("noise", h, w)
+    assert not look.regular and look.granularity == "fine-grained" and look.orientation is None, look
+    assert not look.smooth
+
+
+@pytest.mark.parametrize(("h", "w"), SIZES)
+def test_blurred_blobs_are_coarse(h, w):
+    """(Not pinned: regularity. Blobs this large give few independent lags, and the autocorrelation
+    test calls such blurred noise regular for many seeds.)"""
+    look = _look("coarse", h, w)
+    assert look.granularity == "coarse" and not look.smooth, look
+
+
+@pytest.mark.parametrize(("h", "w"), SIZES)
+def test_flat_colour_is_smooth_and_uniform(h, w):
+    img, lm = _scene("flat", h, w)
+    res = OfflineDescriber().describe(img, lm, [RegionInfo(1, ["wall"]), RegionInfo(2, ["floor"])])
+    assert (
+        res.descriptions[0] == "Texture of wall, light brown, smooth and uniform, in the centre of the image"
+    )
+    assert res.descriptions[1].startswith("Texture of floor, grey, smooth and uniform")
+
+
+@pytest.mark.parametrize(("h", "w"), SIZES)
+@pytest.mark.parametrize(
+    ("share", "colours"), [(0.6, ["red", "blue"]), (0.35, ["blue", "red"]), (0.85, ["red"])]
+)
+def test_second_colour_named_from_a_quarter(share, colours, h, w):
+    """Region 1 is red on its left ``share`` and blue on the rest (each with a little noise): both
+    named when each is >= 25%, the larger first."""
+    img, lm = _scene("flat", h, w)
+    rows, cols = np.nonzero(lm == 1)
+    x0, x1 = cols.min(), cols.max() + 1
+    cut = x0 + round(share * (x1 - x0))
+    img[rows.min() : rows.max() + 1, x0:cut] = (200, 30, 30)
+    img[rows.min() : rows.max() + 1, cut:x1] = (40, 80, 190)
+    noise = np.random.default_rng(2).integers(-6, 7, img.shape)  # a photograph's jitter
+    img = (img + noise).clip(0, 255).astype(np.uint8)
+    assert OfflineDescriber().look(img, lm, 2)[0].colours == colours
+
+
+@pytest.mark.parametrize(("h", "w"), SIZES)
+@pytest.mark.parametrize(
+    ("box", "phrase"),
+    [
+        ((0.0, 0.3, 0.0, 0.3), "in the upper left of the image"),
+        ((0.7, 1.0, 0.35, 0.65), "in the lower part of the image"),
+        ((0.4, 0.6, 0.7, 1.0), "on the right of the image"),
+        ((0.4, 0.6, 0.4, 0.6), "in the centre of the image"),
+        ((0.0, 0.25, 0.0, 1.0), "spanning the top of the image"),
+        ((0.0, 1.0, 0.0, 0.2), "running down the left side of the image"),
+        ((0.0, 1.0, 0.4, 0.6), "running down the centre"),
+        ((0.0, 0.9, 0.0, 0.9), "covering most of the image"),
+    ],
+)
+def test_position_phrases(box, phrase, h, w):
+    y0, y1, x0, x1 = (round(f * n) for f, n in zip(box, (h, h, w, w)))
+    img = np.full((h, w, 3), GREY, np.uint8)
+    lm = np.full((h, w), 2, np.int32)
+    lm[y0:y1, x0:x1] = 1
+    img[lm == 1] = (40, 80, 190)
+    look = OfflineDescriber().look(img, lm, 2)[0]
+    assert look.position == phrase and look.colours == ["blue"], look
+
+
+def test_tiny_and_absent_regions():
+    """A region too small to survive the working size is still described from the full-size pixels;
+    an absent one is None (and says so)."""
+    h, w = 512, 683
+    img = np.full((h, w, 3), GREY, np.uint8)
+    lm = np.full((h, w), 1, np.int32)
+    lm[100:101, 600:601] = 2  # one pixel, upper right
+    img[100, 600] = (200, 30, 30)
+    looks = OfflineDescriber().look(img, lm, 3)
+    assert looks[0].smooth and looks[0].position == "covering most of the image"
+    assert looks[1].colours == ["red"] and looks[1].position == "in the upper right of the image"
+    assert looks[2] is None
+    texts = OfflineDescriber().describe(img, lm, [RegionInfo(i, [n]) for i, n in enumerate("abc", 1)])
+    assert texts.descriptions[2] == "Texture of c, not visible at this size, region 3"
