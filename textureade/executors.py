@@ -8,9 +8,12 @@ many times" (an actor). The driver keeps the journal: it submits work, takes res
 input order** (:func:`ordered`), and commits them exactly as the local executor does, so the
 output bytes never depend on which executor, how many nodes or which worker ran what.
 
+- :class:`LocalChunks`: the local executor of the build: a chunk's items in this process or in a
+  pool of worker processes (``--workers N``), handed back chunk by chunk in input order.
 - :func:`ordered`: the one pipelining primitive: ``submit(item) -> handle`` for at most ``window``
-  items ahead, ``resolve(handle) -> result`` in input order. Local code passes ``window=1`` and an
-  identity ``resolve`` (a plain loop); Ray code passes ``ray.get``.
+  items ahead, ``resolve(handle) -> result`` in input order. :class:`LocalChunks` passes
+  ``window=1`` in this process (a plain loop) or 2 with a pool (pool futures); Ray code passes
+  ``ray.get``.
 - :func:`ray_init` joins ``--ray-address ADDR`` (a running cluster, e.g. ``ray start --head``) or
   starts a local instance (``address=None``); an already initialised Ray (tests) is reused.
 - :func:`ray_get`: ``ray.get`` that re-raises a task's own exception (one line for the CLIs).
@@ -30,10 +33,12 @@ scoring in CPU tasks). Ray is imported inside functions only.
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -67,6 +72,72 @@ def check_executor(
     if ray_address:  # before any folder is touched: an unreachable head leaves --out as it was
         _probe(ray_address)
     return kind
+
+
+class LocalChunks:
+    """Iterate ``(chunk index, its results in input order)`` over ``todo`` in order, computed here.
+
+    chunks: every chunk's item refs; todo: the indices to compute (ascending); bar: the build's
+    progress bar (advanced by one per item as its result is taken); process(ref) -> result: one
+    item's work, run where ``init(*init_args)`` has set up the worker state: once in each of
+    ``workers`` pool processes, or once in this process when workers <= 1 or ``todo`` is empty.
+    fork_safe: the workers may be forked from this process (else they are spawned: a fresh
+    interpreter that imports what it needs).
+
+    With a pool, the next chunk's items are submitted before this chunk's results are handed over,
+    so the workers keep going while the caller writes shards; at most two chunks are in flight.
+    A worker that dies (OOM kill, segfault) raises BrokenProcessPool in the caller instead of
+    hanging; the build's journal keeps every finished chunk, so rerunning the command resumes.
+    """
+
+    def __init__(
+        self,
+        chunks: list[list[Any]],
+        todo: list[int],
+        bar: Any,
+        process: Callable[[Any], Any],
+        *,
+        workers: int,
+        init: Callable[..., None],
+        init_args: tuple,
+        fork_safe: bool,
+    ) -> None:
+        self.chunks, self.todo, self.bar, self.process = chunks, todo, bar, process
+        self.pool: Any = None
+        if workers > 1 and todo:
+            from concurrent.futures import ProcessPoolExecutor
+
+            fork = fork_safe and "fork" in mp.get_all_start_methods()
+            context = mp.get_context("fork" if fork else "spawn")
+            # Never call cv2.setNumThreads in a forked worker: when the parent already used
+            # OpenCV's thread pool, the child blocks forever on a lock copied in its held state.
+            self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init, initargs=init_args)
+        else:
+            init(*init_args)
+
+    def __iter__(self) -> Iterator[tuple[int, list[Any]]]:
+        if self.pool is None:  # a plain loop: each chunk's items run when it is resolved
+            submit, get, window = self.chunks.__getitem__, self.process, 1
+        else:  # a chunk's items go to the pool at once; the next chunk's go before this one returns
+            submit, get, window = self._submit, Future.result, 2
+
+        def resolve(handles: list[Any]) -> list[Any]:
+            results = []
+            for handle in handles:
+                results.append(get(handle))
+                self.bar.update(1)
+            return results
+
+        yield from ordered(self.todo, submit, resolve, window)
+
+    def _submit(self, ci: int) -> list[Future]:
+        return [self.pool.submit(self.process, ref) for ref in self.chunks[ci]]
+
+    def close(self) -> None:
+        """Stop the pool (queued items cancelled, running ones waited for)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
 
 def ordered(

@@ -8,10 +8,11 @@
   journal (``DIR/.build/journal.jsonl``, fsynced) records it; a killed build (even kill -9) rerun
   with the same command redoes at most the unfinished chunk and ends byte-identical to an
   uninterrupted build;
-- workers (a process pool) or ``executor="ray"`` (chunks as Ray tasks, the VLM describer in Ray
-  actors: :mod:`textureade.pipeline_ray`) only change speed: results are committed in input order
-  by this process, through the same journal; only manifest.json's ``executor`` key (the Ray
-  version and cluster size) tells a Ray build from a local one;
+- workers (a process pool: :class:`textureade.executors.LocalChunks`) or ``executor="ray"``
+  (chunks as Ray tasks, the VLM describer in Ray actors: :mod:`textureade.pipeline_ray`) only
+  change speed: results are committed in input order by this process, through the same journal;
+  only manifest.json's ``executor`` key (the Ray version and cluster size) tells a Ray build from
+  a local one;
 - at the end: ``rejects.jsonl`` (one line per skipped image, input order), ``manifest.json``
   and ``README.md``; then the journal folder is removed. Rerunning a finished build is a no-op.
 """
@@ -20,18 +21,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing as mp
 import os
 import shutil
 import time
-from collections import deque
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from textureade.config import BuildConfig
 from textureade.errors import UserError
+from textureade.executors import LocalChunks
 from textureade.journal import Journal
 from textureade.mining.item import ItemResult, finish_sample, mine_item
 from textureade.store.card import ADE20K_TERMS
@@ -126,34 +125,6 @@ def _process(ref: Any) -> ItemResult:
     except Exception as exc:  # a bug on one image must not stop the build: record it
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         return ItemResult.rejected(ref.id, ade_split, "error", f"{type(exc).__name__}: {msg}")
-
-
-def _local_chunks(
-    pool: Any, chunks: list[list[Any]], todo: list[int], bar: Any
-) -> Iterator[tuple[int, list[ItemResult]]]:
-    """(chunk index, its results in input order) for each chunk of ``todo``, in order, from the
-    process pool (or this process when ``pool`` is None). The next chunk's items are submitted before
-    this chunk's results are handed over, so the workers keep going while the caller writes shards;
-    at most two chunks are in flight."""
-    if pool is None:
-        for ci in todo:
-            results = []
-            for ref in chunks[ci]:
-                results.append(_process(ref))
-                bar.update(1)
-            yield ci, results
-        return
-    ahead: deque[tuple[int, list[Any]]] = deque()
-    for ci in [*todo, None]:
-        if ci is not None:
-            ahead.append((ci, [pool.submit(_process, ref) for ref in chunks[ci]]))
-        if len(ahead) == 2 or (ci is None and ahead):
-            done, futures = ahead.popleft()
-            results = []
-            for f in futures:
-                results.append(f.result())
-                bar.update(1)
-            yield done, results
 
 
 def process_chunk(config: BuildConfig, refs: list[Any]) -> list[ItemResult]:
@@ -306,27 +277,16 @@ def build(config: BuildConfig) -> BuildReport:
     bar = tqdm(
         total=len(refs), initial=done_items, unit="img", desc="textureade build", disable=not config.progress
     )
-    pool = None
+    local = None  # the local executor: this process or --workers processes
     on_ray = None  # the Ray executor's ordered (chunk, described results) stream
     try:
         if config.executor == "ray" and todo:
             from textureade.pipeline_ray import RayChunks
 
             on_ray = RayChunks(config, chunks, todo, bar, process_chunk, _make_describer, describe_pending)
-        elif config.workers > 1 and todo:
-            from concurrent.futures import ProcessPoolExecutor
-
-            fork = config.describer == "offline" and "fork" in mp.get_all_start_methods()
-            ctx = mp.get_context("fork" if fork else "spawn")
-            # a worker that dies (OOM kill, segfault) raises BrokenProcessPool here instead of hanging;
-            # the journal keeps every finished chunk, so rerunning the command resumes. (Never call
-            # cv2.setNumThreads in a forked worker: when the parent already used OpenCV's thread pool,
-            # the child blocks forever on a lock copied in its held state.)
-            pool = ProcessPoolExecutor(
-                config.workers, mp_context=ctx, initializer=_init_worker, initargs=(config,)
-            )
         else:
-            _init_worker(config)
+            local = LocalChunks(chunks, todo, bar, _process, workers=config.workers, init=_init_worker,
+                                init_args=(config,), fork_safe=config.describer == "offline")  # fmt: skip
         if config.describer == "vlm" and todo and on_ray is None:
             # load the model now: a folder that cannot load (a missing package, bad files) is one
             # UserError before any work, not a per-image "describe" reject of every image
@@ -334,7 +294,7 @@ def build(config: BuildConfig) -> BuildReport:
             if hasattr(main_describer, "load"):
                 main_describer.load()
         # the same chunks, read, mined (and offline-described) here, in worker processes or on Ray
-        stream = iter(on_ray) if on_ray is not None else _local_chunks(pool, chunks, todo, bar)
+        stream = iter(on_ray if on_ray is not None else local)
         for ci in todo:
             chunk = chunks[ci]
             got, results = next(stream)
@@ -355,8 +315,8 @@ def build(config: BuildConfig) -> BuildReport:
             journal.finish_chunk(ci, {"shards": shards, "rejects": rejects, "items": len(chunk)})
     finally:
         bar.close()
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if local is not None:
+            local.close()
         if on_ray is not None:
             on_ray.close()
     executor = on_ray.info if on_ray is not None else None

@@ -253,3 +253,53 @@ def test_vlm_describer_build(synth, tmp_path):
         assert all(p is None for p in descriptions_problems(s.descriptions))
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["config"]["describer"] == "vlm" and manifest["config"]["vlm"] == str(model)
+
+
+# ---- the local executor (textureade.executors.LocalChunks) ---------------------------------------
+_MARKS: dict[str, Path] = {}
+
+
+def _marks_in(folder: str) -> None:
+    _MARKS["dir"] = Path(folder)
+
+
+def _mark(ref: int) -> int:
+    """One item's work: a marker file named after the item (it ran), then ref * 10."""
+    (_MARKS["dir"] / str(ref)).touch()
+    return ref * 10
+
+
+class _Bar:
+    n = 0
+
+    def update(self, k: int) -> None:
+        self.n += k
+
+
+def test_local_chunks_keep_the_pool_one_chunk_ahead_and_return_input_order(tmp_path):
+    """The next chunk runs in the pool while the caller holds this one (writing its shards), and
+    no further chunk is submitted until the caller asks: at most two chunks in flight."""
+    from textureade.executors import LocalChunks
+
+    chunks = [[0, 1], [2, 3], [4, 5]]
+    bar = _Bar()
+    pool = LocalChunks(
+        chunks, [0, 1, 2], bar, _mark, workers=2, init=_marks_in, init_args=(str(tmp_path),), fork_safe=True
+    )
+    try:
+        stream = iter(pool)
+        assert next(stream) == (0, [0, 10])
+        deadline = time.monotonic() + 30
+        while not all((tmp_path / n).exists() for n in ("2", "3")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert (tmp_path / "2").exists() and (tmp_path / "3").exists()  # chunk 1 ran meanwhile
+        assert not (tmp_path / "4").exists() and not (tmp_path / "5").exists()  # chunk 2 not sent yet
+        assert list(stream) == [(1, [20, 30]), (2, [40, 50])]
+    finally:
+        pool.close()
+    assert bar.n == 6
+    (tmp_path / "x").mkdir()
+    here = LocalChunks(chunks, [0, 2], bar, _mark, workers=1, init=_marks_in, init_args=(str(tmp_path / "x"),),
+                       fork_safe=True)  # fmt: skip
+    assert list(here) == [(0, [0, 10]), (2, [40, 50])] and bar.n == 10
+    assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["0", "1", "4", "5"]
