@@ -300,3 +300,31 @@ def test_a_repeated_id_is_a_reject_and_the_first_row_reads(tmp_path):
             "(data/validation-00000.parquet row group 0 row 0 has it too)",
         )
     ]
+
+
+@pytest.mark.parametrize("where", ["../x.parquet", "data/../../x.parquet", "absolute"])
+def test_a_shard_path_outside_the_folder_is_its_own_problem_and_never_read(tmp_path, where):
+    """A manifest entry pointing outside the dataset folder was read by `textureade check` when
+    the file was there (and its sha256 matched), or reported as 'missing'; read_textureade called
+    it missing. Now it is one line saying so everywhere, and the file is never opened."""
+    import shutil
+
+    out = _write(tmp_path / "ds", _samples())
+    manifest = json.loads((out / "manifest.json").read_text())
+    entry = manifest["shards"][0]  # data/test-00000.parquet (s4)
+    shutil.copy(out / entry["path"], tmp_path / "x.parquet")  # the same bytes: its sha256 matches
+    rel = str(tmp_path / "x.parquet") if where == "absolute" else where
+    manifest["shards"].append(dict(entry, path=rel))
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert check_dataset(out) == [
+        f"shard path {rel} in manifest.json lies outside the dataset folder (not read)"
+    ]
+    with pytest.raises(UserError) as err:
+        list(read_textureade(out))
+    assert str(err.value).startswith(
+        f"{out / rel}: shard path lies outside the dataset folder (not read); run"
+    )
+    skipped: list[tuple[str, str]] = []
+    got = [s.id for s in read_textureade(out, on_bad_shard=lambda p, r: skipped.append((p, r)))]
+    assert got == ["s4", "s0", "s1", "s2", "s3"]  # s4 once: the copy outside is not read
+    assert skipped == [(rel, "shard path lies outside the dataset folder (not read)")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from textureade.errors import UserError
+from textureade.readers.base import safe_text
 from textureade.store.card import render_card
 from textureade.store.shards import ShardInfo, atomic_write_bytes, list_shards, sha256_file
 
@@ -78,6 +80,16 @@ def read_manifest(out_dir: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
+def outside_folder(rel: str) -> bool:
+    """Whether a manifest's shard path leaves the dataset folder: absolute (``/x.parquet``) or
+    climbing out of it (``../x.parquet``, ``data/../../x.parquet``). Such a shard is never read."""
+    norm = posixpath.normpath(rel)
+    return posixpath.isabs(rel) or norm == ".." or norm.startswith("../")
+
+
+OUTSIDE = "lies outside the dataset folder (not read)"
+
+
 def dataset_fingerprint(out_dir: str | os.PathLike) -> str:
     """sha256 over the shards' relative paths and sha256s (from manifest.json, else from the files)."""
     out = Path(out_dir)
@@ -92,8 +104,8 @@ def dataset_fingerprint(out_dir: str | os.PathLike) -> str:
 
 
 def check_dataset(out_dir: str | os.PathLike) -> list[str]:
-    """Problems found (empty = fine): checksums, missing or unlisted shards, row counts, and base
-    images that appear in more than one split."""
+    """Problems found (empty = fine): shard paths outside the folder, checksums, missing or unlisted
+    shards, row counts, and base images that appear in more than one split."""
     out = Path(out_dir)
     manifest = read_manifest(out)
     problems: list[str] = []
@@ -103,6 +115,9 @@ def check_dataset(out_dir: str | os.PathLike) -> list[str]:
         problems.append(f"{rel}: shard not listed in manifest.json")
     splits_of: dict[str, set[str]] = defaultdict(set)
     for rel, entry in sorted(listed.items()):
+        if outside_folder(rel):
+            problems.append(f"shard path {safe_text(rel)} in manifest.json {OUTSIDE}")
+            continue
         path = out / rel
         if not path.is_file():
             problems.append(f"{rel}: listed in manifest.json but missing")

@@ -25,6 +25,7 @@ from typing import Any
 
 from textureade.errors import UserError
 from textureade.readers.base import one_line, safe_text
+from textureade.store.manifest import OUTSIDE, outside_folder
 from textureade.store.schema import row_to_sample
 from textureade.store.shards import SHARD_RE, canonical_split, list_shards
 from textureade.types import Sample
@@ -133,6 +134,9 @@ def read_textureade(
     names = sorted(set(on_disk) | set(listed or ()))
     seen: dict[str, str] = {}  # sample id -> where it was read first (a build never repeats one)
     for rel in names:
+        if outside_folder(rel):  # a manifest entry (names on disk never are): never read
+            bad(rel, f"shard path {OUTSIDE}")
+            continue
         if want and split_of(rel) != want:
             continue
         if rel not in on_disk:
