@@ -30,7 +30,9 @@ journal and records.parquet   ``journal.py``: ``Journal`` (fsynced JSONL), ``fin
                               / ``score.py``; saved predictions: ``predictions.py``
 leaderboards, tables, report  ``leaderboard.py``, ``table.py`` (the paper's layout),
                               ``html_report/`` (static site), ``report.py`` (leaderboard CSV/MD/PNG and the `bench list` catalog)
-training                      ``training.py`` (the loop behind `bench train`)
+training                      ``training.py`` (the loop behind `bench train`),
+                              ``training_recipe.py`` (``load_recipe``), ``training_logs.py``
+                              (metrics.csv, eval.csv, TensorBoard, curves.png)
 ============================  ==============================================================
 """
 

@@ -1,10 +1,11 @@
 """`bench train`: a method's training recipe run on a dataset; resumable; evaluated as it trains.
 
 ``train(TrainConfig(method="detecture", dataset=..., out=...))`` reads the recipe
-``manifests/train/<method>.yaml`` (a ``--config`` YAML of the same shape overrides values), builds
+``manifests/train/<method>.yaml`` (a ``--config`` YAML of the same shape overrides values;
+:mod:`benchmark.training_recipe`), builds
 the recipe's ``trainer:`` class (method-specific code in ``baselines``, loaded by name) with the
 method's params resolved exactly as for `bench run` (manifest, weights, ``--option``), and writes
-into ``out``:
+into ``out`` (the logs through :mod:`benchmark.training_logs`):
 
 - ``metrics.csv``: one row per optimizer step (step, epoch, stage, loss and its terms, grad norm,
   the learning rate of each parameter group, samples seen, seconds);
@@ -36,8 +37,6 @@ Trainer protocol (see ``baselines.detecture_train.DetectureTrainer``): ``Trainer
 
 from __future__ import annotations
 
-import csv
-import io
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -48,10 +47,10 @@ import numpy as np
 import yaml
 
 from benchmark.datasets import open_dataset
+from benchmark.training_logs import TrainLogs
+from benchmark.training_recipe import load_recipe
 from textureade.errors import UserError
 from textureade.fileio import atomic_path, atomic_write
-
-STEP_FIELDS = ["step", "epoch", "stage", "loss"]
 
 
 @dataclass
@@ -80,38 +79,6 @@ class TrainSummary:
     last_loss: float | None
     best_miou: float | None
     resumed_from: int | None
-
-
-# ---- recipe -----------------------------------------------------------------------------
-def _merge(base: dict, over: dict, where: str) -> dict:
-    out = dict(base)
-    for key, value in over.items():
-        if key not in base:
-            raise UserError(f"{where}: unknown recipe key {key!r} (known: {', '.join(sorted(base))})")
-        out[key] = _merge(base[key], value, f"{where}.{key}") if isinstance(base[key], dict) else value
-    return out
-
-
-def load_recipe(method: str, config: str | Path | None = None) -> dict[str, Any]:
-    """The published recipe of ``method`` with the values of ``config`` (same shape) on top."""
-    from textureade.manifests import find_manifest
-
-    path = find_manifest("train", f"{method}.yaml")
-    if path is None:
-        raise UserError(f"method {method!r} has no training recipe (manifests/train/{method}.yaml)")
-    recipe = yaml.safe_load(path.read_text())
-    if config is not None:
-        p = Path(config).expanduser()
-        if not p.is_file():
-            raise UserError(f"--config: no file at {p}")
-        try:
-            over = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise UserError(f"--config {p}: not YAML ({str(exc).splitlines()[0]})") from None
-        if not isinstance(over, dict):
-            raise UserError(f"--config {p}: expected a mapping of recipe sections")
-        recipe = _merge(recipe, over, str(p))
-    return recipe
 
 
 # ---- data -------------------------------------------------------------------------------
@@ -147,75 +114,6 @@ def shard_splits(handle: Any) -> set[str]:
     from textureade.store.shards import SHARD_RE, list_shards
 
     return {m.group("split") for p in list_shards(handle.path) if (m := SHARD_RE.match(p.name))}
-
-
-# ---- logs -------------------------------------------------------------------------------
-class CsvLog:
-    """A CSV file of dict rows; the header is fixed by the first row. ``truncate(step)`` on resume."""
-
-    def __init__(self, path: Path):
-        self.path, self.fields = path, None
-        if path.is_file():
-            with open(path, newline="") as f:
-                self.fields = next(csv.reader(f), None)
-
-    def truncate(self, step: int) -> None:
-        """Keep the whole rows with ``step`` <= the given step (rewritten atomically; a torn last line
-        from a killed run is dropped)."""
-        if not self.path.is_file():
-            return
-        with open(self.path, newline="") as f:
-            rows = [r for r in csv.DictReader(f) if None not in r.values() and int(float(r["step"])) <= step]
-        buf = io.StringIO()
-        if self.fields:
-            w = csv.DictWriter(buf, fieldnames=self.fields)
-            w.writeheader()
-            w.writerows(rows)
-        atomic_write(self.path, buf.getvalue())
-
-    def append(self, row: dict[str, Any]) -> None:
-        new = self.fields is None
-        if new:
-            self.fields = list(row)
-        with open(self.path, "a", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=self.fields, extrasaction="ignore")
-            if new:
-                w.writeheader()
-            w.writerow(row)
-            f.flush()
-
-    def rows(self) -> list[dict[str, str]]:
-        if not self.path.is_file():
-            return []
-        with open(self.path, newline="") as f:
-            return list(csv.DictReader(f))
-
-
-def plot_curves(out: Path) -> Path:
-    """``curves.png``: loss terms per step and validation scores per epoch (from the CSVs)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    steps, evals = CsvLog(out / "metrics.csv").rows(), CsvLog(out / "eval.csv").rows()
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
-    for key in [k for k in (steps[0] if steps else {}) if k == "loss" or k.startswith("loss_")]:
-        a.plot([int(r["step"]) for r in steps], [float(r[key]) for r in steps], label=key)
-    a.set_xlabel("optimizer step")
-    a.set_yscale("log")
-    a.legend(fontsize=7)
-    for key in ("val_miou", "val_ari", "val_seg_emitted"):
-        if evals and key in evals[0]:
-            b.plot([int(r["step"]) for r in evals], [float(r[key]) for r in evals], marker="o", label=key)
-    b.set_xlabel("optimizer step (epoch ends)")
-    if b.lines:
-        b.legend(fontsize=7)
-    fig.tight_layout()
-    with atomic_path(out / "curves.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=90)
-    plt.close(fig)
-    return out / "curves.png"
 
 
 # ---- evaluation -------------------------------------------------------------------------
@@ -319,7 +217,6 @@ def train(cfg: TrainConfig) -> TrainSummary:
     trainer.schedule(steps_per_epoch)
 
     out.mkdir(parents=True, exist_ok=True)
-    metrics, evals = CsvLog(out / "metrics.csv"), CsvLog(out / "eval.csv")
     state = {
         "step": 0,
         "epoch": 0,
@@ -337,13 +234,8 @@ def train(cfg: TrainConfig) -> TrainSummary:
         if "cuda_rng" in saved and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(saved["cuda_rng"])
         resumed_from = int(state["step"])
-        metrics.truncate(resumed_from)
-        evals.truncate(resumed_from)
+    logs = TrainLogs(out, resumed_from)  # on resume: the rows and events after the checkpoint dropped
     atomic_write(out / "recipe.yaml", yaml.safe_dump(recipe, sort_keys=False))
-
-    from torch.utils.tensorboard import SummaryWriter
-
-    tb = SummaryWriter(str(out / "tb"), purge_step=int(state["step"]) + 1 if resumed_from else None)
     epochs, save_every = int(tr["epochs"]), int(tr.get("save_every_steps") or 0)
     limit_steps = cfg.max_steps
     eval_limit = recipe.get("eval", {}).get("limit")
@@ -378,9 +270,7 @@ def train(cfg: TrainConfig) -> TrainSummary:
                 last_loss = terms.get("loss")
                 row = {"step": step, "epoch": epoch + 1, "stage": stage, **terms, **info,
                        "samples": step * per_step, "seconds": round(time.perf_counter() - t0, 3)}  # fmt: skip
-                metrics.append(row)
-                for k, v in {**terms, **info}.items():
-                    tb.add_scalar(f"train/{k}", v, step)
+                logs.log_step(row, {**terms, **info})
                 bar.update(1)
                 bar.set_postfix(loss=f"{last_loss:.4f}", stage=stage)
                 if save_every and step % save_every == 0 and state["position"] < used:
@@ -392,18 +282,15 @@ def train(cfg: TrainConfig) -> TrainSummary:
             if better:
                 state["best_miou"] = scores["val_miou"]
             if scores:
-                evals.append({"step": state["step"], "epoch": epoch + 1, **scores, "best": int(better)})
-                for k, v in scores.items():
-                    tb.add_scalar(f"val/{k[4:]}", v, int(state["step"]))
+                logs.log_eval(int(state["step"]), epoch + 1, scores, better)
             _save(trainer, out / "last.pt", state, scores.get("val_miou"))
             if better:  # the same bytes: copied, not serialised twice
                 with atomic_path(out / "best.pt") as tmp:
                     shutil.copyfile(out / "last.pt", tmp)
-            tb.flush()
-            plot_curves(out)
+            logs.end_epoch()
     finally:
         bar.close()
-        tb.close()
+        logs.close()
     return TrainSummary(out, int(state["step"]), int(state["epochs_done"]), last_loss, state["best_miou"],
                         resumed_from)  # fmt: skip
 

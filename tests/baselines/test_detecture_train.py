@@ -334,7 +334,7 @@ def test_textureade_build_trains_on_train_validates_on_validation(world, tmp_pat
 
 
 def test_csv_log_truncate_drops_later_and_torn_rows(tmp_path):
-    from benchmark.training import CsvLog
+    from benchmark.training_logs import CsvLog
 
     log = CsvLog(tmp_path / "m.csv")
     for step in (1, 2, 3):
