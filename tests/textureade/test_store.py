@@ -180,7 +180,10 @@ def test_check_names_a_parquet_shard_without_the_textureade_columns(tmp_path):
     pq.write_table(pa.table({"x": [1, 2]}), out / entry["path"])
     entry["sha256"] = hashlib.sha256((out / entry["path"]).read_bytes()).hexdigest()
     (out / "manifest.json").write_text(json.dumps(manifest))
-    assert check_dataset(out) == [f"{entry['path']}: not a TextureADE shard (no base_id, split column)"]
+    (problem,) = check_dataset(out)
+    assert problem.startswith(
+        f"{entry['path']}: not a TextureADE shard (no id, base_id, source, split, image,"
+    )
 
 
 def test_writer_refuses_existing_dataset(tmp_path):
@@ -328,3 +331,64 @@ def test_a_shard_path_outside_the_folder_is_its_own_problem_and_never_read(tmp_p
     got = [s.id for s in read_textureade(out, on_bad_shard=lambda p, r: skipped.append((p, r)))]
     assert got == ["s4", "s0", "s1", "s2", "s3"]  # s4 once: the copy outside is not read
     assert skipped == [(rel, "shard path lies outside the dataset folder (not read)")]
+
+
+def _rewrite(out, rel, fn):
+    """Shard ``rel`` rewritten as ``fn(its table)``, its manifest sha256 and rows updated to match."""
+    import hashlib
+
+    import pyarrow.parquet as pq
+
+    table = fn(pq.read_table(out / rel))
+    pq.write_table(table, out / rel)
+    manifest = json.loads((out / "manifest.json").read_text())
+    for entry in manifest["shards"]:
+        if entry["path"] == rel:
+            entry["sha256"] = hashlib.sha256((out / rel).read_bytes()).hexdigest()
+            entry["rows"] = table.num_rows
+    (out / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_check_names_a_shard_repeating_a_sample_id(tmp_path):
+    """`textureade check` found no problem in a dataset holding one sample id in two shards (a
+    reader skips the second row as a duplicate: the dataset has a sample less than it claims)."""
+    import pyarrow as pa
+
+    from textureade.store.schema import SCHEMA
+
+    out = _write(tmp_path / "d", _samples())
+
+    def repeat(table):
+        rows = table.to_pylist()
+        rows[0]["id"] = "s0"  # s2 -> s0, which train-00000 holds
+        rows[1]["id"] = "s0"  # and again within this shard
+        return pa.Table.from_pylist(rows, schema=SCHEMA)
+
+    _rewrite(out, "data/validation-00000.parquet", repeat)
+    assert check_dataset(out) == [
+        "data/validation-00000.parquet: duplicate sample ids s0 (first in data/train-00000.parquet row 0), "
+        "s0 (first in data/train-00000.parquet row 0)"
+    ]
+
+
+def test_check_names_a_shard_whose_columns_hold_another_type(tmp_path):
+    """A shard with height stored as strings (and its sha256 in the manifest) passed `textureade
+    check`; now each wrong column is named. Integer widths do not count: int64 reads as int32 does."""
+    import pyarrow as pa
+
+    out = _write(tmp_path / "d", _samples())
+
+    def retype(table):
+        for name, kind in (("height", pa.string()), ("descriptions", pa.string()), ("width", pa.int64())):
+            i = table.schema.get_field_index(name)
+            values = table.column(name).to_pylist()
+            table = table.set_column(
+                i, name, pa.array([v if kind == pa.int64() else str(v) for v in values], kind)
+            )
+        return table
+
+    _rewrite(out, "data/train-00000.parquet", retype)
+    assert check_dataset(out) == [
+        "data/train-00000.parquet: column descriptions is string, not list<item: string>; "
+        "column height is string, not int32"
+    ]

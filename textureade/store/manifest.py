@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from textureade.errors import UserError
 from textureade.readers.base import safe_text
 from textureade.store.card import render_card
+from textureade.store.schema import schema_problem
 from textureade.store.shards import ShardInfo, atomic_write_bytes, list_shards, sha256_file
 
 FORMAT = "textureade-1"
@@ -104,8 +105,9 @@ def dataset_fingerprint(out_dir: str | os.PathLike) -> str:
 
 
 def check_dataset(out_dir: str | os.PathLike) -> list[str]:
-    """Problems found (empty = fine): shard paths outside the folder, checksums, missing or unlisted
-    shards, row counts, and base images that appear in more than one split."""
+    """Problems found (empty = fine), one line each: shard paths outside the folder, checksums,
+    missing or unlisted shards, shards without TextureADE's columns (or with columns of another
+    type), row counts, sample ids in more than one row, and base images in more than one split."""
     out = Path(out_dir)
     manifest = read_manifest(out)
     problems: list[str] = []
@@ -114,6 +116,7 @@ def check_dataset(out_dir: str | os.PathLike) -> list[str]:
     for rel in sorted(on_disk - set(listed)):
         problems.append(f"{rel}: shard not listed in manifest.json")
     splits_of: dict[str, set[str]] = defaultdict(set)
+    first_row: dict[str, str] = {}  # sample id -> where it was seen first (ids are unique)
     for rel, entry in sorted(listed.items()):
         if outside_folder(rel):
             problems.append(f"shard path {safe_text(rel)} in manifest.json {OUTSIDE}")
@@ -130,18 +133,30 @@ def check_dataset(out_dir: str | os.PathLike) -> list[str]:
             continue
         try:
             with open(path, "rb") as f:  # Python's open: folder names that are not UTF-8 too
-                table = pq.ParquetFile(f).read(columns=["base_id", "split"])
+                shard = pq.ParquetFile(f)
+                wrong = schema_problem(shard.schema_arrow)
+                table = None if wrong else shard.read(columns=["id", "base_id", "split"])
         except Exception as exc:  # a corrupt shard is a finding, not a crash
             problems.append(f"{rel}: unreadable parquet ({type(exc).__name__})")
             continue
-        missing = [c for c in ("base_id", "split") if c not in table.column_names]
-        if missing:  # pyarrow leaves out a requested column that the file lacks
-            problems.append(f"{rel}: not a TextureADE shard (no {', '.join(missing)} column)")
+        if table is None:
+            problems.append(f"{rel}: {wrong}")
             continue
         if table.num_rows != entry.get("rows"):
             problems.append(f"{rel}: {table.num_rows} rows, manifest says {entry.get('rows')}")
-        for base, split in zip(table.column("base_id").to_pylist(), table.column("split").to_pylist()):
+        ids, bases, splits = (table.column(c).to_pylist() for c in ("id", "base_id", "split"))
+        repeated = []
+        for row, (sid, base, split) in enumerate(zip(ids, bases, splits)):
+            if sid in first_row:
+                repeated.append(f"{sid} (first in {first_row[sid]})")
+            else:
+                first_row[sid] = f"{rel} row {row}"
             splits_of[base].add(split)
+        if repeated:
+            more = f" and {len(repeated) - 3} more" if len(repeated) > 3 else ""
+            problems.append(
+                f"{rel}: duplicate sample id{'s' * (len(repeated) > 1)} {', '.join(repeated[:3])}{more}"
+            )
     for base, splits in sorted(splits_of.items()):
         if len(splits) > 1:
             problems.append(f"base image {base} is in more than one split ({', '.join(sorted(splits))})")

@@ -69,6 +69,37 @@ SCHEMA = pa.schema(
 )
 
 
+def _kind(t: pa.DataType) -> str:
+    """What a column type holds as read back (``to_pylist``, HF ``datasets``): string, integer,
+    binary, list<kind>, struct<name: kind, ...>, else the type's own name. Widths (int32, int64),
+    ``large_`` variants and nullability do not change the kind."""
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "string"
+    if pa.types.is_integer(t):
+        return "integer"
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return "binary"
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return f"list<{_kind(t.value_type)}>"
+    if pa.types.is_struct(t):
+        return "struct<" + ", ".join(f"{f.name}: {_kind(f.type)}" for f in t) + ">"
+    return str(t)
+
+
+def schema_problem(schema: pa.Schema) -> str | None:
+    """Why a parquet file's columns are not a TextureADE shard's (one line), or None when they are:
+    a column of :data:`SCHEMA` missing, or holding another kind of value (``height`` as strings)."""
+    missing = [f.name for f in SCHEMA if f.name not in schema.names]
+    if missing:
+        return f"not a TextureADE shard (no {', '.join(missing)} column)"
+    wrong = [
+        f"column {f.name} is {schema.field(f.name).type}, not {f.type}"
+        for f in SCHEMA
+        if _kind(schema.field(f.name).type) != _kind(f.type)
+    ]
+    return "; ".join(wrong) or None
+
+
 def encode_png(array: np.ndarray) -> bytes:
     """PNG bytes of an H x W x 3 uint8 image or an H x W label map (L if max <= 255 else I;16)."""
     if array.ndim == 2:
