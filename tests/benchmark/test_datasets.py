@@ -217,3 +217,39 @@ def test_a_dataset_folder_whose_name_is_not_utf8_runs(tmp_path, monkeypatch):
     }
     info = json.loads((tmp_path / "out" / "run.json").read_bytes().decode("utf-8"))  # valid UTF-8
     assert info["dataset"]["path"] == str(folder)  # the JSON escape reads back as the same path
+
+
+@pytest.mark.parametrize("strict", [False, True])
+@pytest.mark.parametrize("on_value", [1000, 65535, None])  # None: a 16-bit mask of 1000 alone
+def test_a_16_bit_mask_the_8_bit_reading_shows_as_binary_is_flagged(tmp_path, strict, on_value):
+    """A uint16 mask PNG of 0/1000 (or 1000 alone) reads as 0/255 at 8 bits (values above 255 clip):
+    a non-binary mask like any other; the 8-bit map the reader thresholds is kept."""
+    folder = write_detecture(tmp_path / "d", n=3)
+    mask = np.asarray(Image.open(folder / "masks" / "im1_0.png")).astype(np.uint16)
+    wide = np.full_like(mask, 1000) if on_value is None else np.where(mask == 255, on_value, 0)
+    Image.fromarray(wide.astype(np.uint16)).save(folder / "masks" / "im1_0.png")
+    assert Image.open(folder / "masks" / "im1_0.png").mode == "I;16"
+    h = open_dataset(str(folder), strict=strict)
+    ids = [s.id for s in h.iter_samples()]
+    if strict:
+        assert ids == ["im0", "im2"] and h.warnings == {}
+        assert h.rejected[0][0] == "im1" and "im1_0.png is not binary 0/255" in h.rejected[0][1]
+        assert h.rejected[0][1].endswith("; --strict")
+    else:
+        assert ids == ["im0", "im1", "im2"] and h.warnings == {"non_binary_mask": 1} and h.n_rejected == 0
+        sid, message = h.warned[0]
+        low = 1000 if on_value is None else 0
+        assert sid == "im1" and f"uint16 values {low}..{on_value or 1000}" in message
+        assert "thresholded at > 127" in message and "\n" not in message
+
+
+def test_8_bit_masks_and_binary_16_bit_ones_get_no_second_warning(tmp_path):
+    """Only what the 8-bit reading hides is added: a 16-bit 0/255 mask is binary; a 16-bit mask with
+    grey values below 255 is flagged once (by the reader)."""
+    folder = write_detecture(tmp_path / "d", n=3)
+    mask = np.asarray(Image.open(folder / "masks" / "im0_0.png")).astype(np.uint16)
+    Image.fromarray(mask).save(folder / "masks" / "im0_0.png")  # 16-bit 0/255
+    Image.fromarray(np.where(mask == 255, 1000, 100).astype(np.uint16)).save(folder / "masks" / "im1_0.png")
+    h = open_dataset(str(folder))
+    assert len(list(h.iter_samples())) == 3
+    assert h.warnings == {"non_binary_mask": 1} and h.warned[0][0] == "im1"
