@@ -93,9 +93,29 @@ class DatasetHandle:
         }
 
     def iter_samples(self, limit: int | None = None) -> Iterator[Sample]:
-        """Stream the samples in the dataset's deterministic order (the first ``limit`` only)."""
-        it = self.factory()
+        """Stream the samples in the dataset's deterministic order (the first ``limit`` only).
+
+        A sample id names files (``predictions/<id>.png``): a sample whose id cannot
+        (:func:`benchmark.predictions.id_problem`), or whose file name an earlier sample's id already
+        has (``a/b`` and ``a__b`` both give ``a__b``), is rejected (:meth:`on_reject`) and left out.
+        """
+        it = self._with_file_safe_ids(self.factory())
         return islice(it, limit) if limit is not None else it
+
+    def _with_file_safe_ids(self, samples: Iterator[Sample]) -> Iterator[Sample]:
+        from benchmark.predictions import id_problem, safe_name
+
+        ids_by_name: dict[str, str] = {}
+        for sample in samples:
+            problem = id_problem(sample.id)
+            name = safe_name(sample.id)
+            if problem is None and name in ids_by_name:
+                problem = f"id {sample.id!r} names the same prediction files as the earlier id {ids_by_name[name]!r}"
+            if problem is not None:
+                self.on_reject(sample.id, problem)
+                continue
+            ids_by_name[name] = sample.id
+            yield sample
 
     @cached_property
     def fingerprint(self) -> str:

@@ -253,3 +253,42 @@ def test_8_bit_masks_and_binary_16_bit_ones_get_no_second_warning(tmp_path):
     h = open_dataset(str(folder))
     assert len(list(h.iter_samples())) == 3
     assert h.warnings == {"non_binary_mask": 1} and h.warned[0][0] == "im1"
+
+
+def test_ids_that_cannot_name_prediction_files_are_rejected_and_nothing_is_written_outside(
+    tmp_path, monkeypatch
+):
+    """Sample ids name predictions/<id>.png: NUL, '..' components, an over-long id and an id whose file
+    name an earlier id has are rejected samples; an id with a plain '/' is kept (its file uses '__')."""
+    import os
+
+    from benchmark.registry import MethodSpec
+    from benchmark.runner import RunConfig, run
+
+    folder = write_detecture(tmp_path / "d", n=6)
+    meta = json.loads((folder / "metadata.json").read_text())
+    ids = ["a\x00b", "a/../../escaped", "x" * 201, "set/one", "set__one", "ok"]
+    for entry, sid in zip(meta, ids, strict=True):
+        entry["id"] = sid
+    (folder / "metadata.json").write_text(json.dumps(meta))
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    method = MethodSpec(name="t", entry="runner_toys:Threshold")
+    out = tmp_path / "runs" / "out"
+    s = run(RunConfig(method=method, dataset=folder, out=out, progress=False, save_predictions=True))
+    assert (s.n_records, s.n_failed, s.n_rejected) == (2, 0, 4)
+    rejected = json.loads((out / "run.json").read_text())["rejected_samples"]["first"]
+    assert [sid for sid, _ in rejected] == ids[:3] + ["set__one"]
+    reasons = [reason for _, reason in rejected]
+    assert "holds a control character" in reasons[0] and "'..' path component" in reasons[1]
+    assert "201 bytes long" in reasons[2] and "as the earlier id 'set/one'" in reasons[3]
+    assert sorted(os.listdir(out / "predictions")) == ["ok.json", "ok.png", "set__one.json", "set__one.png"]
+    assert sorted(p.name for p in tmp_path.rglob("*escaped*")) == []  # nothing written anywhere else
+
+
+def test_id_problem_lets_ordinary_ids_through():
+    from benchmark.predictions import MAX_NAME_BYTES, id_problem
+
+    for sid in ("1", "ADE_val_00000001", "rwtd/12", "a.b..c", "é" * (MAX_NAME_BYTES // 2)):
+        assert id_problem(sid) is None, sid
+    for sid in (".", "..", "a/./b", "a\\..\\b", "tab\there", "é" * (MAX_NAME_BYTES // 2 + 1), "x\ud800"):
+        assert id_problem(sid) is not None, sid
