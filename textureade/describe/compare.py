@@ -118,11 +118,14 @@ def compare_descriptions(
     """Score build ``b``'s descriptions against build ``a``'s (see the module docstring).
 
     text_model: :func:`textureade.text_model.find_text_model`'s choice; an absent model is a
-    one-line UserError here (this command is nothing without it).
+    one-line UserError here (this command is nothing without it). Both folders are checked first
+    (:func:`textureade.store.check_readable`), before the model is looked up and loaded.
     """
-    from textureade.store import read_textureade
+    from textureade.store import check_readable, read_textureade
     from textureade.text_model import find_text_model, load_text_encoder
 
+    for folder in (a, b):  # a bad input is one line before the model loads (and shows its progress)
+        check_readable(folder, split)
     ref = find_text_model(text_model)
     if ref is None:
         raise UserError(

@@ -93,6 +93,29 @@ def _row_id(row: dict[str, Any], where: str) -> str:
     return safe_text(rid) if isinstance(rid, str) and rid else where
 
 
+def _preflight(
+    out: Path, split: str | None, verify: bool
+) -> tuple[list[Path], str | None, dict[str, dict[str, Any]] | None]:
+    """What read_textureade checks before opening a shard: (the shards on disk, the canonical split
+    or None, manifest.json's {path: entry} or None). UserError when there is no shard (a missing
+    folder or not a TextureADE one), the split is unknown, or manifest.json cannot be read."""
+    shards = list_shards(out)
+    if not shards:
+        raise UserError(f"{out} holds no TextureADE shards (expected data/<split>-NNNNN.parquet)")
+    try:
+        want = canonical_split(split) if split else None
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    return shards, want, _listed_shards(out) if verify else None
+
+
+def check_readable(out_dir: str | os.PathLike, split: str | None = None, *, verify: bool = True) -> None:
+    """Raise now the one-line UserError that ``read_textureade(out_dir, split, verify=verify)``
+    would raise before its first shard (no shards, an unknown split, an unreadable manifest.json),
+    for a command that validates its inputs before slow set-up (loading a model)."""
+    _preflight(Path(out_dir), split, verify)
+
+
 def read_textureade(
     out_dir: str | os.PathLike,
     split: str | None = None,
@@ -110,14 +133,7 @@ def read_textureade(
     skipped (default None: UserError naming the shard and what to do). See the module docstring.
     """
     out = Path(out_dir)
-    shards = list_shards(out)
-    if not shards:
-        raise UserError(f"{out_dir} holds no TextureADE shards (expected data/<split>-NNNNN.parquet)")
-    try:
-        want = canonical_split(split) if split else None
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    listed = _listed_shards(out) if verify else None
+    shards, want, listed = _preflight(out, split, verify)
     if verify and listed is None:
         log.warning("%s has no manifest.json: its shards cannot be verified", out)
 
