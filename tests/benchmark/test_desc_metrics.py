@@ -267,7 +267,7 @@ def test_compare_descriptions_of_two_builds(minilm, tmp_path):
     same = CliRunner().invoke(cli, [*show[:2], str(tmp_path / "same"), *show[2:]])
     other = CliRunner().invoke(cli, [*show[:2], str(tmp_path / "other"), *show[2:]])
     assert same.exit_code == 0 and other.exit_code == 0, same.output + other.output
-    same, other = json.loads(same.output), json.loads(other.output)
+    same, other = json.loads(same.stdout), json.loads(other.stdout)  # stderr: the model's loading bar
     assert same["n_common"] == other["n_common"] == len(built) and same["only_a"] == 0
     assert same["means"]["similarity"] == pytest.approx(1.0, abs=1e-6)
     assert other["means"]["similarity"] < 0.8
