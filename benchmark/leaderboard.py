@@ -36,22 +36,29 @@ OURS_TAG = "[our design]"
 #: Dice and dustbin share; null in a failed record, whose channel count is unknown): the values of
 #: an all-dustbin prediction, as ``score_failure`` is for the other metrics.
 OPTIONAL_FAILURE_SCORES = {"dice_matched": 0.0, "dice_panoptic": 0.0, "dustbin_share": 1.0}
-#: The same for the description metrics, in a run whose method described (the column holds values):
-#: a failed image described nothing, so no GT region's description is matched (similarity 0) and no
-#: description is valid. ``desc_distinct`` (a property of descriptions given) stays null.
+#: The same for the description metrics of an image without descriptions (a failed one, or one the
+#: method returned none for: ``n_desc`` 0 or null), in a run whose method described (the column
+#: holds values): no GT region's description is matched (similarity 0) and no description is valid.
+#: ``desc_distinct`` (a property of descriptions given) stays null. A method that never describes
+#: keeps null columns.
 DESC_FAILURE_SCORES = {"desc_similarity": 0.0, "desc_valid": 0.0}
 
 
 def with_failure_scores(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with the failed rows' null :data:`OPTIONAL_FAILURE_SCORES` and :data:`DESC_FAILURE_SCORES`
-    columns filled, in a run where the column holds values (a label-map run's Dice columns, a run
-    without descriptions' desc_* columns stay null)."""
+    """``df`` with the null :data:`OPTIONAL_FAILURE_SCORES` of failed rows and the null
+    :data:`DESC_FAILURE_SCORES` of rows without descriptions (failed, or ``n_desc`` 0/null; needs the
+    ``n_desc`` column when a desc_* one is there) filled, in a run where the column holds values (a
+    label-map run's Dice columns, the desc_* columns of a run without descriptions stay null)."""
     out = df
     failed = df["status"] == "failed"
-    for key, value in {**OPTIONAL_FAILURE_SCORES, **DESC_FAILURE_SCORES}.items():
-        if key in df and failed.any() and df[key].notna().any():
+    fills = [(key, value, failed) for key, value in OPTIONAL_FAILURE_SCORES.items()]
+    if any(key in df for key in DESC_FAILURE_SCORES):
+        undescribed = failed | df["n_desc"].isna() | (df["n_desc"] == 0)
+        fills += [(key, value, undescribed) for key, value in DESC_FAILURE_SCORES.items()]
+    for key, value, rows in fills:
+        if key in df and rows.any() and df[key].notna().any():
             out = out.copy() if out is df else out
-            out.loc[failed & out[key].isna(), key] = value
+            out.loc[rows & out[key].isna(), key] = value
     return out
 
 
@@ -110,12 +117,13 @@ def summarize_run(
     Metrics: the run's metric columns that hold values (an optional metric the run did not
     compute is left out of its row, NaN in the table). drop_failures: average over the ok images
     only (the Detecture authors' aggregation); by default a failed image counts with its failure
-    scores (0; :data:`OPTIONAL_FAILURE_SCORES` for the Dice / dustbin columns). n/n_ok/n_failed
+    scores (0; :data:`OPTIONAL_FAILURE_SCORES` for the Dice / dustbin columns; an image without
+    descriptions in a run that described: :data:`DESC_FAILURE_SCORES`). n/n_ok/n_failed
     always count every record."""
     from benchmark.metrics import METRIC_KEYS
 
     info = RunInfo.read(run_dir / "run.json")
-    df = read_records(run_dir, ["id", "status", "time_total", *info.metric_keys])
+    df = read_records(run_dir, ["id", "status", "n_desc", "time_total", *info.metric_keys])
     n = len(df)
     scored = df[df["status"] == "ok"] if drop_failures else with_failure_scores(df)
     row: dict[str, Any] = {

@@ -221,7 +221,7 @@ def summarize_records(records: Path, n_boot: int = 1000, seed: int = 0) -> dict[
         values = df[key].to_numpy(dtype=float)
         if key not in HIGHER_IS_BETTER and np.isnan(values).all():
             continue  # an optional metric nobody computed
-        values = values[~np.isnan(values)]  # a desc_* metric is null on an image without descriptions
+        values = values[~np.isnan(values)]  # a desc_* metric left null (e.g. GT without text)
         lo, hi = bootstrap_ci(values, n=n_boot, seed=seed)
         metrics[key] = {
             "mean": float(np.mean(values)),

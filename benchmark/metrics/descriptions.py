@@ -17,8 +17,10 @@ them (`bench score`), and a text model is here (:mod:`textureade.text_model`); e
 
 The measures themselves are :mod:`textureade.describe.similarity` (shared with `textureade
 compare-descriptions`); this module maps region ids to descriptions and gives the record's dict.
-A failed image has null here; leaderboards count it as 0 for ``desc_similarity`` and ``desc_valid``
-(:data:`benchmark.leaderboard.OPTIONAL_FAILURE_SCORES`) in a run whose column holds values.
+An image without descriptions (failed, or the method returned none for it) has null here; in a
+run whose column holds values (the method described) leaderboards count it as 0 for
+``desc_similarity`` and ``desc_valid`` (:data:`benchmark.leaderboard.DESC_FAILURE_SCORES`); a method
+that never describes keeps them null.
 """
 
 from __future__ import annotations

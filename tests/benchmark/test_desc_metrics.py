@@ -50,6 +50,21 @@ class Echo:
         return Prediction(scores=scores, descriptions=descs[::-1] if self.shuffle else descs)
 
 
+class HalfEcho(Echo):
+    """Echo that returns no descriptions for every second image (its 2nd, 4th, ... call)."""
+
+    name = "half-echo"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def predict(self, image, k, descriptions):  # noqa: ANN001
+        self.calls += 1
+        pred = super().predict(image, k, descriptions)
+        return pred if self.calls % 2 else Prediction(scores=pred.scores, descriptions=None)
+
+
 def toys(n: int = 4) -> DatasetHandle:
     return DatasetHandle(
         name="toy", form="python", factory=lambda: runner_toys.toy_stream(n), fingerprint_fn=lambda: f"toy:{n}",
@@ -156,6 +171,26 @@ def test_gt_descriptions_score_one_and_shuffled_ones_fall(minilm, tmp_path):
     assert board.loc["echo", "desc_similarity"] == pytest.approx(1.0, abs=1e-6)
     assert board.loc["shuffled", "desc_similarity"] < 0.9
     assert "desc_similarity_lo" in board.columns
+
+
+def test_an_image_left_undescribed_counts_0_and_a_method_that_never_describes_stays_null(minilm, tmp_path):
+    """README: an image without descriptions counts 0 in a run that described, as failures do; a
+    method without descriptions has no desc_* numbers at all."""
+    from benchmark.leaderboard import build_leaderboard
+    from benchmark.records import read_records
+
+    for name, entry, params in (("half", "HalfEcho", {}), ("mute", "Echo", {"texts": []})):
+        spec = MethodSpec(name=name, entry=f"test_desc_metrics:{entry}", params=params)
+        config = RunConfig(method=spec, dataset=toys(), out=tmp_path / name, protocol="oracle-k", progress=False,
+                           text_model=minilm)  # fmt: skip
+        run(config)
+    half = read_records(tmp_path / "half")
+    assert half["n_desc"].tolist() == [2, 0, 2, 0] and half["desc_similarity"].isna().tolist() == [0, 1, 0, 1]
+    assert read_records(tmp_path / "mute")["desc_similarity"].isna().all()
+    board = build_leaderboard([tmp_path], n_boot=100).set_index("method")
+    assert board.loc["half", "desc_similarity"] == pytest.approx(0.5, abs=1e-6)  # 1, 0, 1, 0
+    assert board.loc["half", "desc_valid"] == pytest.approx(0.5)
+    assert np.isnan(board.loc["mute", "desc_similarity"]) and np.isnan(board.loc["mute", "desc_valid"])
 
 
 def test_bench_score_reads_the_descriptions_of_id_json(minilm, tmp_path):
