@@ -267,7 +267,7 @@ def report_cmd(results, out_dir, metric, compare, data, n_boot) -> None:
 @cli.command("list")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def list_cmd(fmt) -> None:
-    """Methods, datasets and suites known here, and whether each can run here (and why not)."""
+    """Methods, datasets, suites and text models known here, and whether each can be used here (and why not)."""
     import json
 
     from benchmark.report import catalog, catalog_table

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -135,7 +136,8 @@ def write_leaderboard(
 
 
 def catalog() -> dict[str, list[dict]]:
-    """Methods, datasets and suites known here, each with whether it can run here and why not."""
+    """Methods, datasets, suites and text models known here; methods, datasets and text models with
+    whether they can be used here and why not."""
     from benchmark.datasets import DatasetSpec, dataset_availability, load_dataset_specs
     from benchmark.registry import MethodSpec, availability, builtin_names, load_method_specs
     from benchmark.suites import Suite, load_suites
@@ -197,7 +199,41 @@ def catalog() -> dict[str, list[dict]]:
         }
         for s in load_suites().values()
     ]
-    return {"methods": methods, "datasets": datasets, "suites": suites}
+    return {"methods": methods, "datasets": datasets, "suites": suites, "text_models": _text_models(override)}
+
+
+def _text_models(override: Any) -> list[dict]:
+    """The ``text_models/*.yaml`` manifests, by the name ``--text-model`` takes (the file name): hub id,
+    pinned revision, whether it is the one in force (``$TEXTUREADE_TEXT_MODEL``, else the default)
+    and whether it is on this machine (looked up as a run does, offline) and why not."""
+    from textureade.manifests import builtin_root, find_manifest, manifest_folders
+    from textureade.text_model import find_text_model, read_text_model_manifest, resolve_text_model
+
+    names = sorted({p.stem for _, folder in manifest_folders("text_models") for p in folder.glob("*.yaml")})
+    builtin = {p.stem for p in (builtin_root().path / "text_models").glob("*.yaml")}
+    in_force = resolve_text_model()
+    models = []
+    for name in names:
+        manifest, reason = None, None
+        try:
+            manifest = read_text_model_manifest(name)
+            find_text_model(name)
+        except UserError as exc:  # not in the local cache (TextModelUnavailable), or a manifest to fix
+            reason = str(exc)
+        path = str(find_manifest("text_models", f"{name}.yaml"))
+        models.append(
+            {
+                "name": name,
+                "model": (manifest or {}).get("model"),
+                "revision": (manifest or {}).get("revision"),
+                "in_force": name == in_force,
+                "available": reason is None,
+                "reason": reason,
+                "manifest": path,
+                "user_manifest": override(path, name, builtin),
+            }
+        )
+    return models
 
 
 def _suite_cell(dataset: str, entry: dict) -> str:
@@ -227,4 +263,13 @@ def catalog_table(cat: dict[str, list[dict]]) -> str:
     for s in cat["suites"]:
         mark = f" [{s['user_manifest']}]" if s["user_manifest"] else ""
         lines.append(f"  {s['name']}: {', '.join(_suite_cell(n, v) for n, v in s['datasets'].items())}{mark}")
+    lines.append("TEXT MODELS (description metrics; --text-model)")
+    width = max([len(t["name"]) for t in cat["text_models"]] + [6])
+    for t in cat["text_models"]:
+        state = ("in force, " if t["in_force"] else "") + (
+            "ready" if t["available"] else f"unavailable: {t['reason']}"
+        )
+        state += f" [{t['user_manifest']}]" if t["user_manifest"] else ""
+        model = f"{t['model']}@{str(t['revision'])[:12]}" if t["revision"] else str(t["model"])
+        lines.append(f"  {t['name']:<{width}}  {model:<50} {state}")
     return "\n".join(lines)

@@ -156,3 +156,38 @@ def test_a_stopped_run_is_tabulated_from_its_journal(tmp_path):
     assert not (tmp_path / "r" / "records.parquet").exists()
     row = build_leaderboard([tmp_path / "r"], n_boot=100).iloc[0]
     assert (row["n"], row["n_ok"], row["complete"]) == (2, 2, False) and row["miou_matched"] > 0
+
+
+def test_bench_list_lists_the_text_models(tmp_path, monkeypatch):
+    """`bench list` shows the text_models manifests like the other manifests: hub id and revision, the
+    one in force, and whether it is on this machine (the local Hugging Face cache) and why not."""
+    import huggingface_hub.constants
+
+    from benchmark.report import catalog, catalog_table
+
+    rev = "c9745ed1d9f207416be6d2e6f8de32d1f16199bf"  # the default manifest's pin, in a stand-in cache
+    snap = tmp_path / "hf" / "models--sentence-transformers--all-MiniLM-L6-v2" / "snapshots" / rev
+    snap.mkdir(parents=True)
+    (snap / "config.json").write_text("{}")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf"))
+    user = tmp_path / "extra" / "text_models"
+    user.mkdir(parents=True)
+    (user / "other.yaml").write_text("name: other\nmodel: org/not-cached\nrevision: " + "a" * 40 + "\n")
+    monkeypatch.setenv("TEXTUREADE_EXTRA_MANIFESTS", str(tmp_path / "extra"))
+    monkeypatch.setenv("TEXTUREADE_TEXT_MODEL", "other")
+    models = {t["name"]: t for t in catalog()["text_models"]}
+    assert set(models) == {"all-minilm-l6-v2", "other"}
+    default = models["all-minilm-l6-v2"]
+    assert (default["model"], default["revision"]) == ("sentence-transformers/all-MiniLM-L6-v2", rev)
+    assert default["available"] and default["reason"] is None and not default["in_force"]
+    assert default["user_manifest"] is None
+    other = models["other"]
+    assert (
+        other["in_force"]
+        and not other["available"]
+        and "huggingface-cli download org/not-cached" in other["reason"]
+    )
+    assert other["user_manifest"] == f"user manifest {user / 'other.yaml'}"
+    table = catalog_table(catalog()).split("TEXT MODELS")[1].splitlines()
+    assert "all-MiniLM-L6-v2@c9745ed1d9f2" in table[1] and table[1].endswith("ready")
+    assert "in force, unavailable: text model 'org/not-cached'" in table[2]
