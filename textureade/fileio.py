@@ -102,7 +102,7 @@ class JsonlLog:
         self.path = Path(path)
         self.sync_seconds = float(sync_seconds)
         self._fh: Any = None
-        self._synced = 0.0  # time.monotonic() of the last fsync
+        self._synced = float("-inf")  # time.monotonic() of the last fsync (none yet: the first line is fsynced)
         self._recover()
 
     def _recover(self) -> None:
