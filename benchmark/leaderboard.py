@@ -62,9 +62,13 @@ def with_failure_scores(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: ``Given.k`` (where the K came from) in a few words
+K_SOURCE_TEXT = {"none": "no K", "dataset": "K fixed", "cli": "K fixed (--k)", "gt": "K = GT count"}
+
+
 def given_text(given: Given) -> str:
-    """What a run's method was given, in a few words: ``K=2 fixed; prompts: texture``."""
-    k = {"none": "no K", "dataset": "K fixed", "gt": "K = GT count"}.get(given.k, given.k)
+    """What a run's method was given, in a few words: ``K fixed; prompts: texture``."""
+    k = K_SOURCE_TEXT.get(given.k, given.k)
     parts = [k + (" + GT text (oracle)" if given.gt_descriptions else "")]
     if given.prompts:
         parts.append("prompts: " + " | ".join(given.prompts))

@@ -47,10 +47,11 @@ class RunIdentity:
 class Given:
     """What the method was given for each image.
 
-    k: ``none`` (autonomous), ``dataset`` (a fixed K: the dataset's, the suite's or ``--k``) or
-    ``gt`` (each image's own number of ground-truth regions). gt_descriptions: whether the
-    ground-truth descriptions were passed (oracle-k). prompts: fixed text prompts the method used
-    (its ``prompts`` param when a list), else empty.
+    k: where the K the method was told came from: ``none`` (autonomous: no K), ``dataset`` (a fixed
+    K: the dataset's or the suite's), ``cli`` (a fixed K the run asked for: ``--k``, or ``k:`` in
+    its ``--config`` YAML) or ``gt`` (each image's own number of ground-truth regions).
+    gt_descriptions: whether the ground-truth descriptions were passed (oracle-k). prompts: fixed
+    text prompts the method used (its ``prompts`` param when a list), else empty.
     """
 
     k: str
@@ -58,12 +59,17 @@ class Given:
     prompts: list[str] = field(default_factory=list)
 
     @classmethod
-    def of(cls, protocol: str, k: int | None, params: dict[str, Any] | None = None) -> Given:
+    def of(
+        cls, protocol: str, k: int | None, params: dict[str, Any] | None = None, k_from_run: bool = False
+    ) -> Given:
+        """What a run of ``protocol`` with ``k`` (None: per-image GT) gave; k_from_run: the run's own
+        ``k`` (``--k``) set it."""
         prompts = (params or {}).get("prompts")
         fixed = [str(p) for p in prompts] if isinstance(prompts, list | tuple) else []
         if protocol in ("autonomous", "external"):
             return cls(k="none", gt_descriptions=False, prompts=fixed)
-        return cls(k="gt" if k is None else "dataset", gt_descriptions=protocol == "oracle-k", prompts=fixed)
+        source = "gt" if k is None else "cli" if k_from_run else "dataset"
+        return cls(k=source, gt_descriptions=protocol == "oracle-k", prompts=fixed)
 
 
 @dataclass

@@ -272,7 +272,7 @@ def run(config: RunConfig) -> RunSummary:
         text = locate_text_model(config.text_model)
         info = RunInfo(
             kind="run", status="running", identity=identity, config=jsonable(config.to_json()),
-            given=Given.of(proto, k, params),
+            given=Given.of(proto, k, params, k_from_run=config.k is not None),
             method=MethodInfo(
                 name=spec.name, manifest=jsonable(spec_dict(spec)), params=jsonable(params),
                 weights=weights_info(spec, params), reimplementation=bool(spec.provenance.get("reimplementation")),

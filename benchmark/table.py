@@ -154,18 +154,11 @@ def off_suite(info: RunInfo, setting: Any) -> str | None:
     diffs = []
     if info.identity.protocol != setting.protocol:
         diffs.append(f"protocol {info.identity.protocol} (suite: {setting.protocol})")
+    fixed = info.given.k in ("dataset", "cli")  # a fixed K, the dataset's/suite's or the run's --k
     if setting.k == "gt" and info.given.k != "gt":
-        diffs.append(
-            f"K {info.identity.k if info.given.k == 'dataset' else info.given.k} (suite: each image's own)"
-        )
-    elif isinstance(setting.k, int) and (info.given.k != "dataset" or info.identity.k != setting.k):
-        got = (
-            "each image's own"
-            if info.given.k == "gt"
-            else info.identity.k
-            if info.given.k == "dataset"
-            else "none"
-        )
+        diffs.append(f"K {info.identity.k if fixed else info.given.k} (suite: each image's own)")
+    elif isinstance(setting.k, int) and (not fixed or info.identity.k != setting.k):
+        got = "each image's own" if info.given.k == "gt" else info.identity.k if fixed else "none"
         diffs.append(f"K {got} (suite: {setting.k})")
     for key, value in setting.options.items():
         if info.method.params.get(key) != value:

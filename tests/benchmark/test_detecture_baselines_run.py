@@ -56,13 +56,13 @@ def weights(tiny_weights):
 
 
 CASES = [
-    # method, hook, protocol, k, extra options, expected given.k, expected prompts
+    # method, hook, protocol, k (--k), extra options, expected given.k, expected prompts
     ("grounded-sam3", "grounded_sam3", "oracle-k-blind", 2,
-     {"prompts": ["foreground texture", "background texture"]}, "dataset",
+     {"prompts": ["foreground texture", "background texture"]}, "cli",
      ["foreground texture", "background texture"]),
     ("grounded-sam3", "grounded_sam3", "autonomous", None, {}, "none", ["texture regions"]),
     ("qwen2sam-zs", "qwen2sam_zs", "oracle-k-blind", None, {}, "gt", []),
-    ("sa2va", "sa2va", "oracle-k-blind", 2, {"prompts": ["<image>Please describe the two regions."]}, "dataset",
+    ("sa2va", "sa2va", "oracle-k-blind", 2, {"prompts": ["<image>Please describe the two regions."]}, "cli",
      ["<image>Please describe the two regions."]),
     ("sa2va", "sa2va", "autonomous", None, {}, "none", None),
 ]  # fmt: skip

@@ -115,5 +115,5 @@ def test_suite_and_explicit_choices_reach_the_runner(tmp_path):
 
     info = RunInfo.read(tmp_path / "b" / "run.json")
     assert info.identity.protocol == "oracle-k-blind" and info.identity.k == 3
-    assert info.config["suite"] == "detecture" and info.given == Given("dataset", False, [])
+    assert info.config["suite"] == "detecture" and info.given == Given("cli", False, [])  # --k 3
     assert RunInfo.read(tmp_path / "a" / "run.json").given == Given("dataset", False, [])  # the suite's K=2

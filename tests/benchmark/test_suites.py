@@ -151,6 +151,7 @@ def test_explicit_values_still_win_but_never_gt_text_under_a_no_gt_text_suite(
     seen = given_per_image(out)
     assert [g["k"] for g in seen] == [3, 3, 3] and seen[0]["params"]["prompts"] == ["lake"]
     assert seen[0]["params"]["mode"] == "static"  # the suite's other option stays
+    assert RunInfo.read(out / "run.json").given.k == "cli"  # the K source as it was: --k, not the dataset
     with pytest.raises(UserError, match="never gives the ground-truth descriptions"):
         run(RunConfig(method=recorder_as("sam3"), dataset="caid", out=tmp_path / "x", suite="detecture",
                       protocol="oracle-k", progress=False))  # fmt: skip
@@ -178,6 +179,26 @@ def test_cli_bench_run_suite_detecture_records_no_gt_text(data_root, tmp_path, m
     )  # fmt: skip
     assert isinstance(res.exception, UserError)  # `bench` prints it as one line, exit 2
     assert "never gives the ground-truth descriptions" in str(res.exception)
+
+
+def test_a_run_k_equal_to_the_suites_is_on_suite_and_another_is_named(data_root, tmp_path, monkeypatch):
+    """given.k says where K came from (the suite's, or --k); bench table compares the K itself."""
+    from benchmark.leaderboard import given_text
+    from benchmark.table import off_suite
+
+    monkeypatch.setenv("TEXTUREADE_DATA", str(data_root))
+    setting = get_suite("detecture").for_method("rwtd", "sam3")
+    for k, source in ((None, "dataset"), (2, "cli"), (3, "cli")):
+        out = tmp_path / f"k{k}"
+        run(
+            RunConfig(
+                method=recorder_as("sam3"), dataset="rwtd", out=out, suite="detecture", k=k, progress=False
+            )
+        )
+        info = RunInfo.read(out / "run.json")
+        assert info.given.k == source and info.identity.k == (k or 2)
+        assert off_suite(info, setting) == (None if k != 3 else "K 3 (suite: 2)")
+        assert given_text(info.given).startswith("K fixed (--k)" if k else "K fixed;")
 
 
 def test_suite_manifests_are_checked():
