@@ -43,6 +43,18 @@ class RunIdentity:
         return [f.name for f in fields(self) if getattr(self, f.name) != getattr(other, f.name)]
 
 
+def text_model_used(text_model: dict[str, Any] | None) -> str:
+    """What a run's description scores depend on, from run.json's ``text_model`` (see
+    :attr:`RunInfo.text_model`): ``hub-id@revision``, ``folder sha256:<12 hex>`` for a local folder, or
+    ``none`` when no model scored (absent, off, or a run.json from before the text model was recorded).
+    A resumed run must use the same (:func:`benchmark.runner.check_resumable`)."""
+    if not text_model or text_model.get("status") != "found":
+        return "none"
+    if text_model.get("model"):
+        return f"{text_model['model']}@{text_model.get('revision') or 'main'}"
+    return f"folder sha256:{str(text_model.get('sha256'))[:12]}"
+
+
 @dataclass
 class Given:
     """What the method was given for each image.

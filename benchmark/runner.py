@@ -68,6 +68,7 @@ from benchmark.runinfo import (
     RunIdentity,
     RunInfo,
     jsonable,
+    text_model_used,
 )  # fmt: skip
 from benchmark.suites import get_suite
 from textureade.errors import UserError
@@ -154,15 +155,23 @@ def locked_out(out: str | Path) -> Iterator[Path]:
         fh.close()
 
 
-def check_resumable(run_json: Path, identity: RunIdentity, n_done: int) -> None:
-    """UserError when ``n_done`` journaled records belong to another run than ``identity``."""
+def check_resumable(
+    run_json: Path, identity: RunIdentity, n_done: int, text_model: dict[str, Any] | None = None
+) -> None:
+    """UserError when ``n_done`` journaled records belong to another run than ``identity``, or were
+    scored with another text model than ``text_model`` (``TextModelStatus.to_json()``; compared as
+    :func:`benchmark.runinfo.text_model_used`: the description scores would mix two models)."""
     if not n_done:
         return
     if not run_json.exists():
         raise UserError(
             f"{run_json.parent} has records.jsonl but no run.json; pass another --out or delete it"
         )
-    diff = RunInfo.read(run_json).identity.differences(identity)
+    previous = RunInfo.read(run_json)
+    diff = previous.identity.differences(identity)
+    was, now = text_model_used(previous.text_model), text_model_used(text_model)
+    if was != now:
+        diff.append(f"text model ({was}; now {now}: pass the same --text-model to resume)")
     if diff:
         raise UserError(
             f"{run_json.parent} holds a run with other {', '.join(diff)}; pass another --out or delete it"
@@ -268,8 +277,9 @@ def run(config: RunConfig) -> RunSummary:
         journal = Journal(out / "records.jsonl")
         n_done = len(journal)
         run_json = out / "run.json"
-        check_resumable(run_json, identity, n_done)
         text = locate_text_model(config.text_model)
+        text_json = text.to_json()
+        check_resumable(run_json, identity, n_done, text_json)
         info = RunInfo(
             kind="run", status="running", identity=identity, config=jsonable(config.to_json()),
             given=Given.of(proto, k, params, k_from_run=config.k is not None),
@@ -279,7 +289,7 @@ def run(config: RunConfig) -> RunSummary:
             ),
             dataset=DatasetInfo.of(handle), environment=Environment.here(), columns=list(columns()),
             metric_keys=list(metric_columns()), started=now_utc(), resumed_records=n_done,
-            text_model=text.to_json(),
+            text_model=text_json,
         )  # fmt: skip
         previous_run_json = run_json.read_bytes() if run_json.exists() else None
         info.write(run_json)

@@ -293,15 +293,16 @@ def score_folder(
         journal = Journal(out / "records.jsonl")
         n_done = len(journal)
         run_json = out / "run.json"
-        check_resumable(run_json, identity, n_done)
+        text = locate_text_model(text_model)
+        text_json = text.to_json()
+        check_resumable(run_json, identity, n_done, text_json)
         config = {"dataset": str(dataset_path), "predictions": str(pred_dir), "out": str(out), "name": name,
                   "n_boot": n_boot, "seed": seed, "channels": channels, "text_model": text_model}  # fmt: skip
-        text = locate_text_model(text_model)
         info = RunInfo(
             kind="score", status="running", identity=identity, config=jsonable(config), given=Given.of(PROTOCOL, None),
             method=MethodInfo(name=context.method, predictions=str(pred_dir.resolve())), dataset=dataset,
             environment=Environment.here(), columns=list(columns()), metric_keys=list(metric_columns()),
-            started=now_utc(), resumed_records=n_done, text_model=text.to_json(),
+            started=now_utc(), resumed_records=n_done, text_model=text_json,
         )  # fmt: skip
         info.write(run_json)
         scoring = dict(handle.scoring)

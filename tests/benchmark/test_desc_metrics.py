@@ -193,6 +193,46 @@ def test_an_image_left_undescribed_counts_0_and_a_method_that_never_describes_st
     assert np.isnan(board.loc["mute", "desc_similarity"]) and np.isnan(board.loc["mute", "desc_valid"])
 
 
+def test_resuming_with_another_text_model_is_refused_in_one_line(minilm, tmp_path):
+    """The description scores of one run come from one text model: bench run and bench score refuse
+    to resume with another (or with none after one), as for any other config change."""
+    import shutil
+
+    from benchmark.score import score_folder
+    from textureade.errors import UserError
+    from textureade.store import DatasetWriter
+
+    spec = MethodSpec(name="echo", entry="test_desc_metrics:Echo")
+
+    def echo(out, text_model, limit=None):  # noqa: ANN001, ANN202
+        return run(RunConfig(method=spec, dataset=toys(), out=out, protocol="oracle-k", progress=False,
+                             text_model=text_model, limit=limit, save_predictions=True))  # fmt: skip
+
+    echo(tmp_path / "a", minilm, limit=2)
+    other = tmp_path / "other-model"  # another model: a folder of other files (another sha256)
+    shutil.copytree(minilm, other)
+    (other / "extra.txt").write_text("not the same files")
+    for choice in ("none", str(other)):
+        with pytest.raises(UserError) as err:
+            echo(tmp_path / "a", choice)
+        msg = str(err.value)
+        assert "holds a run with other text model" in msg and "\n" not in msg and "--text-model" in msg
+    assert echo(tmp_path / "a", minilm).n_resumed == 2  # the same model: resumed
+
+    echo(tmp_path / "b", "none", limit=2)  # and the other way round: none first, a model on resume
+    with pytest.raises(UserError, match=r"other text model \(none; now folder sha256:"):
+        echo(tmp_path / "b", minilm)
+
+    with DatasetWriter(tmp_path / "gt", name="toy", card={}, config={}) as w:
+        for s in runner_toys.toy_stream(4):
+            w.add(s)
+    echo(tmp_path / "p", minilm)
+    preds = tmp_path / "p" / "predictions"
+    score_folder(tmp_path / "gt", preds, tmp_path / "scored", text_model=minilm, n_boot=10)
+    with pytest.raises(UserError, match="other text model"):
+        score_folder(tmp_path / "gt", preds, tmp_path / "scored", text_model="none", n_boot=10)
+
+
 def test_bench_score_reads_the_descriptions_of_id_json(minilm, tmp_path):
     from benchmark.records import read_records
     from benchmark.score import score_folder
