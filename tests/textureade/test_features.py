@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 import skimage.data
 
-from textureade.features import FEATURE_NAMES, pixel_features, region_descriptors, working_size
+from textureade.features import (
+    FEATURE_NAMES,
+    GABOR_NAMES,
+    WAVELENGTHS,
+    _kernels,
+    gabor_energies,
+    pixel_features,
+    region_descriptors,
+    working_size,
+)
 
 
 def _grey_rgb(name: str) -> np.ndarray:
@@ -116,3 +126,29 @@ def test_working_size_map_of_a_flat_image_has_no_texture():
     assert flat.shape == (40, 60, d) and np.abs(flat[..., 3:]).max() < 1e-3
     small = pixel_features(np.full((300, 400, 3), 90, np.uint8), work_size=112, full_resolution=False)
     assert small.shape == (84, 112, d)
+
+
+def _gabor_spatial_reference(grey: np.ndarray) -> np.ndarray:
+    """The bank's energies by direct spatial filtering (test-only reference): each even and odd
+    kernel correlated with ``cv2.filter2D`` (BORDER_REFLECT), then sqrt(even^2 + odd^2)."""
+    out = []
+    for lam in WAVELENGTHS:
+        for even, odd in _kernels(lam):
+            re = cv2.filter2D(grey, cv2.CV_64F, even.astype(np.float64), borderType=cv2.BORDER_REFLECT)
+            im = cv2.filter2D(grey, cv2.CV_64F, odd.astype(np.float64), borderType=cv2.BORDER_REFLECT)
+            out.append(np.sqrt(re * re + im * im))
+    return np.stack(out)
+
+
+@pytest.mark.parametrize("shape", [(84, 112), (40, 60), (17, 9), (192, 256)])
+def test_gabor_energies_equal_spatial_filtering(shape):
+    """The frequency-domain bank gives the spatial responses (to float32 rounding), on sizes
+    smaller than the largest kernel (47 x 47) too, where the reflect border folds more than once."""
+    rng = np.random.default_rng(sum(shape))
+    grey = rng.random(shape, dtype=np.float32)
+    grey[: shape[0] // 2] *= 0.2  # an edge and a flat-ish half
+    got = gabor_energies(grey)
+    assert got.shape == (len(GABOR_NAMES), *shape) and got.dtype == np.float32
+    ref = _gabor_spatial_reference(grey.astype(np.float64))
+    assert np.abs(got - ref).max() < 1e-5 * max(float(ref.max()), 1.0), np.abs(got - ref).max()
+    np.testing.assert_array_equal(got, gabor_energies(grey.copy()))  # deterministic
