@@ -33,15 +33,12 @@ EPS = 1e-2  # variance floor in standardised units (flat regions must not look i
 
 def standardise(features: np.ndarray) -> np.ndarray:
     """H x W x D -> N x D float32 (a new array), each column with zero mean and unit variance over
-    the image (population variance; constant columns -> 0)."""
-    d = features.shape[-1]
-    z = np.array(features, dtype=np.float32).reshape(-1, d)
-    n = max(z.shape[0], 1)
-    mu = z.sum(axis=0, dtype=np.float64) / n
-    var = np.maximum((z.astype(np.float64) ** 2).sum(axis=0) / n - mu * mu, 0.0)
-    sd = np.sqrt(var)
+    the image (population variance; constant columns -> 0). The moments come from
+    ``cv2.meanStdDev`` (one pass, double accumulators)."""
+    x = np.ascontiguousarray(features, dtype=np.float32)
+    mean, sd = (v.ravel() for v in cv2.meanStdDev(x))
     sd[sd < 1e-8] = 1.0
-    z -= mu.astype(np.float32)
+    z = x.reshape(-1, x.shape[-1]) - mean.astype(np.float32)
     z *= (1.0 / sd).astype(np.float32)
     return z
 
@@ -75,12 +72,21 @@ class GroupStats:
 
 def grouped_sums(ids: np.ndarray, z: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-id pixel count, sum and sum of squares of ``z`` (N x D) for ids 0..m-1 (flat ``ids`` of
-    length N, every id < m): (m,), (m, D) and (m, D), float64."""
-    z = np.asarray(z, dtype=np.float64)
-    counts = np.bincount(ids, minlength=m).astype(np.float64)
-    s = np.stack([np.bincount(ids, weights=z[:, j], minlength=m) for j in range(z.shape[1])], axis=1)
-    ss = np.stack([np.bincount(ids, weights=z[:, j] ** 2, minlength=m) for j in range(z.shape[1])], axis=1)
-    return counts, s, ss
+    length N, every id < m): (m,), (m, D) and (m, D), float64.
+
+    One stable sort by id makes each id's pixels one contiguous run of the transposed (D x N)
+    values; ``np.add.reduceat`` sums every run of every dimension in one call."""
+    d = z.shape[1]
+    counts = np.bincount(ids, minlength=m)
+    s, ss = np.zeros((m, d)), np.zeros((m, d))
+    present = np.flatnonzero(counts)
+    if present.size:
+        order = np.argsort(ids, kind="stable")
+        cols = np.ascontiguousarray(np.take(z, order, axis=0).T, dtype=np.float64)  # D x N, by id
+        starts = (np.cumsum(counts) - counts)[present]
+        s[present] = np.add.reduceat(cols, starts, axis=1).T
+        ss[present] = np.add.reduceat(cols * cols, starts, axis=1).T
+    return counts.astype(np.float64), s, ss
 
 
 def separability(a: GroupStats, b: GroupStats) -> float:
