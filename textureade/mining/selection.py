@@ -50,20 +50,21 @@ class Selection:
 def boundary_pairs(labels: np.ndarray) -> dict[tuple[int, int], int]:
     """Shared boundary length of every pair of labels (a < b), counting 4-neighbour pixel pairs.
 
-    Pairs involving label 0 (unlabeled) are included; callers filter them.
+    labels: non-negative ids. Pairs involving label 0 (unlabeled) are included; callers filter them.
+    Each differing neighbour pair is coded as one integer ``a * base + b`` (base = max label + 1),
+    so one 1-D ``np.unique`` counts them all, in (a, b) order.
     """
     lab = np.asarray(labels).astype(np.int64)
     if lab.size == 0 or lab.ndim != 2:
         return {}
-    pairs = []
+    base = int(lab.max()) + 1
+    codes = []
     for a, b in ((lab[:, :-1], lab[:, 1:]), (lab[:-1], lab[1:])):  # horizontal, vertical neighbours
         differ = a != b
-        pairs.append(np.stack([np.minimum(a, b)[differ], np.maximum(a, b)[differ]], axis=1))
-    both = np.concatenate(pairs)
-    if both.size == 0:
-        return {}
-    uniq, counts = np.unique(both, axis=0, return_counts=True)
-    return {(int(a), int(b)): int(c) for (a, b), c in zip(uniq.tolist(), counts.tolist())}
+        a, b = a[differ], b[differ]
+        codes.append(np.minimum(a, b) * base + np.maximum(a, b))
+    uniq, counts = np.unique(np.concatenate(codes), return_counts=True)
+    return {(c // base, c % base): n for c, n in zip(uniq.tolist(), counts.tolist())}
 
 
 def component_sizes(mask: np.ndarray) -> np.ndarray:
