@@ -188,10 +188,10 @@ def pixel_features(
     mean = cv2.GaussianBlur(grey, (0, 0), 4.0, borderType=cv2.BORDER_REFLECT)
     sq = cv2.GaussianBlur(grey * grey, (0, 0), 4.0, borderType=cv2.BORDER_REFLECT)
     out[..., 3] = np.sqrt(np.maximum(sq - mean * mean, 0.0))
-    windows = [_window(lam) for lam in WAVELENGTHS for _ in ORIENTATIONS]
-    for k, (energy, sigma) in enumerate(zip(gabor_energies(grey), windows)):
-        energy = cv2.GaussianBlur(energy, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-        out[..., 4 + k] = np.log1p(energy / _ENERGY_SCALE) * 0.25
+    energies = gabor_energies(grey)  # (16, h, w), GABOR_NAMES order
+    for energy, lam in zip(energies, [lam for lam in WAVELENGTHS for _ in ORIENTATIONS]):
+        cv2.GaussianBlur(energy, (0, 0), _window(lam), dst=energy, borderType=cv2.BORDER_REFLECT)
+    out[..., 4:] = (np.log1p(energies / _ENERGY_SCALE) * 0.25).transpose(1, 2, 0)
     if full_resolution and (wh, ww) != (h, w):
         # cv2.resize handles at most 512 channels; D is 20.
         out = cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
