@@ -3,20 +3,31 @@
 Each region gets ``Texture of <name>, <visual features>, <spatial context>``:
 - name: the region's first one or two class names, prefixed by up to two ADE attributes
   (materials, finishes) when the annotation has them ("wooden floor");
-- visual features, measured on a grey/colour copy whose long side is <= 192 px:
-  * colour: Lab 2-means of the region's pixels, each centre named by the nearest table colour
-    (``colors.py``); the second colour is named when it covers >= 25% and differs;
-  * granularity: the share of gradient energy at fine scale (grey minus a sigma-1 blur) against
-    coarse scale (sigma-1 minus sigma-4 blur) -> fine-grained / medium-grained / coarse;
-    a region whose local contrast is tiny is "smooth, uniform";
-  * orientation: the structure tensor summed over the eroded region; coherence >= 0.3 names the
-    stripe direction (perpendicular to the dominant gradient): horizontal, vertical or diagonal;
-  * regularity: the strongest secondary peak of the region's normalised autocorrelation (FFT of the
-    zero-mean crop, outside a radius of 3 px); >= 0.35 -> "regular repeating pattern";
-- spatial context: where the centroid lies (upper/middle/lower x left/centre/right), "across the
-  top" etc. for wide regions, "covering most of the image" for big ones.
-Descriptions of one image are made distinct (relative size, then the region number) and checked
-with ``textureade.describe.validate``.
+- visual features, measured at a working size whose long side is <= WORK_SIDE (192) px: the label
+  map and the colour pixels resized nearest (actual pixels, not averages), the grey level area-
+  averaged (``ImageMaps``); each region is measured within its bounding box:
+  * colour: a deterministic Lab 2-means (lightness weighted 0.5; ``_two_means``) of the region's
+    pixels on a grid of about COLOUR_PIXELS (1000); the median of each cluster is named by the
+    nearest table colour (``colors.py``), the larger cluster first; the second colour is named
+    when its cluster covers >= 25% and its name differs;
+  * granularity: over the region eroded by 5 x 5 (the whole region when that leaves < 30 px), the
+    mean fine-scale contrast (|grey - sigma-1 blur|) against the coarse-scale one (|sigma-1 blur -
+    sigma-4 blur|): ratio > 0.6 fine-grained, > 0.3 medium-grained, else coarse; "smooth and
+    uniform" when the two sum to < 0.02 (grey in [0, 1]);
+  * orientation: the structure tensor (products of the sigma-1 blur's Sobel gradients) averaged
+    over the eroded region; coherence >= 0.3 names the stripe direction (perpendicular to the
+    dominant gradient): horizontal, vertical or diagonal;
+  * regularity: the autocorrelation of the eroded region's zero-mean grey values, each lag's sum
+    of products divided by its number of pixel pairs (float32 FFTs, ``cv2.dft``), at every lag up
+    to half its bounding box (a pattern seen at least twice) whose pairs cover >= 25% of the
+    region; "regular repeating pattern" when, as a share of the variance, it reaches REGULAR_PEAK
+    (0.35) outside the central lobe (the connected area > 0.1 around lag 0). A smooth region's
+    description names no pattern: its orientation and regularity are not measured (None, False);
+- spatial context: where the centroid lies (upper/middle/lower x left/centre/right), "spanning the
+  top" etc. for wide regions, "running down" for tall ones, "covering most of the image" for big ones.
+A region too thin to survive the working size gets its colour and position from its full-size
+pixels and is called smooth. Descriptions of one image are made distinct (relative size, then the
+region number) and checked with ``textureade.describe.validate``.
 """
 
 from __future__ import annotations
@@ -32,6 +43,8 @@ from textureade.describe.validate import MAX_WORDS, descriptions_problems, norma
 
 WORK_SIDE = 192
 REGULAR_PEAK = 0.35
+COLOUR_PIXELS = 1000  # about this many of a region's pixels are clustered for its colours
+LAB_WEIGHTS = np.array([0.5, 1.0, 1.0], np.float32)  # lightness weighs less than hue in the clustering
 
 
 @dataclass
@@ -46,78 +59,110 @@ class RegionLook:
     position: str
 
 
-def _resize(arr: np.ndarray, hw: tuple[int, int], nearest: bool) -> np.ndarray:
-    if arr.shape[:2] == hw:
-        return arr
-    interp = cv2.INTER_NEAREST if nearest else cv2.INTER_AREA
-    return cv2.resize(arr, (hw[1], hw[0]), interpolation=interp)
-
-
 @dataclass
 class ImageMaps:
     """What every region's measurements read, computed once per image at the working size (h x w).
 
-    small: h x w x 3 uint8 RGB; lab: h x w x 3 float32 Lab of ``small`` (``colors.rgb_to_lab``);
-    grey: h x w float32 in [0, 1]; fine = |grey - sigma-1 blur|, coarse = |sigma-1 blur - sigma-4
-    blur|; jxx, jyy, jxy: the structure tensor's products of the sigma-1 blur's Sobel gradients.
+    rgb: h x w x 3 uint8, the image's pixels nearest to the working grid (colours are measured on
+    actual pixels, not on averages of neighbouring ones); grey: h x w float32 in [0, 1], the image's
+    grey level area-averaged; texture: h x w x 5 float32, per pixel (fine, coarse, jxx, jyy, jxy):
+    fine = |grey - sigma-1 blur|, coarse = |sigma-1 blur - sigma-4 blur|, and the structure tensor's
+    products of the sigma-1 blur's Sobel gradients.
     """
 
-    small: np.ndarray
-    lab: np.ndarray
+    rgb: np.ndarray
     grey: np.ndarray
-    fine: np.ndarray
-    coarse: np.ndarray
-    jxx: np.ndarray
-    jyy: np.ndarray
-    jxy: np.ndarray
+    texture: np.ndarray
 
     @classmethod
-    def of(cls, small: np.ndarray) -> ImageMaps:
-        grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+    def of(cls, image: np.ndarray, hw: tuple[int, int]) -> ImageMaps:
+        """The maps of ``image`` (H x W x 3 uint8 RGB) at the working size ``hw`` (<= H x W)."""
+        rgb = _nearest(image, hw)
+        grey = cv2.resize(
+            cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), (hw[1], hw[0]), interpolation=cv2.INTER_AREA
+        )
+        grey = grey.astype(np.float32) / 255.0
         b1 = cv2.GaussianBlur(grey, (0, 0), 1.0)
         b4 = cv2.GaussianBlur(grey, (0, 0), 4.0)
         gx = cv2.Sobel(b1, cv2.CV_32F, 1, 0, ksize=3)
         gy = cv2.Sobel(b1, cv2.CV_32F, 0, 1, ksize=3)
-        lab = rgb_to_lab(small).reshape(small.shape)
-        return cls(small, lab, grey, np.abs(grey - b1), np.abs(b1 - b4), gx * gx, gy * gy, gx * gy)
+        texture = np.dstack([np.abs(grey - b1), np.abs(b1 - b4), gx * gx, gy * gy, gx * gy])
+        return cls(rgb, grey, texture)
 
 
-def _colours(lab: np.ndarray) -> list[str]:
-    """Colour names of a region from its pixels' Lab values (N x 3 float32)."""
-    if lab.shape[0] > 3000:
-        lab = lab[:: lab.shape[0] // 3000 + 1]
-    first = colour_name(np.median(lab, axis=0))
+def _nearest(labels: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """A label map (or mask as uint8) resized to ``hw`` by nearest neighbour."""
+    return cv2.resize(labels, (hw[1], hw[0]), interpolation=cv2.INTER_NEAREST)
+
+
+def _bounds(mask: np.ndarray, margin: int = 0) -> tuple[slice, slice]:
+    """The bounding box of a non-empty boolean mask, widened by ``margin`` px (within the mask)."""
+    x, y, w, h = cv2.boundingRect(mask.view(np.uint8))
+    return slice(max(y - margin, 0), y + h + margin), slice(max(x - margin, 0), x + w + margin)
+
+
+def _grid_sample(pixels: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The pixels (h x w x C) where ``mask`` (h x w bool) holds, on every s-th row and column: s the
+    smallest step that leaves about COLOUR_PIXELS of them (all of them when there are fewer)."""
+    step = max(1, int(np.ceil(np.sqrt(np.count_nonzero(mask) / COLOUR_PIXELS))))
+    return pixels[::step, ::step][mask[::step, ::step]]
+
+
+def _two_means(x: np.ndarray, iters: int = 15) -> np.ndarray:
+    """Deterministic 2-means of N x D float32 points: (N,) bool, True for one of the two clusters.
+
+    Start: the split at the mean along the points' principal axis; then Lloyd iterations (each point
+    to the nearer centre) until no point moves or ``iters`` iterations. A cluster may end empty.
+    """
+    n = len(x)
+    total = x.sum(axis=0)
+    centred = x - total / n
+    _, vecs = np.linalg.eigh(centred.T @ centred)
+    labels = centred @ vecs[:, -1] > 0
+    for _ in range(iters):
+        n1 = np.count_nonzero(labels)
+        if n1 in (0, n):
+            break
+        s1 = labels.astype(np.float32) @ x
+        c1, c0 = s1 / n1, (total - s1) / (n - n1)
+        moved = x @ (c1 - c0) > (c1 @ c1 - c0 @ c0) / 2  # nearer to c1 than to c0
+        if np.count_nonzero(moved != labels) == 0:
+            break
+        labels = moved
+    return labels
+
+
+def _colours(rgb: np.ndarray) -> list[str]:
+    """Colour names of a region from (a sample of) its pixels (N x 3 uint8 RGB, N >= 1)."""
+    lab = rgb_to_lab(rgb)
     if lab.shape[0] < 20:
-        return [first]
-    from textureade.mining.stats import two_means
-
-    lab_w = lab * np.array([0.5, 1.0, 1.0], np.float32)  # lightness weighs less than hue
-    found = two_means(lab_w)
-    parts = found[0] if found is not None else np.zeros(lab.shape[0], np.int64)
-    share = parts.mean()
-    big, small = (1, 0) if share >= 0.5 else (0, 1)
-    frac_small = min(share, 1 - share)
-    main = colour_name(np.median(lab[parts == big], axis=0))
-    if frac_small < 0.25:
+        return [colour_name(np.median(lab, axis=0))]
+    part = _two_means(lab * LAB_WEIGHTS)
+    big = part if np.count_nonzero(part) >= 0.5 * len(part) else ~part
+    main = colour_name(np.median(lab[big], axis=0))
+    if np.count_nonzero(big) > 0.75 * len(big):
         return [main]
-    other = colour_name(np.median(lab[parts == small], axis=0))
+    other = colour_name(np.median(lab[~big], axis=0))
     return [main] if other == main else [main, other]
 
 
-def _texture(maps: ImageMaps, mask: np.ndarray) -> tuple[str, str | None, bool, bool]:
-    """(granularity, orientation or None, regular, smooth) of the masked region of ``maps``."""
-    inner = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    if inner.sum() < 30:
-        inner = mask
-    fine = float(maps.fine[inner].mean())
-    coarse = float(maps.coarse[inner].mean())
+def _texture(
+    maps: ImageMaps, box: tuple[slice, slice], mask: np.ndarray
+) -> tuple[str, str | None, bool, bool]:
+    """(granularity, orientation or None, regular, smooth) of the region ``mask``: its pixels in
+    ``box`` of ``maps``, a box that reaches 2 px past the region where the image does. A smooth
+    region has no orientation and is not regular."""
+    inner = cv2.erode(mask.view(np.uint8), np.ones((5, 5), np.uint8))
+    if np.count_nonzero(inner) < 30:
+        inner = mask.view(np.uint8)
+    sums = inner.ravel().astype(np.float32) @ maps.texture[box].reshape(-1, 5)
+    fine, coarse, jxx, jyy, jxy = sums.astype(np.float64) / np.count_nonzero(inner)
     smooth = (fine + coarse) < 0.02
     ratio = fine / (coarse + 1e-6)
     granularity = "fine-grained" if ratio > 0.6 else ("medium-grained" if ratio > 0.3 else "coarse")
-    jxx, jyy, jxy = (float(maps.jxx[inner].sum()), float(maps.jyy[inner].sum()), float(maps.jxy[inner].sum()))
     tr = jxx + jyy
     orientation = None
-    if tr > 1e-9:
+    if tr > 1e-12:
         coherence = np.sqrt((jxx - jyy) ** 2 + 4 * jxy * jxy) / tr
         if coherence >= 0.3 and not smooth:
             grad_angle = np.degrees(0.5 * np.arctan2(2 * jxy, jxx - jyy)) % 180  # of the gradient
@@ -128,59 +173,61 @@ def _texture(maps: ImageMaps, mask: np.ndarray) -> tuple[str, str | None, bool, 
                 orientation = "vertical"
             else:
                 orientation = "diagonal"
-    return granularity, orientation, _regular(maps.grey, inner), smooth
+    # a smooth region's description names no pattern: its regularity is not measured (False)
+    regular = not smooth and _regular(maps.grey[box], inner.view(bool))
+    return granularity, orientation, regular, bool(smooth)
 
 
-def _fft_size(n: int) -> int:
-    """The smallest 2^a * 3^b * 5^c >= n: a size the FFT handles fast."""
-    best, p5 = 1 << (n - 1).bit_length(), 1
-    while p5 < best:
-        p35 = p5
-        while p35 < best:
-            p = p35
-            while p < n:
-                p *= 2
-            best, p35 = min(best, p), p35 * 3
-        p5 *= 5
-    return best
+def _autocorrelation(x: np.ndarray, ly: int, lx: int) -> np.ndarray:
+    """sum_p x[p] x[p + (dy, dx)] for |dy| <= ly, |dx| <= lx: a (2 ly + 1) x (2 lx + 1) array, lag 0 at
+    its centre. Through float32 FFTs (``cv2.dft``) of ``x`` zero-padded to at least h + ly by w + lx,
+    which keeps these lags free of wrap-around (2^a 3^b 5^c sizes are the fast ones)."""
+    h, w = x.shape
+    ph, pw = cv2.getOptimalDFTSize(h + ly), cv2.getOptimalDFTSize(w + lx)
+    f = cv2.dft(cv2.copyMakeBorder(x, 0, ph - h, 0, pw - w, cv2.BORDER_CONSTANT, value=0))
+    circular = cv2.idft(cv2.mulSpectrums(f, f, 0, conjB=True), flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
+    return np.roll(circular, (ly, lx), axis=(0, 1))[: 2 * ly + 1, : 2 * lx + 1]
 
 
 def _regular(grey: np.ndarray, mask: np.ndarray) -> bool:
-    """Whether the masked region repeats: its mask-normalised autocorrelation (every lag up to the
-    crop's size, from FFTs padded to at least twice the crop) has a secondary peak >= REGULAR_PEAK."""
-    ys, xs = np.nonzero(mask)
-    if ys.size < 200:
+    """Whether the masked region repeats: its mask-normalised autocorrelation, at every lag up to half
+    its bounding box (a pattern seen at least twice), has a peak >= REGULAR_PEAK outside the central
+    lobe."""
+    if np.count_nonzero(mask) < 200:
         return False
-    crop = grey[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
-    m = mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
-    z = np.where(m, crop - crop[m].mean(), 0.0).astype(np.float64)
-    if z.var() < 1e-8:
+    box = _bounds(mask)
+    crop, inside = grey[box], mask[box].view(np.uint8)
+    m = inside.astype(np.float32)
+    z = (crop - cv2.mean(crop, mask=inside)[0]) * m
+    ly, lx = z.shape[0] // 2, z.shape[1] // 2
+    ac, pairs = _autocorrelation(z, ly, lx), _autocorrelation(m, ly, lx)  # lag 0 at [ly, lx]
+    variance = ac[ly, lx] / pairs[ly, lx]
+    if variance < 1e-8:
         return False
-    # any padding >= 2x the crop gives the same lags; FFT-friendly sizes are the fast ones
-    shape = (_fft_size(2 * z.shape[0]), _fft_size(2 * z.shape[1]))
-    power = np.abs(np.fft.rfft2(np.stack([z, m]), shape)) ** 2  # the region and its mask at once
-    ac, cnt = np.fft.irfft2(power, shape)
-    ac = np.where(cnt > 0.25 * cnt[0, 0], ac / np.maximum(cnt, 1e-9), 0.0)
-    ac = np.fft.fftshift(ac / max(ac[0, 0], 1e-12))
-    cy, cx = shape[0] // 2, shape[1] // 2
+    # the mean product of the pixel pairs at each lag (over lags whose pairs cover >= 25% of the
+    # region), as a share of the variance
+    valid = pairs > 0.25 * pairs[ly, lx]
+    ac = np.divide(ac, pairs * variance, out=np.zeros_like(ac), where=valid)
     # the central lobe: the connected positive area around zero lag; a regular texture repeats
     # with a strong secondary peak outside it
     _, lobes = cv2.connectedComponents((ac > 0.1).astype(np.uint8), connectivity=4)
-    outside = lobes != lobes[cy, cx]
-    return bool(ac[outside].max(initial=0.0) >= REGULAR_PEAK)
+    return bool(ac[lobes != lobes[ly, lx]].max(initial=0.0) >= REGULAR_PEAK)
 
 
-def _position(mask: np.ndarray) -> str:
-    h, w = mask.shape
-    area = mask.mean()
-    if area > 0.6:
+def _position(mask: np.ndarray, origin: tuple[int, int], shape: tuple[int, int]) -> str:
+    """Where a region lies in an image of ``shape`` (h, w): ``mask`` (bool) is the part of the image
+    from row, column ``origin`` on that holds all of the region (not empty)."""
+    h, w = shape
+    moments = cv2.moments(mask.view(np.uint8), binaryImage=True)
+    if moments["m00"] > 0.6 * h * w:
         return "covering most of the image"
-    ys, xs = np.nonzero(mask)
-    cy, cx = ys.mean() / h, xs.mean() / w
+    cy = (origin[0] + moments["m01"] / moments["m00"]) / h
+    cx = (origin[1] + moments["m10"] / moments["m00"]) / w
+    rows, cols = _bounds(mask)
+    width = (cols.stop - cols.start) / w
+    height = (rows.stop - rows.start) / h
     vert = "upper" if cy < 0.36 else ("lower" if cy > 0.64 else "middle")
     horiz = "left" if cx < 0.36 else ("right" if cx > 0.64 else "centre")
-    width = (xs.max() - xs.min() + 1) / w
-    height = (ys.max() - ys.min() + 1) / h
     band = {"upper": "top", "lower": "bottom", "middle": "middle"}[vert]
     if width > 0.8 and height < 0.6:
         return f"spanning the {band} of the image"
@@ -193,6 +240,15 @@ def _position(mask: np.ndarray) -> str:
     if vert == "middle":
         return f"on the {horiz} of the image"
     return f"in the {vert} {horiz} of the image" if horiz != "centre" else f"in the {vert} part of the image"
+
+
+def _measure(maps: ImageMaps, mask: np.ndarray) -> RegionLook:
+    """The look of the region ``mask`` (h x w bool at the working size, not empty)."""
+    box = _bounds(mask, margin=2)  # the 5 x 5 erosion must see the region's surroundings
+    gran, orient, regular, smooth = _texture(maps, box, mask[box])
+    colours = _colours(_grid_sample(maps.rgb[box], mask[box]))
+    position = _position(mask[box], (box[0].start, box[1].start), mask.shape)
+    return RegionLook(colours, gran, orient, regular, smooth, position)
 
 
 def _name(region: RegionInfo) -> str:
@@ -229,31 +285,30 @@ class OfflineDescriber:
         h, w = label_map.shape
         s = min(1.0, self.work_side / max(h, w))
         hw = (max(1, round(h * s)), max(1, round(w * s)))
-        maps = ImageMaps.of(_resize(image, hw, nearest=False))
-        lm = _resize(label_map.astype(np.int32), hw, nearest=True)
+        maps = ImageMaps.of(image, hw)
+        lm = _nearest(np.asarray(label_map, dtype=np.int32), hw)
         out: list[RegionLook | None] = []
         for idx in range(1, k + 1):
             mask = lm == idx
-            if mask.sum() < 4:
+            if np.count_nonzero(mask) < 4:
                 full = label_map == idx
                 if not full.any():
                     out.append(None)
                     continue
-                mask = _resize(full.astype(np.uint8), hw, nearest=True).astype(bool) | mask
-                if mask.sum() == 0:
+                mask |= _nearest(full.view(np.uint8), hw).view(bool)
+                if not mask.any():  # too thin to survive the working size: its full-size pixels
                     out.append(
                         RegionLook(
-                            [colour_name(rgb_to_lab(image[full]).mean(axis=0))],
+                            _colours(_grid_sample(image, full)),
                             "fine-grained",
                             None,
                             False,
                             True,
-                            _position(full),
+                            _position(full, (0, 0), full.shape),
                         )
                     )
                     continue
-            gran, orient, regular, smooth = _texture(maps, mask)
-            out.append(RegionLook(_colours(maps.lab[mask]), gran, orient, regular, smooth, _position(mask)))
+            out.append(_measure(maps, mask))
         return out
 
     def describe(self, image: np.ndarray, label_map: np.ndarray, regions: list[RegionInfo]) -> DescribeResult:
