@@ -208,10 +208,11 @@ def _regular(grey: np.ndarray, mask: np.ndarray) -> bool:
     # region), as a share of the variance
     valid = pairs > 0.25 * pairs[ly, lx]
     ac = np.divide(ac, pairs * variance, out=np.zeros_like(ac), where=valid)
-    # the central lobe: the connected positive area around zero lag; a regular texture repeats
-    # with a strong secondary peak outside it
-    _, lobes = cv2.connectedComponents((ac > 0.1).astype(np.uint8), connectivity=4)
-    return bool(ac[lobes != lobes[ly, lx]].max(initial=0.0) >= REGULAR_PEAK)
+    # the central lobe: the area > 0.1 4-connected to zero lag (flood-filled into ``lobe``); a
+    # regular texture repeats with a strong secondary peak outside it
+    lobe = np.zeros((ac.shape[0] + 2, ac.shape[1] + 2), np.uint8)  # floodFill's mask has a 1 px rim
+    cv2.floodFill((ac > 0.1).view(np.uint8), lobe, (lx, ly), 1, flags=4 | cv2.FLOODFILL_MASK_ONLY | (1 << 8))
+    return bool(ac[lobe[1:-1, 1:-1] == 0].max(initial=0.0) >= REGULAR_PEAK)
 
 
 def _position(mask: np.ndarray, origin: tuple[int, int], shape: tuple[int, int]) -> str:
