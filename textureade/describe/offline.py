@@ -102,8 +102,8 @@ def _bounds(mask: np.ndarray, margin: int = 0) -> tuple[slice, slice]:
 
 
 def _grid_sample(pixels: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The pixels (h x w x C) where ``mask`` (h x w bool) holds, on every s-th row and column: s the
-    smallest step that leaves about COLOUR_PIXELS of them (all of them when there are fewer)."""
+    """The pixels (h x w x C) where ``mask`` (h x w bool) holds, on every s-th row and column, with
+    s = ceil(sqrt(mask pixels / COLOUR_PIXELS)): about COLOUR_PIXELS of them (all when fewer)."""
     step = max(1, int(np.ceil(np.sqrt(np.count_nonzero(mask) / COLOUR_PIXELS))))
     return pixels[::step, ::step][mask[::step, ::step]]
 
