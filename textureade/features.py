@@ -18,14 +18,19 @@ in :data:`FEATURE_NAMES` (D = 20):
 
 How the bank is computed (``gabor_energies``): in the frequency domain, which gives the same
 responses as filtering each kernel in space (``cv2.filter2D`` with ``BORDER_REFLECT``; they agree to
-float32 rounding, about 1e-7) at a quarter of the cost. The L channel is reflect-padded once by the
-largest kernel's half-size (23 px for wavelength 16) and transformed once (``cv2.dft``); each
+float32 rounding, about 1e-7) at about a third of the cost. The L channel is reflect-padded once by
+the largest kernel's half-size (23 px for wavelength 16) and transformed once (``cv2.dft``); each
 (wavelength, orientation) pair is one complex kernel ``even + i * odd``, so one inverse transform of
 the product with its spectrum yields both responses (real part: even, imaginary part: odd) and the
 energy is the modulus. The padding makes the circular convolution equal the reflect-bordered one on
-the image's own pixels. Kernel spectra are cached per padded size (a few sizes per aspect ratio).
-At the miner's 84 x 112 that is one forward and 16 inverse 144 x 160 transforms instead of 32
-spatial filterings (24 of which OpenCV itself runs as three transforms each).
+the image's own pixels. Kernel spectra are cached per padded size (a few sizes per aspect ratio). At
+the miner's 84 x 112 that is one forward and 16 inverse 144 x 160 transforms instead of 32 spatial
+filterings (24 of which OpenCV itself runs as three transforms each). The Gaussian windows stay
+``cv2.GaussianBlur`` (about 1.4 ms of the ~3.5 ms at 84 x 112): transforms of the reflect-padded
+energies cost as much, and the equivalent dense matrix products are cheaper only on a single BLAS
+thread (OpenBLAS's default threads made them slower on a busy 2-core machine). Computing the
+wavelengths 8 and 16 at half resolution was tried too: it is faster but changes the energies enough
+that two instances of one brick texture no longer merge (tests/textureade/test_mining_regions.py).
 
 All of it is computed at a *working resolution*: the image is area-downscaled so that its longer
 side is at most ``work_size`` (default 256; smaller images are used as they are), and the feature
