@@ -104,13 +104,20 @@ class LocalChunks:
     ) -> None:
         self.chunks, self.todo, self.bar, self.process = chunks, todo, bar, process
         self.pool: Any = None
+        # One OpenCV thread per worker: the build runs one image per process, and OpenCV's own pool
+        # only competes with that (and with the writer); restored by close(). Set here, in this
+        # process, before any fork: forked workers inherit it. Never call cv2.setNumThreads in a
+        # forked worker: when the parent already used OpenCV's pool, the child blocks forever on a
+        # lock copied in its held state.
+        import cv2
+
+        self._cv_threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
         if workers > 1 and todo:
             from concurrent.futures import ProcessPoolExecutor
 
             fork = fork_safe and "fork" in mp.get_all_start_methods()
             context = mp.get_context("fork" if fork else "spawn")
-            # Never call cv2.setNumThreads in a forked worker: when the parent already used
-            # OpenCV's thread pool, the child blocks forever on a lock copied in its held state.
             self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init, initargs=init_args)
         else:
             init(*init_args)
@@ -134,10 +141,14 @@ class LocalChunks:
         return [self.pool.submit(self.process, ref) for ref in self.chunks[ci]]
 
     def close(self) -> None:
-        """Stop the pool (queued items cancelled, running ones waited for)."""
+        """Stop the pool (queued items cancelled, running ones waited for); OpenCV's thread count
+        back to what it was."""
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
+        import cv2
+
+        cv2.setNumThreads(self._cv_threads)
 
 
 def ordered(

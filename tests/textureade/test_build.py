@@ -303,3 +303,31 @@ def test_local_chunks_keep_the_pool_one_chunk_ahead_and_return_input_order(tmp_p
                        fork_safe=True)  # fmt: skip
     assert list(here) == [(0, [0, 10]), (2, [40, 50])] and bar.n == 10
     assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["0", "1", "4", "5"]
+
+
+def _cv_threads(ref: int) -> int:
+    import cv2
+
+    return cv2.getNumThreads()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_local_chunks_run_opencv_single_threaded_and_restore_it(workers):
+    """Workers (this process or forked ones) see one OpenCV thread: the build parallelises with
+    processes, and OpenCV's own pool only competes. The caller's setting is back after close()."""
+    import cv2
+
+    from textureade.executors import LocalChunks
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    try:
+        local = LocalChunks([[0, 1], [2]], [0, 1], _Bar(), _cv_threads, workers=workers, init=_marks_in,
+                            init_args=("unused",), fork_safe=True)  # fmt: skip
+        try:
+            assert list(local) == [(0, [1, 1]), (1, [1])]
+        finally:
+            local.close()
+        assert cv2.getNumThreads() == 2
+    finally:
+        cv2.setNumThreads(before)
