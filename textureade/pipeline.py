@@ -132,6 +132,9 @@ def process_chunk(config: BuildConfig, refs: list[Any]) -> list[ItemResult]:
     process and config (what a Ray chunk task runs: :mod:`textureade.pipeline_ray`)."""
     key = config.fingerprint()
     if _STATE.get("key") != key:
+        import cv2
+
+        cv2.setNumThreads(1)  # a chunk task holds one CPU; a Ray worker is a fresh process (safe)
         _init_worker(config)
         _STATE["key"] = key
     return [_process(ref) for ref in refs]
