@@ -10,11 +10,14 @@ import skimage.data
 from textureade.features import (
     FEATURE_NAMES,
     GABOR_NAMES,
+    ORIENTATIONS,
     WAVELENGTHS,
     _kernels,
+    _window,
     gabor_energies,
     pixel_features,
     region_descriptors,
+    windowed_energies,
     working_size,
 )
 
@@ -152,3 +155,33 @@ def test_gabor_energies_equal_spatial_filtering(shape):
     ref = _gabor_spatial_reference(grey.astype(np.float64))
     assert np.abs(got - ref).max() < 1e-5 * max(float(ref.max()), 1.0), np.abs(got - ref).max()
     np.testing.assert_array_equal(got, gabor_energies(grey.copy()))  # deterministic
+
+
+def _windows_full_size_reference(energies: np.ndarray) -> np.ndarray:
+    """The texture channels with every Gaussian window applied at full size (test-only reference):
+    ``cv2.GaussianBlur`` of each energy (sigma ``_window``, BORDER_REFLECT), then log1p(E / 0.01) / 4."""
+    lams = [lam for lam in WAVELENGTHS for _ in ORIENTATIONS]
+    out = [
+        cv2.GaussianBlur(e, (0, 0), _window(lam), borderType=cv2.BORDER_REFLECT)
+        for e, lam in zip(energies, lams)
+    ]
+    return np.log1p(np.stack(out, axis=2) / 0.01) / 4
+
+
+@pytest.mark.parametrize(
+    "shape,tol", [((84, 112), 0.003), ((75, 112), 0.003), ((112, 63), 0.003), ((17, 9), 0.01)]
+)
+def test_half_size_windows_match_full_size_windows(shape, tol):
+    """Windows computed at half resolution stay within 0.003 of the full-size Gaussian windows (the
+    texture channels' spread is ~0.1), odd sides included; 0.01 on a 17 x 9 image, smaller than the
+    windows themselves."""
+    img = _grey_rgb("gravel")[: shape[0] * 3 : 3, : shape[1] * 3 : 3].astype(np.float32) / 255
+    grey = img[..., 0].copy()
+    grey[:, : shape[1] // 2] *= 0.5  # two textures
+    energies = gabor_energies(grey)
+    got = windowed_energies(energies)
+    assert got.shape == (*shape, len(GABOR_NAMES)) and got.dtype == np.float32
+    ref = _windows_full_size_reference(energies)
+    assert np.abs(got - ref).max() < tol, np.abs(got - ref).max()
+    assert float(ref.std()) > 0.05  # the values do vary: the bound is not trivial
+    np.testing.assert_array_equal(got, windowed_energies(energies.copy()))  # deterministic
