@@ -3,9 +3,11 @@
 Each region gets ``Texture of <name>, <visual features>, <spatial context>``:
 - name: the region's first one or two class names, prefixed by up to two ADE attributes
   (materials, finishes) when the annotation has them ("wooden floor");
-- visual features, measured at a working size whose long side is <= WORK_SIDE (192) px: the label
-  map and the colour pixels resized nearest (actual pixels, not averages), the grey level area-
-  averaged (``ImageMaps``); each region is measured within its bounding box:
+- visual features, measured at a working size whose long side is <= WORK_SIDE (128) px, which
+  still resolves a pattern repeating 40 times along the long side (3.2 px per period): the label
+  map and the colour pixels resized nearest (actual pixels, not averages), the grey level averaged
+  over a box of about one working pixel around each of those pixels (``ImageMaps``); each region
+  is measured within its bounding box:
   * colour: a deterministic Lab 2-means (lightness weighted 0.5; ``_two_means``) of the region's
     pixels on a grid of about COLOUR_PIXELS (1000); the median of each cluster is named by the
     nearest table colour (``colors.py``), the larger cluster first; the second colour is named
@@ -41,7 +43,7 @@ from textureade.describe.base import DescribeResult, RegionInfo
 from textureade.describe.colors import colour_name, rgb_to_lab
 from textureade.describe.validate import MAX_WORDS, descriptions_problems, normalise
 
-WORK_SIDE = 192
+WORK_SIDE = 128
 REGULAR_PEAK = 0.35
 COLOUR_PIXELS = 1000  # about this many of a region's pixels are clustered for its colours
 LAB_WEIGHTS = np.array([0.5, 1.0, 1.0], np.float32)  # lightness weighs less than hue in the clustering
@@ -65,9 +67,10 @@ class ImageMaps:
 
     rgb: h x w x 3 uint8, the image's pixels nearest to the working grid (colours are measured on
     actual pixels, not on averages of neighbouring ones); grey: h x w float32 in [0, 1], the image's
-    grey level area-averaged; texture: h x w x 5 float32, per pixel (fine, coarse, jxx, jyy, jxy):
-    fine = |grey - sigma-1 blur|, coarse = |sigma-1 blur - sigma-4 blur|, and the structure tensor's
-    products of the sigma-1 blur's Sobel gradients.
+    grey level averaged over a box of about one working pixel (k x k full-size pixels, k the scale's
+    integer part made odd) around the pixel that ``rgb`` takes; texture: h x w x 5 float32, per pixel
+    (fine, coarse, jxx, jyy, jxy): fine = |grey - sigma-1 blur|, coarse = |sigma-1 blur - sigma-4
+    blur|, and the structure tensor's products of the sigma-1 blur's Sobel gradients.
     """
 
     rgb: np.ndarray
@@ -78,10 +81,9 @@ class ImageMaps:
     def of(cls, image: np.ndarray, hw: tuple[int, int]) -> ImageMaps:
         """The maps of ``image`` (H x W x 3 uint8 RGB) at the working size ``hw`` (<= H x W)."""
         rgb = _nearest(image, hw)
-        grey = cv2.resize(
-            cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), (hw[1], hw[0]), interpolation=cv2.INTER_AREA
-        )
-        grey = grey.astype(np.float32) / 255.0
+        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        box = int(image.shape[0] / hw[0]) | 1  # the scale's integer part, made odd (centred)
+        grey = _nearest(cv2.blur(grey, (box, box)), hw).astype(np.float32) / 255.0
         b1 = cv2.GaussianBlur(grey, (0, 0), 1.0)
         b4 = cv2.GaussianBlur(grey, (0, 0), 4.0)
         gx = cv2.Sobel(b1, cv2.CV_32F, 1, 0, ksize=3)
