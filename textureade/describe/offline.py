@@ -9,7 +9,7 @@ Each region gets ``Texture of <name>, <visual features>, <spatial context>``:
   over a box of about one working pixel around each of those pixels (``ImageMaps``); each region
   is measured within its bounding box:
   * colour: a deterministic Lab 2-means (lightness weighted 0.5; ``_two_means``) of the region's
-    pixels on a grid of about COLOUR_PIXELS (1000); the median of each cluster is named by the
+    pixels on a grid of about COLOUR_PIXELS (300); the mean of each cluster is named by the
     nearest table colour (``colors.py``), the larger cluster first; the second colour is named
     when its cluster covers >= 25% and its name differs;
   * granularity: over the region eroded by 5 x 5 (the whole region when that leaves < 30 px), the
@@ -45,7 +45,7 @@ from textureade.describe.validate import MAX_WORDS, descriptions_problems, norma
 
 WORK_SIDE = 128
 REGULAR_PEAK = 0.35
-COLOUR_PIXELS = 1000  # about this many of a region's pixels are clustered for its colours
+COLOUR_PIXELS = 300  # about this many of a region's pixels are clustered for its colours
 LAB_WEIGHTS = np.array([0.5, 1.0, 1.0], np.float32)  # lightness weighs less than hue in the clustering
 
 
@@ -110,41 +110,33 @@ def _grid_sample(pixels: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return pixels[::step, ::step][mask[::step, ::step]]
 
 
-def _two_means(x: np.ndarray, iters: int = 15) -> np.ndarray:
-    """Deterministic 2-means of N x D float32 points: (N,) bool, True for one of the two clusters.
+def _two_means(x: np.ndarray, iters: int = 15) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic 2-means of N x D float32 points: (labels (N,) int32 in {0, 1}, centres 2 x D
+    float32, the mean of each cluster).
 
     Start: the split at the mean along the points' principal axis; then Lloyd iterations (each point
-    to the nearer centre) until no point moves or ``iters`` iterations. A cluster may end empty.
+    to the nearer centre, ``cv2.kmeans`` from those labels) until no point moves or ``iters``
+    iterations.
     """
-    n = len(x)
-    total = x.sum(axis=0)
-    centred = x - total / n
-    _, vecs = np.linalg.eigh(centred.T @ centred)
-    labels = centred @ vecs[:, -1] > 0
-    for _ in range(iters):
-        n1 = np.count_nonzero(labels)
-        if n1 in (0, n):
-            break
-        s1 = labels.astype(np.float32) @ x
-        c1, c0 = s1 / n1, (total - s1) / (n - n1)
-        moved = x @ (c1 - c0) > (c1 @ c1 - c0 @ c0) / 2  # nearer to c1 than to c0
-        if np.count_nonzero(moved != labels) == 0:
-            break
-        labels = moved
-    return labels
+    mean, axis = cv2.PCACompute(x, None, maxComponents=1)
+    start = ((x - mean) @ axis[0] > 0).astype(np.int32).reshape(-1, 1)
+    criteria = (cv2.TERM_CRITERIA_MAX_ITER | cv2.TERM_CRITERIA_EPS, iters, 0.0)
+    _, labels, centres = cv2.kmeans(x, 2, start, criteria, 1, cv2.KMEANS_USE_INITIAL_LABELS)
+    return labels.ravel(), centres
 
 
 def _colours(rgb: np.ndarray) -> list[str]:
     """Colour names of a region from (a sample of) its pixels (N x 3 uint8 RGB, N >= 1)."""
     lab = rgb_to_lab(rgb)
     if lab.shape[0] < 20:
-        return [colour_name(np.median(lab, axis=0))]
-    part = _two_means(lab * LAB_WEIGHTS)
-    big = part if np.count_nonzero(part) >= 0.5 * len(part) else ~part
-    main = colour_name(np.median(lab[big], axis=0))
-    if np.count_nonzero(big) > 0.75 * len(big):
+        return [colour_name(lab.mean(axis=0))]
+    labels, centres = _two_means(lab * LAB_WEIGHTS)
+    counts = np.bincount(labels, minlength=2)
+    big = int(counts[1] >= counts[0])
+    main = colour_name(centres[big] / LAB_WEIGHTS)
+    if counts[big] > 0.75 * len(labels):
         return [main]
-    other = colour_name(np.median(lab[~big], axis=0))
+    other = colour_name(centres[1 - big] / LAB_WEIGHTS)
     return [main] if other == main else [main, other]
 
 
