@@ -34,6 +34,7 @@ region number) and checked with ``textureade.describe.validate``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -68,14 +69,16 @@ class ImageMaps:
     rgb: h x w x 3 uint8, the image's pixels nearest to the working grid (colours are measured on
     actual pixels, not on averages of neighbouring ones); grey: h x w float32 in [0, 1], the image's
     grey level averaged over a box of about one working pixel (k x k full-size pixels, k the scale's
-    integer part made odd) around the pixel that ``rgb`` takes; texture: h x w x 5 float32, per pixel
-    (fine, coarse, jxx, jyy, jxy): fine = |grey - sigma-1 blur|, coarse = |sigma-1 blur - sigma-4
-    blur|, and the structure tensor's products of the sigma-1 blur's Sobel gradients.
+    integer part made odd) around the pixel that ``rgb`` takes; contrast: h x w x 2 float32, per
+    pixel (fine, coarse): fine = |grey - sigma-1 blur|, coarse = |sigma-1 blur - sigma-4 blur|;
+    tensor: h x w x 3 float32, per pixel the structure tensor's (jxx, jyy, jxy), products of the
+    sigma-1 blur's Sobel gradients.
     """
 
     rgb: np.ndarray
     grey: np.ndarray
-    texture: np.ndarray
+    contrast: np.ndarray
+    tensor: np.ndarray
 
     @classmethod
     def of(cls, image: np.ndarray, hw: tuple[int, int]) -> ImageMaps:
@@ -88,8 +91,8 @@ class ImageMaps:
         b4 = cv2.GaussianBlur(grey, (0, 0), 4.0)
         gx = cv2.Sobel(b1, cv2.CV_32F, 1, 0, ksize=3)
         gy = cv2.Sobel(b1, cv2.CV_32F, 0, 1, ksize=3)
-        texture = np.dstack([np.abs(grey - b1), np.abs(b1 - b4), gx * gx, gy * gy, gx * gy])
-        return cls(rgb, grey, texture)
+        contrast = cv2.merge([cv2.absdiff(grey, b1), cv2.absdiff(b1, b4)])
+        return cls(rgb, grey, contrast, cv2.merge([gx * gx, gy * gy, gx * gy]))
 
 
 def _nearest(labels: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
@@ -149,17 +152,17 @@ def _texture(
     inner = cv2.erode(mask.view(np.uint8), np.ones((5, 5), np.uint8))
     if np.count_nonzero(inner) < 30:
         inner = mask.view(np.uint8)
-    sums = inner.ravel().astype(np.float32) @ maps.texture[box].reshape(-1, 5)
-    fine, coarse, jxx, jyy, jxy = sums.astype(np.float64) / np.count_nonzero(inner)
+    fine, coarse = cv2.mean(maps.contrast[box], mask=inner)[:2]  # means over the (eroded) region
+    jxx, jyy, jxy = cv2.mean(maps.tensor[box], mask=inner)[:3]
     smooth = (fine + coarse) < 0.02
     ratio = fine / (coarse + 1e-6)
     granularity = "fine-grained" if ratio > 0.6 else ("medium-grained" if ratio > 0.3 else "coarse")
     tr = jxx + jyy
     orientation = None
     if tr > 1e-12:
-        coherence = np.sqrt((jxx - jyy) ** 2 + 4 * jxy * jxy) / tr
+        coherence = math.hypot(jxx - jyy, 2 * jxy) / tr
         if coherence >= 0.3 and not smooth:
-            grad_angle = np.degrees(0.5 * np.arctan2(2 * jxy, jxx - jyy)) % 180  # of the gradient
+            grad_angle = math.degrees(0.5 * math.atan2(2 * jxy, jxx - jyy)) % 180  # of the gradient
             stripe = (grad_angle + 90) % 180
             if stripe < 22.5 or stripe >= 157.5:
                 orientation = "horizontal"
@@ -169,7 +172,7 @@ def _texture(
                 orientation = "diagonal"
     # a smooth region's description names no pattern: its regularity is not measured (False)
     regular = not smooth and _regular(maps.grey[box], inner.view(bool))
-    return granularity, orientation, regular, bool(smooth)
+    return granularity, orientation, regular, smooth
 
 
 def _autocorrelation(x: np.ndarray, ly: int, lx: int) -> np.ndarray:
@@ -180,7 +183,8 @@ def _autocorrelation(x: np.ndarray, ly: int, lx: int) -> np.ndarray:
     ph, pw = cv2.getOptimalDFTSize(h + ly), cv2.getOptimalDFTSize(w + lx)
     f = cv2.dft(cv2.copyMakeBorder(x, 0, ph - h, 0, pw - w, cv2.BORDER_CONSTANT, value=0))
     circular = cv2.idft(cv2.mulSpectrums(f, f, 0, conjB=True), flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
-    return np.roll(circular, (ly, lx), axis=(0, 1))[: 2 * ly + 1, : 2 * lx + 1]
+    rows, cols = np.arange(-ly, ly + 1), np.arange(-lx, lx + 1)  # negative lags wrap to the end
+    return circular.take(rows, axis=0, mode="wrap").take(cols, axis=1, mode="wrap")
 
 
 def _regular(grey: np.ndarray, mask: np.ndarray) -> bool:
