@@ -150,12 +150,14 @@ def gabor_energies(grey: np.ndarray) -> np.ndarray:
     spectrum = cv2.dft(padded, flags=cv2.DFT_COMPLEX_OUTPUT).view(np.complex64)[..., 0]
     bank = _bank_spectra(size)
     out = np.empty((bank.shape[0], h, w), np.float32)
+    product = np.empty(size, np.complex64)  # both reused by the 16 pairs
+    response = np.empty((*size, 2), np.float32)
     for k, kernel_spectrum in enumerate(bank):
-        product = (spectrum * kernel_spectrum).view(np.float32).reshape(*size, 2)
-        response = cv2.idft(product, flags=cv2.DFT_COMPLEX_OUTPUT).view(np.complex64)[..., 0]
+        np.multiply(spectrum, kernel_spectrum, out=product)
+        cv2.idft(product.view(np.float32).reshape(*size, 2), dst=response, flags=cv2.DFT_COMPLEX_OUTPUT)
         # the modulus with numpy (cv2.magnitude was seen to differ in the last bit between calls on
         # identical inputs)
-        np.abs(response[_PAD : _PAD + h, _PAD : _PAD + w], out=out[k])
+        np.abs(response.view(np.complex64)[_PAD : _PAD + h, _PAD : _PAD + w, 0], out=out[k])
     return out
 
 
