@@ -24,7 +24,7 @@ def _pairs_direct(lab: np.ndarray) -> dict[tuple[int, int], int]:
     return out
 
 
-@pytest.mark.parametrize("high", [3, 40, 300, 5000])
+@pytest.mark.parametrize("high", [1, 3, 40, 300, 5000, 70000])
 def test_boundary_pairs_and_counts_match_direct(high):
     rng = np.random.default_rng(high)
     for shape in ((1, 7), (7, 1), (9, 13), (20, 5)):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from textureade.config import MiningConfig
@@ -47,8 +48,18 @@ def _attributes(scene: Scene, class_id: int, instance: int, part_level: int) -> 
 
 
 def label_counts(labels: np.ndarray) -> np.ndarray:
-    """Pixels per label of a non-negative integer map: ``np.bincount(labels.ravel())`` (int64)."""
-    return np.bincount(labels.ravel()) if labels.size else np.zeros(1, np.int64)
+    """Pixels per label of a non-negative integer map: ``np.bincount(labels.ravel())`` (int64).
+
+    Maps of labels < 2^16 with fewer than 2^24 pixels are counted by ``cv2.calcHist`` on a uint16
+    copy (its float32 counts are exact there): np.bincount first copies the map to int64, which
+    costs more than the count itself (0.23 vs 0.40 ms on a 512 x 683 map, more inside a build)."""
+    if labels.size == 0:
+        return np.zeros(1, np.int64)
+    low, high = (int(v) for v in cv2.minMaxLoc(labels)[:2]) if labels.ndim == 2 else (-1, 0)
+    if 0 <= low and high < 1 << 16 and labels.size < 1 << 24:
+        hist = cv2.calcHist([labels.astype(np.uint16)], [0], None, [high + 1], [0, high + 1])
+        return hist.ravel().astype(np.int64)
+    return np.bincount(labels.ravel())
 
 
 @dataclass
