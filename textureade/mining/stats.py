@@ -118,7 +118,9 @@ def two_means(x: np.ndarray, iters: int = 15) -> tuple[np.ndarray, np.ndarray] |
     if n < 4:
         return None
     x = np.ascontiguousarray(x, dtype=np.float32)
-    _, vecs = np.linalg.eigh(np.cov(x, rowvar=False, bias=True))
+    centred = x.astype(np.float64)
+    centred -= centred.mean(axis=0)
+    _, vecs = np.linalg.eigh(centred.T @ centred / n)  # the population covariance
     axis = vecs[:, -1]
     if axis[np.argmax(np.abs(axis))] < 0:  # fix the sign so the result is reproducible
         axis = -axis
