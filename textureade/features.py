@@ -19,14 +19,17 @@ in :data:`FEATURE_NAMES` (D = 20):
 
 How the bank is computed (``gabor_energies``): in the frequency domain, which gives the same
 responses as filtering each kernel in space (``cv2.filter2D`` with ``BORDER_REFLECT``; they agree to
-float32 rounding, about 1e-7) at about a third of the cost. The L channel is reflect-padded once by
-the largest kernel's half-size (23 px for wavelength 16) and transformed once (``cv2.dft``); each
-(wavelength, orientation) pair is one complex kernel ``even + i * odd``, so one inverse transform of
-the product with its spectrum yields both responses (real part: even, imaginary part: odd) and the
-energy is the modulus. The padding makes the circular convolution equal the reflect-bordered one on
-the image's own pixels. Kernel spectra are cached per padded size (a few sizes per aspect ratio). At
-the miner's 84 x 112 that is one forward and 16 inverse 144 x 160 transforms instead of 32 spatial
-filterings (24 of which OpenCV itself runs as three transforms each).
+float32 rounding, about 1e-7) at about a third of the cost. For each wavelength the L channel is
+reflect-padded by its kernels' half-size (3, 6, 12, 23 px for wavelengths 2, 4, 8, 16) and
+transformed once (``cv2.dft``); each (wavelength, orientation) pair is one complex kernel
+``even + i * odd``, so one inverse transform of the product with its spectrum yields both responses
+(real part: even, imaginary part: odd) and the energy is the modulus. The padding makes the circular
+convolution equal the reflect-bordered one on the image's own pixels; padding each wavelength only
+as much as its kernels need keeps the short wavelengths' grids small (at the miner's 84 x 112: 96 x
+120, 96 x 128, 120 x 144 and 144 x 160; ~12% faster than one 144 x 160 grid for all 16 pairs).
+Kernel spectra are cached per wavelength and padded size (a few sizes per aspect ratio). At 84 x 112
+that is 4 forward and 16 inverse transforms instead of 32 spatial filterings (24 of which OpenCV
+itself runs as three transforms each).
 
 The windows (``windowed_energies``) are wide (sigma >= 6 working pixels), so the windowed energy is
 smooth and is computed at half resolution: the 16 energies are 2 x 2 area-averaged, blurred with a
@@ -99,12 +102,9 @@ def _kernels(wavelength: float) -> list[tuple[np.ndarray, np.ndarray]]:
     return _KERNELS[wavelength]
 
 
-def _bank() -> list[tuple[np.ndarray, np.ndarray]]:
-    """The (even, odd) kernel pairs in channel order (GABOR_NAMES: wavelength-major)."""
-    return [pair for lam in WAVELENGTHS for pair in _kernels(lam)]
-
-
-_PAD = max(even.shape[0] for even, _ in _bank()) // 2  # 23: the largest kernel's half-size
+def _half_size(wavelength: float) -> int:
+    """Half-size of the wavelength's kernels (3, 6, 12, 23 px for 2, 4, 8, 16)."""
+    return _kernels(wavelength)[0][0].shape[0] // 2
 
 
 def _dft_size(n: int) -> int:
@@ -113,15 +113,15 @@ def _dft_size(n: int) -> int:
     return 8 * cv2.getOptimalDFTSize(-(-n // 8))
 
 
-@functools.lru_cache(maxsize=8)
-def _bank_spectra(shape: tuple[int, int]) -> np.ndarray:
-    """(16, P, Q) complex64 for a P x Q DFT grid: per bank pair, the DFT of the complex kernel
-    ``even + i * odd``, flipped (``filter2D`` correlates; a convolution with the flipped kernel is that
-    correlation) and placed with its centre at the origin (wrapped around), divided by P * Q (the
-    inverse transform's scale). Cached: the miner's 112 px working sizes use at most 7 grids, of
-    2.9 MB each."""
+@functools.lru_cache(maxsize=32)
+def _bank_spectra(wavelength: float, shape: tuple[int, int]) -> np.ndarray:
+    """(4, P, Q) complex64 for a P x Q DFT grid: per orientation of the wavelength, the DFT of the
+    complex kernel ``even + i * odd``, flipped (``filter2D`` correlates; a convolution with the
+    flipped kernel is that correlation) and placed with its centre at the origin (wrapped around),
+    divided by P * Q (the inverse transform's scale). Cached: the miner's 112 px working sizes use
+    at most 7 image shapes, 4 grids each (under 0.8 MB per grid)."""
     spectra = []
-    for even, odd in _bank():
+    for even, odd in _kernels(wavelength):
         kernel = (even.astype(np.float64) + 1j * odd)[::-1, ::-1]
         half = kernel.shape[0] // 2
         grid = np.zeros(shape, np.complex128)
@@ -138,26 +138,29 @@ def gabor_energies(grey: np.ndarray) -> np.ndarray:
     for the k-th pair in GABOR_NAMES order (equal to float32 rounding). Deterministic.
     """
     h, w = grey.shape
-    size = (_dft_size(h + 2 * _PAD), _dft_size(w + 2 * _PAD))
-    # zeros past h + 2 * _PAD rows and w + 2 * _PAD columns only round the grid up to a fast size: no
-    # kernel centred on an image pixel reaches them
-    # a complex grid with zero imaginary part: OpenCV's complex-to-complex transform is about 3x
-    # faster than its real-to-complex one with DFT_COMPLEX_OUTPUT
-    padded = np.zeros((*size, 2), np.float32)
-    padded[: h + 2 * _PAD, : w + 2 * _PAD, 0] = cv2.copyMakeBorder(
-        grey, _PAD, _PAD, _PAD, _PAD, cv2.BORDER_REFLECT
-    )
-    spectrum = cv2.dft(padded, flags=cv2.DFT_COMPLEX_OUTPUT).view(np.complex64)[..., 0]
-    bank = _bank_spectra(size)
-    out = np.empty((bank.shape[0], h, w), np.float32)
-    product = np.empty(size, np.complex64)  # both reused by the 16 pairs
-    response = np.empty((*size, 2), np.float32)
-    for k, kernel_spectrum in enumerate(bank):
-        np.multiply(spectrum, kernel_spectrum, out=product)
-        cv2.idft(product.view(np.float32).reshape(*size, 2), dst=response, flags=cv2.DFT_COMPLEX_OUTPUT)
-        # the modulus with numpy (cv2.magnitude was seen to differ in the last bit between calls on
-        # identical inputs)
-        np.abs(response.view(np.complex64)[_PAD : _PAD + h, _PAD : _PAD + w, 0], out=out[k])
+    out = np.empty((len(GABOR_NAMES), h, w), np.float32)
+    k = 0
+    for wavelength in WAVELENGTHS:
+        pad = _half_size(wavelength)
+        size = (_dft_size(h + 2 * pad), _dft_size(w + 2 * pad))
+        # zeros past h + 2 * pad rows and w + 2 * pad columns only round the grid up to a fast size:
+        # no kernel centred on an image pixel reaches them. A complex grid with zero imaginary part:
+        # OpenCV's complex-to-complex transform is about 3x faster than its real-to-complex one with
+        # DFT_COMPLEX_OUTPUT
+        padded = np.zeros((*size, 2), np.float32)
+        padded[: h + 2 * pad, : w + 2 * pad, 0] = cv2.copyMakeBorder(
+            grey, pad, pad, pad, pad, cv2.BORDER_REFLECT
+        )
+        spectrum = cv2.dft(padded, flags=cv2.DFT_COMPLEX_OUTPUT).view(np.complex64)[..., 0]
+        product = np.empty(size, np.complex64)  # both reused by the wavelength's 4 orientations
+        response = np.empty((*size, 2), np.float32)
+        for kernel_spectrum in _bank_spectra(wavelength, size):
+            np.multiply(spectrum, kernel_spectrum, out=product)
+            cv2.idft(product.view(np.float32).reshape(*size, 2), dst=response, flags=cv2.DFT_COMPLEX_OUTPUT)
+            # the modulus with numpy (cv2.magnitude was seen to differ in the last bit between calls
+            # on identical inputs)
+            np.abs(response.view(np.complex64)[pad : pad + h, pad : pad + w, 0], out=out[k])
+            k += 1
     return out
 
 
