@@ -58,6 +58,7 @@ computed with ``np.bincount`` sums over the whole map at once.
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import NamedTuple
 
 import cv2
@@ -169,7 +170,13 @@ def _window(wavelength: float) -> float:
     return float(min(max(1.5 * wavelength, 6.0), 12.0))
 
 
-_CHANNEL_WINDOWS = np.array([_window(lam) for lam in WAVELENGTHS for _ in ORIENTATIONS])  # GABOR_NAMES order
+# (sigma, channels): runs of consecutive texture channels (GABOR_NAMES order) sharing one window
+_WINDOW_RUNS = [
+    (sigma, [k for k, _ in run])
+    for sigma, run in itertools.groupby(
+        enumerate(_window(lam) for lam in WAVELENGTHS for _ in ORIENTATIONS), key=lambda kv: kv[1]
+    )
+]
 
 
 def windowed_energies(energies: np.ndarray) -> np.ndarray:
@@ -188,16 +195,21 @@ def windowed_energies(energies: np.ndarray) -> np.ndarray:
     _, h, w = energies.shape
     size = ((w + 1) // 2, (h + 1) // 2)
     # one resize per channel: OpenCV's area resampling takes at most 4 channels at odd scales
-    half = cv2.merge([cv2.resize(e, size, interpolation=cv2.INTER_AREA) for e in energies])
-    for sigma in np.unique(_CHANNEL_WINDOWS).tolist():
-        block = np.flatnonzero(_CHANNEL_WINDOWS == sigma)
-        half[..., block] = cv2.GaussianBlur(
-            np.ascontiguousarray(half[..., block]),
+    means = [cv2.resize(e, size, interpolation=cv2.INTER_AREA) for e in energies]
+    # the channels sharing a window are blurred as one multi-channel image
+    runs = [
+        cv2.GaussianBlur(
+            cv2.merge([means[k] for k in channels]),
             (0, 0),
             np.sqrt(sigma * sigma - 1.0) / 2.0,
             borderType=cv2.BORDER_REFLECT,
         )
-    half = np.log1p(half * np.float32(1.0 / _ENERGY_SCALE)) * np.float32(0.25)
+        for sigma, channels in _WINDOW_RUNS
+    ]
+    half = np.concatenate(runs, axis=2)
+    half *= np.float32(1.0 / _ENERGY_SCALE)
+    np.log1p(half, out=half)
+    half *= np.float32(0.25)
     return cv2.resize(half, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
