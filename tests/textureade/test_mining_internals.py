@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from textureade.mining.finalise import upsample_half
-from textureade.mining.segments import label_counts
+from textureade.mining.segments import label_counts, lookup
 from textureade.mining.selection import boundary_pairs
 from textureade.mining.stats import GroupStats, grouped_sums, standardise
 
@@ -97,3 +97,16 @@ def test_mining_keeps_no_state_between_images():
     assert first.provenance() == again.provenance()
     assert np.array_equal(first.regions.label_map, again.regions.label_map)
     assert first.regions.label_map.dtype == np.int32
+
+
+@pytest.mark.parametrize("size", [1, 7, 256, 257, 5000])
+def test_lookup_matches_take(size):
+    """segments.lookup equals np.take as int32, on both sides of its 256-entry cv2.LUT path, for a
+    contiguous map and a strided view of one."""
+    rng = np.random.default_rng(size)
+    table = rng.integers(-5, 1000, size).astype(np.int32)
+    codes = rng.integers(0, size, (40, 57)).astype(np.int32)
+    for view in (codes, codes[3:31:2, 5:50]):
+        got = lookup(table, view)
+        assert got.dtype == np.int32 and got.shape == view.shape
+        np.testing.assert_array_equal(got, np.take(table, view))

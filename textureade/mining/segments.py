@@ -62,6 +62,17 @@ def label_counts(labels: np.ndarray) -> np.ndarray:
     return np.bincount(labels.ravel())
 
 
+def lookup(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``table[codes]`` as int32, for a 1-D integer table and an integer map whose values all index
+    it. Tables of at most 256 entries go through ``cv2.LUT`` on a uint8 copy of the map (every code
+    is then < 256): about 3x faster than ``np.take``, which first copies the map to int64."""
+    if table.size <= 256:
+        full = np.zeros(256, np.int32)
+        full[: table.size] = table
+        return cv2.LUT(codes.astype(np.uint8), full).reshape(codes.shape)
+    return np.take(table, codes).astype(np.int32, copy=False)
+
+
 @dataclass
 class SegmentMap:
     """The initial segments of an image without materialising a full-size segment map when the
@@ -79,7 +90,7 @@ class SegmentMap:
 
     def full(self) -> np.ndarray:
         """H x W int32 segment map (0 = none)."""
-        return np.take(self.lut, self.codes)
+        return lookup(self.lut, self.codes)
 
 
 def initial_segments(
