@@ -6,7 +6,8 @@ SceneParse150 samples in ../shared when present, else a synthetic ADE20K folder.
 
 1. Per-stage costs, measured in this process, one image at a time (process CPU ms per image):
    build: read (decode image + annotation), select (class typing + texture score), mine (regions
-   by appearance), describe (the offline describer), write (parquet shard encoding on the driver);
+   by appearance), describe (the offline describer, and the sample's encoding as its shard row,
+   which the workers do), write (the parquet shard from the rows, on the driver);
    bench: predict (texture-kmeans, a weight-free method, on 256 px mosaics) and score.
    Driver commit costs: one build journal append (fsynced) per chunk, one records journal append
    (fsynced) per image.
@@ -61,7 +62,7 @@ def build_stages(src: Path, limit: int, work: Path) -> dict[str, float]:
     from textureade.mining import mine as m
     from textureade.mining.item import finish_sample, mine_item
     from textureade.readers import open_ade20k
-    from textureade.store.shards import write_shard
+    from textureade.store.shards import write_rows
 
     cfg = BuildConfig(ade20k=str(src), out=str(work / "x"))
     mining = cfg.mining_resolved()
@@ -69,7 +70,7 @@ def build_stages(src: Path, limit: int, work: Path) -> dict[str, float]:
     refs = source.items()[:limit]
     describer = get_describer("offline")
     t = dict.fromkeys(("read", "select", "mine", "describe", "write"), 0.0)
-    samples, in_bytes = [], 0
+    rows, in_bytes = [], 0
     for ref in refs:
         in_bytes += Path(ref.path).stat().st_size if Path(ref.path).is_file() else 0
         scene, dt = _cpu(lambda ref=ref: source.load(ref))
@@ -87,20 +88,20 @@ def build_stages(src: Path, limit: int, work: Path) -> dict[str, float]:
         if res.pending is not None:
             done, dt = _cpu(lambda res=res, ref=ref: finish_sample(ref.id, ref.split, res.pending, describer))
             t["describe"] += dt
-            if done.sample is not None:
-                samples.append(done.sample)
-    if samples:
-        _, dt = _cpu(lambda: write_shard(samples, work / "shards", "train", 0))
+            if done.row is not None:
+                rows.append(done.row)
+    if rows:
+        _, dt = _cpu(lambda: write_rows(rows, work / "shards", "train", 0))
         t["write"] = dt
-    out_bytes = sum(p.stat().st_size for p in (work / "shards").rglob("*.parquet")) if samples else 0
+    out_bytes = sum(p.stat().st_size for p in (work / "shards").rglob("*.parquet")) if rows else 0
     journal = Journal(work / "journal.jsonl")
     journal.start({"what": "timing"})
     c = time.perf_counter()
     for i in range(20):
         journal.finish_chunk(i, {"shards": [], "rejects": [], "items": 64})
     per = {k: v / len(refs) for k, v in t.items()}
-    per["keep"] = len(samples) / len(refs)
-    per["regions"] = sum(s.k for s in samples) / max(1, len(samples))
+    per["keep"] = len(rows) / len(refs)
+    per["regions"] = sum(r["num_regions"] for r in rows) / max(1, len(rows))
     per["journal_chunk"] = (time.perf_counter() - c) / 20
     per["in_bytes"] = in_bytes / len(refs)
     per["out_bytes"] = out_bytes / max(1, len(refs))

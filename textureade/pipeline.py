@@ -35,7 +35,7 @@ from textureade.journal import Journal
 from textureade.mining.item import ItemResult, finish_sample, mine_item
 from textureade.store.card import ADE20K_TERMS
 from textureade.store.manifest import finalise_dataset, read_manifest
-from textureade.store.shards import SPLITS, ShardInfo, atomic_write_bytes, write_shard
+from textureade.store.shards import SPLITS, ShardInfo, atomic_write_bytes, write_rows
 
 WORK = ".build"
 DATASET_NAME = "TextureADE"
@@ -306,15 +306,15 @@ def build(config: BuildConfig) -> BuildReport:
                 if main_describer is None:
                     main_describer = _make_describer(config)
                 results = describe_pending(results, main_describer)
-            samples: dict[str, list] = {s: [] for s in SPLITS}
+            rows: dict[str, list] = {s: [] for s in SPLITS}
             rejects: list[dict] = []
             for res in results:
-                if res.sample is not None:
-                    samples[res.sample.split].append(res.sample)
+                if res.row is not None:
+                    rows[res.row["split"]].append(res.row)
                 else:
                     rejects.append(res.reject)
                 processed += 1
-            shards = [write_shard(samples[s], out, s, ci).to_dict() for s in SPLITS if samples[s]]
+            shards = [write_rows(rows[s], out, s, ci).to_dict() for s in SPLITS if rows[s]]
             journal.finish_chunk(ci, {"shards": shards, "rejects": rejects, "items": len(chunk)})
     finally:
         bar.close()

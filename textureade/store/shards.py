@@ -73,7 +73,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def write_shard(samples: Iterable[Sample], out_dir: str | os.PathLike, split: str, index: int) -> ShardInfo:
     """Write the samples (all of ``split``) as one shard; returns its ShardInfo. Atomic, deterministic."""
-    rows = [sample_to_row(s) for s in samples]
+    return write_rows([sample_to_row(s) for s in samples], out_dir, split, index)
+
+
+def write_rows(rows: list[dict], out_dir: str | os.PathLike, split: str, index: int) -> ShardInfo:
+    """Write samples already encoded as rows (``sample_to_row``; all of ``split``) as one shard;
+    returns its ShardInfo. Atomic, deterministic: the same rows give the same bytes."""
     split = canonical_split(split)
     for r in rows:
         r["split"] = split
