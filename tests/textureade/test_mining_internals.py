@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from textureade.mining.finalise import upsample_half
-from textureade.mining.segments import label_counts, lookup
+from textureade.mining.segments import MAX_LABEL, label_counts
 from textureade.mining.selection import boundary_pairs
 from textureade.mining.stats import GroupStats, grouped_sums, standardise
 
@@ -24,7 +24,7 @@ def _pairs_direct(lab: np.ndarray) -> dict[tuple[int, int], int]:
     return out
 
 
-@pytest.mark.parametrize("high", [1, 3, 40, 300, 5000, 70000])
+@pytest.mark.parametrize("high", [1, 3, 40, 300, 5000, MAX_LABEL + 1])
 def test_boundary_pairs_and_counts_match_direct(high):
     rng = np.random.default_rng(high)
     for shape in ((1, 7), (7, 1), (9, 13), (20, 5)):
@@ -99,14 +99,14 @@ def test_mining_keeps_no_state_between_images():
     assert first.regions.label_map.dtype == np.int32
 
 
-@pytest.mark.parametrize("size", [1, 7, 256, 257, 5000])
-def test_lookup_matches_take(size):
-    """segments.lookup equals np.take as int32, on both sides of its 256-entry cv2.LUT path, for a
-    contiguous map and a strided view of one."""
-    rng = np.random.default_rng(size)
-    table = rng.integers(-5, 1000, size).astype(np.int32)
-    codes = rng.integers(0, size, (40, 57)).astype(np.int32)
-    for view in (codes, codes[3:31:2, 5:50]):
-        got = lookup(table, view)
-        assert got.dtype == np.int32 and got.shape == view.shape
-        np.testing.assert_array_equal(got, np.take(table, view))
+def test_label_counts_huge_map_and_out_of_range_labels():
+    """Exact counts past float32's 2^24 (calcHist counts in pieces); ids above MAX_LABEL refused."""
+    lab = np.zeros((1, (1 << 24) + 3), np.int32)
+    lab[0, 5], lab[0, -1] = 2, MAX_LABEL
+    counts = label_counts(lab)
+    assert counts.dtype == np.int64 and counts.size == MAX_LABEL + 1
+    assert (counts[0], counts[2], counts[MAX_LABEL], counts.sum()) == ((1 << 24) + 1, 1, 1, lab.size)
+    del lab
+    with pytest.raises(ValueError, match="outside 0..65535"):
+        label_counts(np.full((3, 4), MAX_LABEL + 1, np.int32))
+    assert label_counts(np.zeros((0, 4), np.int32)).tolist() == [0]

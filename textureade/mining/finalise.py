@@ -17,7 +17,7 @@ import numpy as np
 from textureade.config import MiningConfig
 from textureade.describe.base import RegionInfo
 from textureade.mining.class_types import primary_name
-from textureade.mining.segments import SegmentMap, lookup
+from textureade.mining.segments import SegmentMap
 from textureade.mining.types import AcceptedSplit, MiningSkip
 from textureade.types import Scene
 
@@ -88,8 +88,8 @@ def full_size_regions(
         if box is None:
             continue
         codes_box = codes[box[0] : box[1], box[2] : box[3]]
-        in_group = (owner_at_split[sm.lut] == sp.group).astype(np.int32)  # per code
-        half = lookup(in_group, codes_box).astype(bool) & upsample_half(
+        in_group = (owner_at_split[sm.lut] == sp.group).astype(np.uint8)  # per code
+        half = np.take(in_group, codes_box).view(bool) & upsample_half(
             sp.half_w, sp.group_mask_w, (h, w), box
         )
         moved = np.bincount(np.take(sm.lut, codes_box[half]), minlength=n_seg + 1)  # pixels per segment
@@ -141,7 +141,7 @@ def full_size_regions(
     for k, g in enumerate(kept, start=1):
         region_of_group[g] = k
     piece_region = region_of_group[owner]
-    label_map = lookup(piece_region[sm.lut], codes)
+    label_map = np.take(piece_region[sm.lut], codes)
     for new, (r0, r1, c0, c1), half in cuts:
         label_map[r0:r1, c0:c1][half] = piece_region[new]
     joint: dict[int, dict[int, int]] = {k: {} for k in range(1, len(kept) + 1)}
