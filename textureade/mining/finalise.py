@@ -89,10 +89,8 @@ def full_size_regions(
             continue
         codes_box = codes[box[0] : box[1], box[2] : box[3]]
         in_group = (owner_at_split[sm.lut] == sp.group).astype(np.uint8)  # per code
-        half = np.take(in_group, codes_box).view(bool) & upsample_half(
-            sp.half_w, sp.group_mask_w, (h, w), box
-        )
-        moved = np.bincount(np.take(sm.lut, codes_box[half]), minlength=n_seg + 1)  # pixels per segment
+        half = in_group[codes_box].view(bool) & upsample_half(sp.half_w, sp.group_mask_w, (h, w), box)
+        moved = np.bincount(sm.lut[codes_box[half]], minlength=n_seg + 1)  # pixels per segment
         for sid in np.flatnonzero(moved).tolist():
             k, cid = int(moved[sid]), seg_class[sid]
             area[sid] -= k
@@ -141,7 +139,7 @@ def full_size_regions(
     for k, g in enumerate(kept, start=1):
         region_of_group[g] = k
     piece_region = region_of_group[owner]
-    label_map = np.take(piece_region[sm.lut], codes)
+    label_map = piece_region[sm.lut][codes]
     for new, (r0, r1, c0, c1), half in cuts:
         label_map[r0:r1, c0:c1][half] = piece_region[new]
     joint: dict[int, dict[int, int]] = {k: {} for k in range(1, len(kept) + 1)}
