@@ -9,6 +9,7 @@ The resolved config (``BuildConfig.to_dict()``) is written beside the outputs.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -33,16 +34,33 @@ RUNTIME_ONLY_DESCRIBER = ("cache_dir",)
 RENAMED_KEYS = {"captioner": "describer"}
 
 
+# parsed YAML mappings by file text: a build resolves its mining manifests several times at
+# start-up, and PyYAML's pure-Python parser takes ~12 ms a time for them
+_PARSED: dict[str, dict[str, Any]] = {}
+
+
 def read_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
-    """The YAML mapping in ``path`` ({} for an empty file); a one-line UserError naming ``what`` otherwise."""
+    """The YAML mapping in ``path`` ({} for an empty file); a one-line UserError naming ``what`` otherwise.
+    A text already parsed in this process is not parsed again; each caller gets its own copy."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError(f"{what} {path} does not exist; give an existing YAML file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(
             f"cannot read {what} {path} ({type(exc).__name__}); give a readable UTF-8 YAML file"
         ) from None
+    if text not in _PARSED:
+        _PARSED[text] = _parse_yaml_mapping(text, path, what)
+    try:
+        return copy.deepcopy(_PARSED[text])
+    except RecursionError:  # parsed, but nested too deep to copy
+        raise UserError(f"{what} {path} is not valid YAML (nested too deep); fix the file") from None
+
+
+def _parse_yaml_mapping(text: str, path: str | Path, what: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         line = str(exc).splitlines()[0] if str(exc) else "parse error"
         raise UserError(f"{what} {path} is not valid YAML ({line}); fix the file") from None

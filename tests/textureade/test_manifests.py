@@ -140,3 +140,27 @@ def test_a_user_mining_default_is_used_and_its_classes_fall_back_to_the_builtin(
     assert cfg.min_score == 42.0 and "grass" in cfg.texture_surface  # keyword lists from the built-in file
     with pytest.raises(UserError, match="unknown key"):
         load_mining_config(overrides={"no_such_threshold": 1})
+
+
+def test_read_yaml_mapping_parses_a_text_once_and_rereads_an_edited_file(tmp_path, monkeypatch):
+    """A YAML file read again in one process is not parsed again while its text is the same (a build
+    resolves its mining manifests several times at start-up), every caller gets its own copy, and
+    an edited file is parsed afresh (even at the same size and mtime)."""
+    import os
+
+    import yaml
+
+    from textureade import config
+
+    f = tmp_path / "m.yaml"
+    f.write_text("a: [1, 2]\n")
+    parses = []
+    real = yaml.safe_load
+    monkeypatch.setattr(yaml, "safe_load", lambda text: parses.append(text) or real(text))
+    first = config.read_yaml_mapping(f, "test file")
+    first["a"].append(3)  # a caller's change must not leak into the next caller's copy
+    assert config.read_yaml_mapping(f, "test file") == {"a": [1, 2]} and len(parses) == 1
+    stat = f.stat()
+    f.write_text("a: [1, 7]\n")
+    os.utime(f, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert config.read_yaml_mapping(f, "test file") == {"a": [1, 7]} and len(parses) == 2
