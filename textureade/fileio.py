@@ -102,7 +102,8 @@ class JsonlLog:
         self.path = Path(path)
         self.sync_seconds = float(sync_seconds)
         self._fh: Any = None
-        self._synced = float("-inf")  # time.monotonic() of the last fsync (none yet: the first line is fsynced)
+        # time.monotonic() of the last fsync; none yet, so the first line is fsynced whatever the clock
+        self._synced = float("-inf")
         self._recover()
 
     def _recover(self) -> None:
