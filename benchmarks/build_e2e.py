@@ -7,7 +7,9 @@ Makes SceneParse150-form copies (ADEChallengeData2016 layout) of the genuine ADE
 repeated under new names; nine of ten as training images, one as validation), and then:
 
 - decode: ``open_ade20k(copy).load(ref)`` (image + annotation -> Scene) of every image of the larger
-  copy in this process, wall ms per image, best of ``--repeat`` rounds;
+  copy in this process, wall ms per image, best of ``--repeat`` rounds, one before each round of
+  builds (so decode and builds are sampled over the same minutes: this shared machine's speed
+  drifts by 10-20% between minutes, and a decode measured once, up front, skewed the ratio);
 - build: ``python -m textureade.cli build --workers W`` in a fresh process (offline describer, wall
   time, best of ``--repeat`` runs) for each size and W. From the two sizes: the marginal cost per
   image = (t_big - t_small) / (big - small) and the fixed start-up = t_small - small x marginal;
@@ -181,20 +183,23 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="build_e2e-") as tmp:
         tmp = Path(tmp)
         roots = {n: make_copy(args.samples, tmp / f"ade{n}", n) for n in (small, big)}
-        dec_wall, dec_cpu = decode_ms(roots[big], args.repeat)
-        decode = (min(dec_wall), min(dec_cpu))
-        print(
-            f"decode (image + annotation): wall {spread(dec_wall)}, CPU {spread(dec_cpu)} ms/image  [{load()}]"
-        )
         best: dict[int, tuple[float, float]] = {}
-        # interleaved (round, size, workers): a load spike from other work hits every configuration
+        # interleaved (round: decode, then each size and worker count): a load spike from other work,
+        # or a slower phase of a shared machine, hits the decode and every configuration alike
         runs = {w: {small: [], big: []} for w in args.workers}
         loads: dict[int, list[float]] = {w: [] for w in args.workers}
+        dec_wall, dec_cpu = [], []
         for _ in range(args.repeat):
+            wall, cpu = decode_ms(roots[big], 1)
+            dec_wall, dec_cpu = dec_wall + wall, dec_cpu + cpu
             for n in (small, big):
                 for w in args.workers:
                     runs[w][n].append(build_s(roots[n], tmp / f"out{n}-w{w}", w))
                     loads[w].append(os.getloadavg()[0])
+        decode = (min(dec_wall), min(dec_cpu))
+        print(
+            f"decode (image + annotation): wall {spread(dec_wall)}, CPU {spread(dec_cpu)} ms/image  [{load()}]"
+        )
         for w in args.workers:
             print(f"build --workers {w}  [load {min(loads[w]):.2f}..{max(loads[w]):.2f}]")
             best[w] = report_build(small, big, runs[w], decode)
