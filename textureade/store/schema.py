@@ -31,9 +31,7 @@ from PIL import Image
 from textureade.types import Sample
 
 PNG_LEVEL = 1  # zlib level: 1 is ~2x faster than 6 on label maps, still lossless
-# label maps are long runs of one value: zlib's run-length strategy stores the genuine samples' maps
-# in ~60% of the bytes of the default strategy, and a little faster (images keep the default)
-LABEL_MAP_STRATEGY = zlib.Z_RLE
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 _STR = {"dtype": "string", "_type": "Value"}
 _I32 = {"dtype": "int32", "_type": "Value"}
@@ -105,23 +103,44 @@ def schema_problem(schema: pa.Schema) -> str | None:
 
 
 def encode_png(array: np.ndarray) -> bytes:
-    """PNG bytes of an H x W x 3 uint8 image or an H x W label map (L if max <= 255 else I;16)."""
-    options = {"compress_level": PNG_LEVEL, "optimize": False}
+    """PNG bytes of an H x W x 3 uint8 image (Pillow) or an H x W label map (``encode_label_png``)."""
     if array.ndim == 2:
-        options["compress_type"] = LABEL_MAP_STRATEGY
-        top = int(array.max()) if array.size else 0
-        if top > 65535:
-            raise ValueError(f"label map values up to {top} do not fit a 16-bit PNG")
-        im = (
-            Image.fromarray(array.astype(np.uint8))
-            if top <= 255
-            else Image.fromarray(array.astype(np.uint16))
-        )
-    else:
-        im = Image.fromarray(np.ascontiguousarray(array, dtype=np.uint8), mode="RGB")
+        return encode_label_png(array)
     buf = io.BytesIO()
-    im.save(buf, format="PNG", **options)
+    Image.fromarray(np.ascontiguousarray(array, dtype=np.uint8), mode="RGB").save(
+        buf, format="PNG", compress_level=PNG_LEVEL, optimize=False
+    )
     return buf.getvalue()
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+
+def encode_label_png(labels: np.ndarray) -> bytes:
+    """PNG bytes of an H x W map of labels 0..65535: 8-bit greyscale (Pillow mode L) when every label
+    is <= 255, else 16-bit (I;16). Written here, not by Pillow, because a label map is long runs of a
+    few values: every row but the first is stored with PNG's "Up" filter (the byte-wise difference
+    from the row above, which is 0 wherever the map repeats vertically) and deflated with zlib's
+    run-length strategy at level 1: the genuine samples' maps take the same ~1.5 kB as Pillow's
+    adaptive filtering and encode 3-5x faster (0.2 ms for 512 x 683). Any PNG decoder reads them."""
+    if labels.size == 0:
+        raise ValueError(f"an empty label map ({labels.shape}) cannot be stored as a PNG")
+    low, top = int(labels.min()), int(labels.max())
+    if low < 0 or top > 65535:
+        raise ValueError(f"label map values must lie in 0..65535 for a PNG, got {low}..{top}")
+    h, w = labels.shape
+    depth = 8 if top <= 255 else 16
+    rows = labels.astype(">u2" if depth == 16 else np.uint8).view(np.uint8).reshape(h, -1)
+    raw = np.empty((h, rows.shape[1] + 1), np.uint8)  # each row: its filter type byte, then the bytes
+    raw[:, 0] = 2  # Up
+    raw[0, 0] = 0  # None: the first row has no row above
+    raw[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=raw[1:, 1:])  # modulo 256, as the filter is defined
+    deflate = zlib.compressobj(PNG_LEVEL, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
+    data = deflate.compress(raw.tobytes()) + deflate.flush()
+    header = w.to_bytes(4, "big") + h.to_bytes(4, "big") + bytes([depth, 0, 0, 0, 0])  # greyscale
+    return PNG_SIGNATURE + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", data) + _png_chunk(b"IEND", b"")
 
 
 def image_suffix(data: bytes) -> str:
