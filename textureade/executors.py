@@ -113,14 +113,20 @@ class LocalChunks:
 
         self._cv_threads = cv2.getNumThreads()
         cv2.setNumThreads(1)
-        if workers > 1 and todo:
-            from concurrent.futures import ProcessPoolExecutor
+        try:
+            if workers > 1 and todo:
+                from concurrent.futures import ProcessPoolExecutor
 
-            fork = fork_safe and "fork" in mp.get_all_start_methods()
-            context = mp.get_context("fork" if fork else "spawn")
-            self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init, initargs=init_args)
-        else:
-            init(*init_args)
+                fork = fork_safe and "fork" in mp.get_all_start_methods()
+                context = mp.get_context("fork" if fork else "spawn")
+                self.pool = ProcessPoolExecutor(
+                    workers, mp_context=context, initializer=init, initargs=init_args
+                )
+            else:
+                init(*init_args)
+        except BaseException:  # no executor for the caller to close(): restore the setting here
+            cv2.setNumThreads(self._cv_threads)
+            raise
 
     def __iter__(self) -> Iterator[tuple[int, list[Any]]]:
         if self.pool is None:  # a plain loop: each chunk's items run when it is resolved

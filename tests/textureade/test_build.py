@@ -331,3 +331,24 @@ def test_local_chunks_run_opencv_single_threaded_and_restore_it(workers):
         assert cv2.getNumThreads() == 2
     finally:
         cv2.setNumThreads(before)
+
+
+def _failing_init(_: str) -> None:
+    raise RuntimeError("worker set-up failed")
+
+
+def test_local_chunks_restore_opencv_threads_when_set_up_fails():
+    """A worker set-up that raises leaves no executor to close(): the caller's setting is back anyway."""
+    import cv2
+
+    from textureade.executors import LocalChunks
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    try:
+        with pytest.raises(RuntimeError, match="set-up failed"):
+            LocalChunks([[0]], [0], _Bar(), _cv_threads, workers=1, init=_failing_init, init_args=("x",),
+                        fork_safe=True)  # fmt: skip
+        assert cv2.getNumThreads() == 2
+    finally:
+        cv2.setNumThreads(before)
