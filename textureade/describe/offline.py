@@ -43,6 +43,7 @@ import numpy as np
 from textureade.describe.base import DescribeResult, RegionInfo
 from textureade.describe.colors import colour_name, rgb_to_lab
 from textureade.describe.validate import MAX_WORDS, descriptions_problems, normalise
+from textureade.features import working_size
 
 WORK_SIDE = 128
 REGULAR_PEAK = 0.35
@@ -95,9 +96,9 @@ class ImageMaps:
         return cls(rgb, grey, contrast, cv2.merge([gx * gx, gy * gy, gx * gy]))
 
 
-def _nearest(labels: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-    """A label map (or mask as uint8) resized to ``hw`` by nearest neighbour."""
-    return cv2.resize(labels, (hw[1], hw[0]), interpolation=cv2.INTER_NEAREST)
+def _nearest(arr: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """An image, grey map, label map or uint8 mask resized to ``hw`` by nearest neighbour."""
+    return cv2.resize(arr, (hw[1], hw[0]), interpolation=cv2.INTER_NEAREST)
 
 
 def _bounds(mask: np.ndarray, margin: int = 0) -> tuple[slice, slice]:
@@ -244,9 +245,10 @@ def _position(mask: np.ndarray, origin: tuple[int, int], shape: tuple[int, int])
 def _measure(maps: ImageMaps, mask: np.ndarray) -> RegionLook:
     """The look of the region ``mask`` (h x w bool at the working size, not empty)."""
     box = _bounds(mask, margin=2)  # the 5 x 5 erosion must see the region's surroundings
-    gran, orient, regular, smooth = _texture(maps, box, mask[box])
-    colours = _colours(_grid_sample(maps.rgb[box], mask[box]))
-    position = _position(mask[box], (box[0].start, box[1].start), mask.shape)
+    region = mask[box]
+    gran, orient, regular, smooth = _texture(maps, box, region)
+    colours = _colours(_grid_sample(maps.rgb[box], region))
+    position = _position(region, (box[0].start, box[1].start), mask.shape)
     return RegionLook(colours, gran, orient, regular, smooth, position)
 
 
@@ -281,9 +283,7 @@ class OfflineDescriber:
 
     def look(self, image: np.ndarray, label_map: np.ndarray, k: int) -> list[RegionLook | None]:
         """Measure regions 1..k (None for a region absent from the map)."""
-        h, w = label_map.shape
-        s = min(1.0, self.work_side / max(h, w))
-        hw = (max(1, round(h * s)), max(1, round(w * s)))
+        hw = working_size(label_map.shape, self.work_side)
         maps = ImageMaps.of(image, hw)
         lm = _nearest(np.asarray(label_map, dtype=np.int32), hw)
         out: list[RegionLook | None] = []

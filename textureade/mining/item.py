@@ -26,7 +26,8 @@ from textureade.types import Sample, Scene
 
 @dataclass
 class MinedItem:
-    """A mined scene awaiting its descriptions: what ``finish_sample`` turns into a Sample.
+    """A mined scene awaiting its descriptions: what ``finish_sample`` turns into a sample's shard row
+    (``ItemResult.row``).
 
     image: H x W x 3 uint8; label_map: H x W int32 (0 = unassigned, 1..K); regions: one RegionInfo
     per region; provenance: the sample's provenance so far (the describer's is added); split:
