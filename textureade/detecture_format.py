@@ -23,7 +23,8 @@ Per-sample problems (an entry or field of the wrong JSON type, null or missing; 
 valid Unicode; a missing, corrupt or non-image image/mask; an escaping or unusable path; a
 duplicate id; no non-empty texture) reject that sample with a one-line reason through
 ``on_reject(id, reason)`` (default: a logged warning) and reading goes on. A mask holding grey
-values other than 0 and 255 is thresholded at > 127 and reported through ``on_warning`` (or
+values other than 0 and 255 (also one stored wider than 8 bits, e.g. a 16-bit PNG of 0/1000, whose
+8-bit reading clips to 0/255) is thresholded at > 127 and reported through ``on_warning`` (or
 rejects its sample with ``strict``). A folder without a readable ``metadata.json`` (a JSON list)
 raises UserError.
 """
@@ -78,12 +79,8 @@ def _metadata_path(path: Path) -> Path:
 def _load_metadata(meta: Path) -> list[Any]:
     try:
         data = json.loads(meta.read_text(encoding="utf-8"))
-    except (
-        OSError,
-        UnicodeDecodeError,
-        ValueError,
-        RecursionError,
-    ) as exc:  # RecursionError: nested too deep
+    # RecursionError: nested too deep
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise UserError(f"cannot read {meta}: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, list):
         raise UserError(f"{meta} must hold a JSON list of {{image_path, id, textures}} entries")
@@ -147,14 +144,15 @@ def resolve_inside(root: Path, rel: Any, what: str, rerooted: list[list[str]] | 
     raise _Reject(f"{what} {_show(rel)} points outside the dataset folder (paths must stay inside it)")
 
 
-def _open(path: Path, what: str, mode: str) -> np.ndarray:
+def _open(path: Path, what: str, read: Callable[[Any], Any]) -> Any:
+    """``read(im)`` of the PIL image at ``path``; a one-line _Reject when it cannot be read."""
     from PIL import Image
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # PIL's "possibly corrupt EXIF" and friends
             with Image.open(path) as im:
-                return np.array(im.convert(mode), dtype=np.uint8)
+                return read(im)
     except FileNotFoundError:
         raise _Reject(f"{what} {safe_text(path.name)} not found") from None
     except IsADirectoryError:
@@ -166,11 +164,31 @@ def _open(path: Path, what: str, mode: str) -> np.ndarray:
 
 
 def _read_image(path: Path) -> np.ndarray:
-    return _open(path, "image", "RGB")
+    return _open(path, "image", lambda im: np.array(im.convert("RGB"), dtype=np.uint8))
 
 
-def _read_mask(path: Path) -> np.ndarray:
-    return _open(path, "mask", "L")
+#: PIL modes of images stored wider than 8 bits per pixel (16/32-bit integer, float)
+WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+
+
+def _read_mask(path: Path) -> tuple[np.ndarray, tuple[str, int] | None]:
+    """(H x W uint8 grey reading of the mask, what is thresholded; None when every stored value is 0
+    or 255, else (its values, the number of other pixels)). A mask stored wider than 8 bits reads
+    with values above 255 clipped to 255, so a 16-bit mask of 0/1000 looks binary there: its stored
+    values are checked (``uint16 values 0..1000, read as 8-bit values 0..255``)."""
+
+    def read(im: Any) -> tuple[np.ndarray, tuple[str, int] | None]:
+        grey = np.array(im.convert("L"), dtype=np.uint8)
+        stored = np.asarray(im) if im.mode in WIDE_MODES else grey
+        odd = int(np.count_nonzero((stored != 0) & (stored != 255)))
+        if not odd:
+            return grey, None
+        values = f"values {int(grey.min())}..{int(grey.max())}"
+        if im.mode in WIDE_MODES:
+            values = f"{stored.dtype} values {stored.min():g}..{stored.max():g}, read as 8-bit {values}"
+        return grey, (values, odd)
+
+    return _open(path, "mask", read)
 
 
 def entry_id(entry: Any, index: int) -> str:
@@ -225,19 +243,13 @@ def _sample_from_entry(
         if safe_text(desc) != desc:
             raise _Reject(f"texture {j} description is not valid Unicode text")
         mpath = resolve_inside(root, tex.get("mask_path"), f"texture {j} mask_path", rerooted)
-        mask = _read_mask(mpath)
-        odd = (mask != 0) & (mask != 255)
-        if odd.any():
-            values = f"{int(mask.min())}..{int(mask.max())}"
+        mask, odd = _read_mask(mpath)
+        if odd is not None:
+            (values, n_odd), name = odd, safe_text(mpath.name)
             if strict:
-                raise _Reject(f"mask {safe_text(mpath.name)} is not binary 0/255 (values {values}; --strict)")
-            warn.append(
-                (
-                    NON_BINARY_MASK,
-                    f"mask {safe_text(mpath.name)} is not binary 0/255 (values {values}, "
-                    f"{int(np.count_nonzero(odd))} other pixels): thresholded at > {MASK_THRESHOLD}",
-                )
-            )
+                raise _Reject(f"mask {name} is not binary 0/255 ({values}; --strict)")
+            kept = f"mask {name} is not binary 0/255 ({values}, {n_odd} other pixels)"
+            warn.append((NON_BINARY_MASK, f"{kept}: thresholded at > {MASK_THRESHOLD}"))
         if mask.shape != (h, w):
             import cv2
 

@@ -203,6 +203,41 @@ def test_non_binary_masks_warn_with_the_threshold_or_reject_under_strict(tmp_pat
     assert rejects == [("g", "mask g.png is not binary 0/255 (values 0..224; --strict)")]
 
 
+def test_masks_stored_wider_than_8_bits_are_checked_on_their_stored_values(tmp_path):
+    """A 16-bit mask of 0/1000 (or a float one of 0/300.5) reads as 0/255 at 8 bits, values above 255
+    clipped: the reader flags it from its stored values; a 16-bit mask of 0/255 passes."""
+    on = np.zeros((8, 8), bool)
+    on[:, :4] = True
+    masks = {"w.png": np.where(on, 1000, 0).astype(np.uint16), "b.png": np.where(on, 255, 0).astype(np.uint16),
+             "f.tif": np.where(on, 300.5, 0).astype(np.float32)}  # fmt: skip
+    files = {"a.png": np.zeros((8, 8, 3), np.uint8), **masks}
+    entries = [
+        {"image_path": "a.png", "id": m, "textures": [{"description": "d", "mask_path": m}]} for m in masks
+    ]
+    folder = write_raw(tmp_path / "d", entries, files)
+    assert Image.open(folder / "w.png").mode == "I;16" and Image.open(folder / "f.tif").mode == "F"
+    warnings: list[tuple[str, str, str]] = []
+    samples = list(read_detecture_folder(folder, on_warning=lambda *w: warnings.append(w)))
+    assert [s.id for s in samples] == ["w.png", "b.png", "f.tif"]
+    assert all(s.label_map.tolist() == on.astype(np.int32).tolist() for s in samples)
+    assert [(sid, kind) for sid, kind, _ in warnings] == [
+        ("w.png", "non_binary_mask"),
+        ("f.tif", "non_binary_mask"),
+    ]
+    assert warnings[0][2] == (
+        "mask w.png is not binary 0/255 (uint16 values 0..1000, read as 8-bit values 0..255, 32 other pixels): "
+        "thresholded at > 127"
+    )
+    assert "float32 values 0..300.5" in warnings[1][2]
+    rejects: list[tuple[str, str]] = []
+    kept = list(read_detecture_folder(folder, strict=True, on_reject=lambda *r: rejects.append(r)))
+    assert [s.id for s in kept] == ["b.png"]
+    assert rejects[0] == (
+        "w.png",
+        "mask w.png is not binary 0/255 (uint16 values 0..1000, read as 8-bit values 0..255; --strict)",
+    )
+
+
 def test_absolute_paths_from_another_machine_are_rerooted(tmp_path):
     """The authors' unified metadata.json carries absolute paths of their machine (#11 item 7)."""
     img = np.zeros((4, 4, 3), np.uint8)
