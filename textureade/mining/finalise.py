@@ -139,7 +139,7 @@ def full_size_regions(
     for k, g in enumerate(kept, start=1):
         region_of_group[g] = k
     piece_region = region_of_group[owner]
-    label_map = piece_region[sm.lut][codes]
+    label_map = np.take(piece_region[sm.lut], codes)  # np.take: ~2x faster than lut[codes] at full size
     for new, (r0, r1, c0, c1), half in cuts:
         label_map[r0:r1, c0:c1][half] = piece_region[new]
     joint: dict[int, dict[int, int]] = {k: {} for k in range(1, len(kept) + 1)}
