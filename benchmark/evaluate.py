@@ -155,7 +155,7 @@ def score_predicted(
             reason, t_pred = one_line(exc), t_pred + time.perf_counter() - t0
     if reason is not None or pred is None:
         timings = {"load": t_load, "predict": t_pred, "score": 0.0}
-        return row(status="failed", reason=reason, scores=score_failure(gt), timings=timings)
+        return row(status="failed", reason=reason, scores=score_failure(gt, **scoring), timings=timings)
     t1 = time.perf_counter()
     # score maps: the authors' convention over all K channels (dice/dustbin columns filled)
     stats = partition_stats(partition, gt, **scoring, n_pred=info.n_channels)

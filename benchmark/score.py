@@ -174,8 +174,7 @@ def score_prediction(
         scores, status, reason = {**stats.scores, **desc}, "ok", None
         partition = PartitionInfo(int(pred.shape[0]), int(pred.shape[1]), False, n_desc)
     except (PredictionProblem, ValidationError) as exc:
-        fail_kw = {k: v for k, v in scoring.items() if k in ("ignore_index", "gt_zero")}
-        scores, status, reason, partition = score_failure(gt, **fail_kw), "failed", _one_line(exc), None
+        scores, status, reason, partition = score_failure(gt, **scoring), "failed", _one_line(exc), None
         stats = partition_stats(np.zeros(gt.shape, np.uint8), gt, **scoring)  # its GT mass, for pooling
     extras: dict[str, Any] = {"pooled": _pooled_sums(stats)}
     if note:

@@ -135,7 +135,7 @@ def evaluate(trainer: Any, handle: Any, limit: int | None) -> dict[str, float]:
                 scores = score_partition(part, sample.label_map, **handle.scoring, n_pred=info.n_channels)
                 extras = trainer.eval_extras(pred)
             except Exception:  # noqa: BLE001 - a failed image scores 0, as in bench run
-                scores, failed = score_failure(sample.label_map), failed + 1
+                scores, failed = score_failure(sample.label_map, **handle.scoring), failed + 1
             for key, value in {"miou": scores["miou_matched"], "ari": scores["ari"], **extras}.items():
                 totals[key] = totals.get(key, 0.0) + float(value)
             n += 1

@@ -313,7 +313,12 @@ def score_partition(
 
 
 def score_failure(
-    gt: np.ndarray, ignore_index: int | None = None, *, gt_zero: str = "void"
+    gt: np.ndarray,
+    ignore_index: int | None = None,
+    *,
+    gt_zero: str = "void",
+    bound_th: float = 0.008,
+    dilation_ratio: float = 0.02,
 ) -> dict[str, float]:
     """Scores of an image the method failed on (no prediction, or an unusable one).
 
@@ -321,7 +326,12 @@ def score_failure(
     of domain pixels (the largest VI any two partitions of N pixels can have, so a failure never
     beats a real prediction; 0.0 when N = 0); ``n_gt`` = G, ``n_pred`` = 0. Equals
     ``score_partition(np.zeros_like(gt), gt, ...)`` whenever the GT has a region.
+
+    Takes the options of :func:`score_partition` (a dataset's ``scoring``), so that a caller scores
+    its failures with the options it scores predictions with: ``ignore_index`` and ``gt_zero`` set
+    the domain (N and G); the boundary tolerances change nothing here (a failure's F is 0).
     """
+    del bound_th, dilation_ratio  # a failure has no boundaries to match
     dom = build_domain(np.zeros(np.shape(gt), dtype=np.uint8), gt, ignore_index, gt_zero)
     t, g_codes, _ = joint_counts(dom)
     return _failure_scores(len(g_codes) - 1, int(t.sum()))

@@ -88,6 +88,28 @@ def test_failures_are_recorded_with_failure_scores_and_listed(tmp_path):
     assert (failed["n_pred"] == 0).all() and (failed["n_gt"] == 2).all() and failed["n_desc"].isna().all()
 
 
+def test_failures_are_scored_with_the_datasets_scoring_options(tmp_path):
+    """A dataset whose GT 0 is background inside the domain (the Detecture sets: ``gt_zero:
+    background``): a failed image's N counts those pixels too (vi = ln of every pixel, not of the
+    labelled ones), as ``bench score`` counts it."""
+    from benchmark.metrics import score_failure
+
+    def with_background():  # the toy samples with their first 4 columns GT 0
+        for sample in runner_toys.toy_stream(6):
+            sample.label_map[:, :4] = 0
+            yield sample
+
+    data = DatasetHandle(name="toy0", form="python", factory=with_background, fingerprint_fn=lambda: "toy0",
+                         count_fn=lambda: 6, scoring={"gt_zero": "background"})  # fmt: skip
+    run(RunConfig(method=spec(fail_mod=3), dataset=data, out=tmp_path / "r", progress=False))
+    failed = records(tmp_path / "r").query("status == 'failed'")
+    gt = next(with_background()).label_map
+    assert len(failed) > 0 and score_failure(gt, gt_zero="background") != score_failure(gt)
+    for key, value in score_failure(gt, gt_zero="background").items():
+        assert (failed[key] == value).all(), key
+    assert np.allclose(failed["vi"], np.log(24 * 24))  # void would give ln(24 * 20)
+
+
 def test_timeout_and_malformed_prediction_fail(tmp_path):
     s = run(
         RunConfig(
