@@ -8,7 +8,6 @@ a damaged shard is met (see :mod:`textureade.store.reader`).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,23 +17,24 @@ from textureade.types import Sample
 
 
 def parquet_files(folder: Path) -> list[Path]:
-    """Every ``*.parquet`` under ``folder`` (recursively, sorted; hidden files excluded)."""
+    """Every ``*.parquet`` under ``folder`` (recursively, sorted; hidden files excluded): what makes
+    a folder look like a TextureADE one to ``detect_form`` (reading it then names what is missing)."""
     return sorted(p for p in Path(folder).rglob("*.parquet") if not p.name.startswith("."))
 
 
-def _parquet_count(folder: Path, split: str | None) -> int | None:
+def count_rows(folder: Path, split: str | None) -> int | None:
+    """Rows of the shards that ``read_textureade(folder, split)`` reads (``list_shards``; one split's
+    only when given), from the parquet footers; None for an unknown split (reading then says so)."""
     import pyarrow.parquet as pq
 
-    if split is not None:
+    from textureade.store.shards import SHARD_RE, canonical_split, list_shards
+
+    try:
+        want = canonical_split(split) if split else None
+    except ValueError:
         return None
-    return sum(pq.ParquetFile(p).metadata.num_rows for p in parquet_files(folder))
-
-
-def _fallback_fingerprint(folder: Path) -> str:
-    h = hashlib.sha256()
-    for p in parquet_files(folder):
-        h.update(f"{p.relative_to(folder)}\0{p.stat().st_size}\n".encode())
-    return "files:" + h.hexdigest()[:32]
+    shards = [p for p in list_shards(folder) if want is None or SHARD_RE.match(p.name)["split"] == want]
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in shards)
 
 
 def open_textureade(folder: Path, split: str | None = None, **kw: Any) -> DatasetHandle:
@@ -55,10 +55,8 @@ def open_textureade(folder: Path, split: str | None = None, **kw: Any) -> Datase
         )
 
     def fingerprint() -> str:
-        try:
-            from textureade.store import dataset_fingerprint
-        except ImportError:  # the store predates fingerprints: hash the shard names and sizes
-            return _fallback_fingerprint(folder)
+        from textureade.store import dataset_fingerprint
+
         fp = str(dataset_fingerprint(folder))
         return f"{fp}:{split}" if split else fp
 
@@ -68,7 +66,7 @@ def open_textureade(folder: Path, split: str | None = None, **kw: Any) -> Datase
         factory=factory,
         path=folder,
         fingerprint_fn=fingerprint,
-        count_fn=lambda: _parquet_count(folder, split),
+        count_fn=lambda: count_rows(folder, split),
         **kw,
     )
     return handle

@@ -92,6 +92,10 @@ def test_named_detecture_dataset_under_data_root_and_by_path(tmp_path, monkeypat
 
 
 def test_textureade_parquet_folder_is_detected(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from benchmark.datasets.textureade import open_textureade
     from textureade.store import DatasetWriter
 
     samples = []
@@ -109,15 +113,19 @@ def test_textureade_parquet_folder_is_detected(tmp_path):
     from textureade.types import Sample
 
     w = DatasetWriter(tmp_path / "tade", name="tiny", card={}, config={})
-    for s in samples:
-        w.add(Sample(**s, split="test"))
+    for s, split in zip(samples, ["test", "test", "train"]):
+        w.add(Sample(**s, split=split))
     w.close()
+    # a stray parquet file (an old run's records) is not a shard: neither read nor counted
+    pq.write_table(pa.table({"x": list(range(7))}), tmp_path / "tade" / "records.parquet")
     h = open_dataset(tmp_path / "tade")
+    assert h.count() == 3 and open_textureade(tmp_path / "tade", split="test").count() == 2
     assert (h.form, h.protocol, h.k) == ("textureade", "autonomous", None)
     got = list(h.iter_samples())
-    assert [s.id for s in got] == ["m0", "m1", "m2"] and got[1].label_map.tolist() == samples[1][
-        "label_map"
-    ].tolist()
+    assert (
+        sorted(s.id for s in got) == ["m0", "m1", "m2"]
+        and got[1].label_map.tolist() == samples[1]["label_map"].tolist()
+    )
     assert h.fingerprint and h.fingerprint == open_dataset(tmp_path / "tade").fingerprint
 
 
