@@ -2,11 +2,18 @@
 
 - :func:`atomic_write` writes through a temporary file in the same folder, fsyncs it, renames it
   over the target and fsyncs the folder: a reader (or a resumed job) sees the old file or the new
-  one, never half of one. Every output file of the project is written through it (or, for
-  parquet, :func:`atomic_path`).
-- :class:`JsonlLog` is the append-only journal behind both resumable jobs (the build's chunk
-  journal and the harness's per-image records): one JSON object per line, each append flushed and
-  fsynced before returning; a torn last line left by a kill is cut off when the log is opened.
+  one, never half of one. A build's files (its parquet shards through :func:`atomic_path`,
+  manifest.json, README.md, rejects.jsonl), the preview site and the harness's tables, reports,
+  predictions and checkpoints are written through one of the two. Not through them: the images
+  and masks of a Detecture export (its metadata.json, which lists them, is written atomically
+  last), the rows a training log appends to its CSV, and the demo's and tests' input fixtures.
+- :class:`JsonlLog` is the append-only journal behind both resumable jobs: one JSON object per
+  line, each append written and flushed before returning; a torn last line left by a kill is cut
+  off when the log is opened. The build's chunk journal fsyncs every append; the harness's
+  per-image records (``benchmark/journal.py``) fsync at most once per ``SYNC_SECONDS`` and on
+  close, so an OS crash (not a killed process) can lose that last second of records.
+- :func:`sha256_file` is the one file checksum (the manifest's per-shard sha256, input
+  fingerprints).
 """
 
 from __future__ import annotations

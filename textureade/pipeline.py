@@ -31,11 +31,12 @@ from typing import Any
 from textureade.config import BuildConfig
 from textureade.errors import UserError
 from textureade.executors import LocalChunks
+from textureade.fileio import atomic_write
 from textureade.journal import Journal
 from textureade.mining.item import ItemResult, finish_sample, mine_item
 from textureade.store.card import ADE20K_TERMS
 from textureade.store.manifest import finalise_dataset, read_manifest
-from textureade.store.shards import SPLITS, ShardInfo, atomic_write_bytes, write_rows
+from textureade.store.shards import SPLITS, ShardInfo, write_rows
 
 WORK = ".build"
 DATASET_NAME = "TextureADE"
@@ -341,7 +342,7 @@ def _finish(
         shards += [ShardInfo(**s) for s in journal.chunks[ci]["shards"]]
         rejects += journal.chunks[ci]["rejects"]
     lines = "".join(json.dumps(r, sort_keys=True, default=str) + "\n" for r in rejects)
-    atomic_write_bytes(out / "rejects.jsonl", lines.encode())
+    atomic_write(out / "rejects.jsonl", lines.encode())
     stages: dict[str, int] = {}
     for r in rejects:
         stages[r["stage"]] = stages.get(r["stage"], 0) + 1

@@ -13,10 +13,11 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from textureade.errors import UserError
+from textureade.fileio import atomic_write, sha256_file
 from textureade.readers.base import safe_text
 from textureade.store.card import render_card
 from textureade.store.schema import schema_problem
-from textureade.store.shards import ShardInfo, atomic_write_bytes, list_shards, sha256_file
+from textureade.store.shards import ShardInfo, list_shards
 
 FORMAT = "textureade-1"
 
@@ -49,8 +50,8 @@ def finalise_dataset(
     }
     manifest.update(extra or {})
     text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
-    atomic_write_bytes(out / "README.md", render_card(name, card, counts, shard_dicts).encode())
-    atomic_write_bytes(out / "manifest.json", text.encode())
+    atomic_write(out / "README.md", render_card(name, card, counts, shard_dicts).encode())
+    atomic_write(out / "manifest.json", text.encode())
     return out
 
 

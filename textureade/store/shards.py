@@ -1,13 +1,13 @@
 """Parquet shards written atomically with fixed settings, so equal inputs give equal bytes.
 
 A shard is ``data/<split>-<index:05d>.parquet`` (the split names HF recognises: train,
-validation, test). Writing goes to a temporary file in the same folder, is fsynced, then
-``os.replace``d into place: a reader (or a resumed build) never sees half a shard.
+validation, test). It is written through :func:`textureade.fileio.atomic_path` (a temporary file in
+the same folder, fsynced, renamed into place, folder fsynced; removed if the write fails): a reader
+(or a resumed build) never sees half a shard.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Iterable
@@ -17,6 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from textureade.fileio import atomic_path, sha256_file
 from textureade.store.schema import SCHEMA, sample_to_row
 from textureade.types import Sample
 
@@ -52,25 +53,6 @@ def shard_name(split: str, index: int) -> str:
     return f"data/{canonical_split(split)}-{index:05d}.parquet"
 
 
-def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file + fsync + os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def write_shard(samples: Iterable[Sample], out_dir: str | os.PathLike, split: str, index: int) -> ShardInfo:
     """Write the samples (all of ``split``) as one shard; returns its ShardInfo. Atomic, deterministic."""
     return write_rows([sample_to_row(s) for s in samples], out_dir, split, index)
@@ -85,9 +67,8 @@ def write_rows(rows: list[dict], out_dir: str | os.PathLike, split: str, index: 
     table = pa.Table.from_pylist(rows, schema=SCHEMA)
     rel = shard_name(split, index)
     path = Path(out_dir) / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:  # Python's open: any folder name, UTF-8 or not (same bytes as a path)
+    # Python's open on the temporary path: any folder name, UTF-8 or not (same bytes as a path)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
         pq.write_table(
             table,
             f,
@@ -99,9 +80,6 @@ def write_rows(rows: list[dict], out_dir: str | os.PathLike, split: str, index: 
             version="2.6",
             data_page_version="1.0",
         )
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
     return ShardInfo(rel, split, len(rows), path.stat().st_size, sha256_file(path))
 
 
