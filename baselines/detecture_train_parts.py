@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from baselines.detecture import square_resize
+from textureade.readers.mapping import nearest_resize
 
 
 @dataclass
@@ -29,14 +30,6 @@ class Example:
     descriptions: list[str]
 
 
-def _nearest(labels: np.ndarray, size: int) -> np.ndarray:
-    """H x W labels -> size x size by nearest neighbour (pixel centres)."""
-    h, w = labels.shape
-    rows = np.minimum(((np.arange(size) + 0.5) * h / size).astype(np.int64), h - 1)
-    cols = np.minimum(((np.arange(size) + 0.5) * w / size).astype(np.int64), w - 1)
-    return labels[rows[:, None], cols[None, :]]
-
-
 def training_example(sample: Any, size: int, max_textures: int, crop_prob: float, crop_min: int,
                      crop_max: int, rng: np.random.Generator) -> Example:  # fmt: skip
     """The authors' ``DetectureDataset.__getitem__``: resize to size x size (image bilinear, labels
@@ -44,7 +37,7 @@ def training_example(sample: Any, size: int, max_textures: int, crop_prob: float
     ``crop_prob`` crop a random square of side U[crop_min, crop_max] (pixels at size 1008, scaled),
     kept only when >= 2 regions survive, renumbered 1..K' in order, resized back to size x size."""
     image = square_resize(sample.image, size)
-    target = _nearest(sample.label_map, size).astype(np.int64)
+    target = nearest_resize(sample.label_map, (size, size)).astype(np.int64)
     target[target > max_textures] = 0
     descriptions = list(sample.descriptions[:max_textures])
     if rng.random() < crop_prob:
@@ -58,7 +51,7 @@ def training_example(sample: Any, size: int, max_textures: int, crop_prob: float
             remap = np.zeros(max_textures + 1, dtype=np.int64)
             remap[alive] = np.arange(1, len(alive) + 1)
             image = square_resize(np.ascontiguousarray(image[y : y + side, x : x + side]), size)
-            target = _nearest(remap[crop], size)
+            target = nearest_resize(remap[crop], (size, size))
             descriptions = [descriptions[i - 1] for i in alive]
     return Example(image=image, target=target, descriptions=descriptions)
 

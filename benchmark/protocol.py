@@ -35,6 +35,7 @@ import numpy as np
 
 from benchmark.method import PROTOCOLS
 from textureade.errors import UserError
+from textureade.readers.mapping import nearest_resize
 from textureade.types import Prediction, Sample, scores_to_partition
 
 
@@ -57,13 +58,6 @@ def method_inputs(protocol: str, sample: Sample, k: int | None) -> tuple[int | N
         return kk, None
     descriptions = list(sample.descriptions) if len(sample.descriptions) == kk else None
     return kk, descriptions
-
-
-def _resize_nearest(labels: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-    h, w = labels.shape
-    rows = np.minimum((np.arange(hw[0]) + 0.5) * h / hw[0], h - 1).astype(np.intp)
-    cols = np.minimum((np.arange(hw[1]) + 0.5) * w / hw[1], w - 1).astype(np.intp)
-    return labels[rows[:, None], cols[None, :]]
 
 
 def _resize_scores(scores: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
@@ -109,7 +103,7 @@ def prediction_to_partition(pred: Prediction, hw: tuple[int, int]) -> tuple[np.n
         part = pred.label_map
         assert part is not None
         if resized:
-            part = _resize_nearest(part, hw)
+            part = nearest_resize(part, hw)
     info = PartitionInfo(
         pred_height=int(ph),
         pred_width=int(pw),

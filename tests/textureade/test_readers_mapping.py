@@ -14,6 +14,7 @@ from textureade.readers.mapping import (
     load_map_from_ade,
     map_classes,
     nearest_indices,
+    nearest_resize,
     resolve_mapping,
 )
 
@@ -58,6 +59,27 @@ def test_nearest_indices_equal_matlab_float_formula():
         u = x / s + 0.5 * (1 - 1 / s)
         matlab = np.clip(np.floor(u + 0.5).astype(int) - 1, 0, n_in - 1)
         assert np.array_equal(nearest_indices(n_in, n_out), matlab), (n_in, n_out)
+
+
+def test_nearest_resize_hand_computed_cases():
+    # output pixel i reads input floor((i + 0.5) * n_in / n_out) on each axis
+    up = nearest_resize(np.array([[1, 2, 3], [4, 5, 6]], np.uint8), (4, 6))  # rows 0,0,1,1; cols 0,0,1,1,2,2
+    assert up.dtype == np.uint8
+    assert up.tolist() == [
+        [1, 1, 2, 2, 3, 3],
+        [1, 1, 2, 2, 3, 3],
+        [4, 4, 5, 5, 6, 6],
+        [4, 4, 5, 5, 6, 6],
+    ]
+    down = nearest_resize(np.arange(25, dtype=np.int64).reshape(5, 5), (2, 2))  # rows/cols 1 and 3
+    assert down.dtype == np.int64 and down.tolist() == [[6, 8], [16, 18]]
+    one = nearest_resize(np.array([[7]], np.int32), (3, 3))
+    assert one.dtype == np.int32 and one.tolist() == [[7, 7, 7]] * 3
+    assert nearest_resize(np.arange(25).reshape(5, 5), (1, 1)).tolist() == [[12]]  # the centre pixel
+    rgb = np.arange(2 * 3 * 3).reshape(2, 3, 3)  # trailing channels are carried along
+    assert np.array_equal(nearest_resize(rgb, (4, 6))[:, :, 1], nearest_resize(rgb[:, :, 1], (4, 6)))
+    same = np.zeros((5, 5), np.int32)
+    assert nearest_resize(same, (5, 5)) is same
 
 
 def test_decode_class_handles_ids_above_255():

@@ -42,15 +42,8 @@ from textureade.mining.segments import initial_segments
 from textureade.mining.split import try_split
 from textureade.mining.stats import standardise
 from textureade.mining.types import AcceptedSplit, MiningSkip, RegionSet
+from textureade.readers.mapping import nearest_resize
 from textureade.types import Scene
-
-
-def _nearest(arr: np.ndarray, hs: int, ws: int) -> np.ndarray:
-    """Nearest-neighbour resample of an H x W id map to hs x ws (pixel centres)."""
-    h, w = arr.shape
-    rows = np.minimum(((np.arange(hs) + 0.5) * h / hs).astype(np.int64), h - 1)
-    cols = np.minimum(((np.arange(ws) + 0.5) * w / ws).astype(np.int64), w - 1)
-    return arr[np.ix_(rows, cols)]
 
 
 def mine_regions(
@@ -67,7 +60,7 @@ def mine_regions(
         raise MiningSkip("regions", "no labelled segments")
     hs, ws = working_size(scene.labels.shape, cfg.work_max_side)
     z = standardise(pixel_features(scene.image, cfg.work_max_side, full_resolution=False))
-    grp = Groups(np.take(sm.lut, _nearest(sm.codes, hs, ws)), z, sm.segments)
+    grp = Groups(np.take(sm.lut, nearest_resize(sm.codes, (hs, ws))), z, sm.segments)
     min_cross = cfg.min_region_frac * hs * ws
     merges: list[dict[str, Any]] = []
     splits: list[dict[str, Any]] = []

@@ -23,6 +23,11 @@ from typing import Any
 import numpy as np
 
 from textureade.fileio import atomic_path
+from textureade.readers.mapping import nearest_resize
+
+#: label maps are resized as everywhere else in the project (nearest, pixel centres); the name
+#: the preview and ``bench report`` callers use
+resize_labels = nearest_resize
 
 THUMB_SIDE = 256
 JPEG_QUALITY = 85
@@ -59,16 +64,6 @@ def resize_image(image: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     if image.shape[:2] == hw:
         return image
     return np.asarray(Image.fromarray(image).resize((hw[1], hw[0]), Image.BILINEAR))
-
-
-def resize_labels(labels: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-    """Nearest-neighbour resize of a label map (pixel centres)."""
-    h, w = labels.shape
-    if (h, w) == hw:
-        return labels
-    rows = np.minimum((np.arange(hw[0]) + 0.5) * h / hw[0], h - 1).astype(np.intp)
-    cols = np.minimum((np.arange(hw[1]) + 0.5) * w / hw[1], w - 1).astype(np.intp)
-    return labels[rows[:, None], cols[None, :]]
 
 
 def boundaries(labels: np.ndarray) -> np.ndarray:

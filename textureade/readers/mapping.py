@@ -84,10 +84,23 @@ def nearest_indices(n_in: int, n_out: int) -> np.ndarray:
 
 
 def nearest_resize(arr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Nearest resize of an H x W (x C) array to ``size`` = (h, w) with MATLAB's sampling."""
+    """Nearest-neighbour resize of an H x W (or H x W x C) array to ``size`` = (h, w).
+
+    The project's one resize of id maps (label, region, class, instance maps): pixel centres,
+    output pixel ``(i, j)`` reads input ``(floor((i + 0.5) * H / h), floor((j + 0.5) * W / w))``,
+    computed in exact integers (:func:`nearest_indices`), for down- and upsampling alike (a 1 x 1
+    map fills the output; to 1 x 1 reads the centre pixel, row ``H // 2``). Values and dtype are
+    kept (any dtype); trailing channels are carried along. Returns ``arr`` itself, not a copy, when
+    it already has that size.
+
+    It lives here because this sampling is the one ``convertFromADE.m`` (MATLAB ``imresize``
+    'nearest') used to make every SceneParse150 label map, so the miner, the preview, the
+    benchmark and the baselines resize id maps as the dataset itself was made.
+    """
     h, w = size
     if arr.shape[:2] == (h, w):
         return arr
+    # rows, then columns: two plain gathers, faster than one 2-D fancy index (up to ~5x, upsampling)
     return arr[nearest_indices(arr.shape[0], h)][:, nearest_indices(arr.shape[1], w)]
 
 
