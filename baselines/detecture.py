@@ -30,7 +30,7 @@ import numpy as np
 
 from baselines._sam3 import Sam3Grounder, torchvision_reason
 from benchmark.method import MethodUnavailable
-from textureade.errors import UserError
+from textureade.errors import UserError, first_line
 from textureade.hf import load_pretrained, torch_dtype
 from textureade.types import Prediction
 
@@ -177,9 +177,8 @@ class Detecture:
             )
             heads.load_state_dict({k: flat[k] for k in heads.state_dict()}, strict=True)
         except (RuntimeError, KeyError, ValueError) as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise UserError(
-                f"detecture checkpoint {checkpoint} does not fit these models: {first[:240]}"
+                f"detecture checkpoint {checkpoint} does not fit these models: {first_line(exc)[:240]}"
             ) from None
         return heads
 

@@ -35,7 +35,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from textureade.errors import UserError
+from textureade.errors import UserError, first_line
 
 SEG_TOKEN = "<|seg|>"
 MAX_TEXTURES = 6
@@ -129,8 +129,7 @@ def load_state_dict(path: str | Path, what: str) -> dict[str, Any]:
             return dict(load_file(str(p)))
         state = torch.load(str(p), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a user problem
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise UserError(f"{what}: cannot read {p}: {first[:200]}") from None
+        raise UserError(f"{what}: cannot read {p}: {first_line(exc)[:200]}") from None
     if not isinstance(state, dict):
         raise UserError(f"{what}: {p} holds a {type(state).__name__}, not a dict of tensors")
     return state

@@ -23,7 +23,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from textureade.errors import UserError
+from textureade.errors import UserError, first_line
 
 
 class Opaque:
@@ -105,13 +105,13 @@ def load_torch_file(path: str | Path, what: str) -> tuple[Any, list[str]]:
     except pickle.UnpicklingError:
         pass  # non-tensor objects inside: read again below, neutralising them
     except Exception as exc:  # noqa: BLE001 - zip/struct/EOF errors: not a checkpoint
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        first = first_line(exc)[:160]
         raise UserError(f"{what}: {p} is not a readable torch checkpoint ({first})") from None
     mod = _restricted_module()
     try:
         obj = torch.load(p, map_location="cpu", weights_only=False, pickle_module=mod)
     except Exception as exc:  # noqa: BLE001 - any failure of a foreign pickle is the file's problem
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        first = first_line(exc)[:160]
         raise UserError(f"{what}: cannot read {p} safely ({type(exc).__name__}: {first})") from None
     return obj, sorted(mod.Unpickler.refused)
 

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from textureade.errors import UserError
+from textureade.errors import UserError, first_line
 
 MARKER = ".demo"
 
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _main(args)
     except UserError as exc:
-        print(f"demo: error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        print(f"demo: error: {first_line(exc)}", file=sys.stderr)
         return 2
 
 

@@ -27,6 +27,7 @@ from benchmark.method import MethodUnavailable
 from benchmark.predictions import save_prediction
 from benchmark.protocol import method_inputs, prediction_to_partition
 from benchmark.records import RecordRow, RowContext
+from textureade.errors import first_line
 from textureade.text_model import TextModelRef, load_text_encoder
 from textureade.types import Prediction, Sample
 
@@ -58,11 +59,6 @@ def deadline(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, old)
 
 
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".strip()[:500]
-
-
 @dataclass
 class Predicted:
     """What ``predict`` gave for one image: the Prediction, or the one-line ``reason`` it failed
@@ -89,7 +85,7 @@ def predict_sample(
     except MethodUnavailable:  # it cannot run here at all (e.g. weights that fail to load lazily): stop
         raise
     except Exception as exc:  # the method's fault: recorded, listed, scored as a failure
-        return Predicted(None, one_line(exc), time.perf_counter() - t0)
+        return Predicted(None, first_line(exc, with_type=True), time.perf_counter() - t0)
     return Predicted(pred, None, t_pred)
 
 
@@ -152,7 +148,7 @@ def score_predicted(
             if pred_dir is not None:
                 save_prediction(pred_dir, sample.id, partition, pred.descriptions, info.n_channels)
         except Exception as exc:  # a malformed prediction: the method's fault too
-            reason, t_pred = one_line(exc), t_pred + time.perf_counter() - t0
+            reason, t_pred = first_line(exc, with_type=True), t_pred + time.perf_counter() - t0
     if reason is not None or pred is None:
         timings = {"load": t_load, "predict": t_pred, "score": 0.0}
         return row(status="failed", reason=reason, scores=score_failure(gt, **scoring), timings=timings)

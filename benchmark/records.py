@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, get_args, get_type_hints
 
 import pyarrow as pa
 
-from textureade.errors import UserError
+from textureade.errors import UserError, first_line
 from textureade.fileio import JsonlLog
 
 if TYPE_CHECKING:
@@ -253,7 +253,7 @@ def read_records(path: str | Path, only: Iterable[str] | None = None) -> pd.Data
             have = set(pq.ParquetFile(parquet).schema_arrow.names)
             return pd.read_parquet(parquet, columns=[c for c in wanted if c in have])
         except (OSError, ValueError) as exc:
-            raise UserError(f"cannot read records {parquet}: {str(exc).splitlines()[0]}") from None
+            raise UserError(f"cannot read records {parquet}: {first_line(exc)}") from None
     journal = path / "records.jsonl"
     if path.is_dir() and journal.is_file():
         return rows_frame(RecordRow.from_json(line, str(journal)) for line in JsonlLog(journal))[wanted]

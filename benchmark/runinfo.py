@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from textureade.errors import UserError
+from textureade.errors import UserError, first_line
 from textureade.fileio import atomic_write_json
 
 STATUSES = ("running", "stopped", "complete")
@@ -117,9 +117,7 @@ class DatasetInfo:
         try:
             fingerprint = handle.fingerprint
         except Exception as exc:  # noqa: BLE001 - any reader error
-            fingerprint = (
-                f"unavailable: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
-            )
+            fingerprint = f"unavailable: {first_line(exc)}"
         return cls(
             name=handle.name,
             form=handle.form,
@@ -244,5 +242,5 @@ class RunInfo:
         except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             # KeyError/AttributeError: a JSON of another shape ([] or a field missing);
             # RecursionError: nested deeper than the recursion limit
-            why = f"no {exc} field" if isinstance(exc, KeyError) else (str(exc).splitlines() or [""])[0]
+            why = f"no {exc} field" if isinstance(exc, KeyError) else first_line(exc)
             raise UserError(f"cannot read {path} as a run.json of this version: {why}") from None

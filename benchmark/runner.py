@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.datasets import DatasetHandle, open_dataset
-from benchmark.evaluate import evaluate_sample, one_line, predict_sample, score_predicted
+from benchmark.evaluate import evaluate_sample, predict_sample, score_predicted
 from benchmark.journal import Finalized, Journal, finalize
 from benchmark.protocol import check_protocol
 from benchmark.provenance import now_utc, spec_dict, weights_info
@@ -71,7 +71,7 @@ from benchmark.runinfo import (
     text_model_used,
 )  # fmt: skip
 from benchmark.suites import get_suite
-from textureade.errors import UserError
+from textureade.errors import UserError, first_line
 from textureade.fileio import atomic_write
 from textureade.text_model import locate_text_model
 
@@ -327,7 +327,7 @@ def run(config: RunConfig) -> RunSummary:
                            desc=f"{spec.name} on {handle.name}", resolve=method.resolve if on_ray else None,
                            window=method.window if on_ray else 1)  # fmt: skip
         except BaseException as exc:  # stopped (MethodUnavailable, Ctrl-C): records so far stay resumable
-            info.status, info.finished, info.error = "stopped", now_utc(), one_line(exc) or type(exc).__name__
+            info.status, info.finished, info.error = "stopped", now_utc(), first_line(exc, with_type=True)
             info.write(run_json)
             raise
         finally:

@@ -48,7 +48,7 @@ from benchmark.provenance import now_utc
 from benchmark.records import RecordRow, RowContext, columns, metric_columns, read_records
 from benchmark.runinfo import DatasetInfo, Environment, Given, MethodInfo, RunIdentity, RunInfo, jsonable
 from benchmark.runner import check_resumable, complete, locked_out, stream_records
-from textureade.errors import UserError
+from textureade.errors import UserError, first_line
 from textureade.fileio import atomic_write_json
 from textureade.text_model import TextModelRef, load_text_encoder, locate_text_model
 from textureade.types import Sample, ValidationError
@@ -58,11 +58,6 @@ PROTOCOL = "external"
 
 class PredictionProblem(Exception):
     """A prediction file that cannot be scored (one-line reason)."""
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _prediction_path(pred_dir: Path, sample_id: str, suffix: str) -> Path | None:
@@ -94,7 +89,7 @@ def load_prediction(pred_dir: Path, sample_id: str, shape: tuple[int, int]) -> n
     except PredictionProblem:
         raise
     except Exception as exc:
-        raise PredictionProblem(f"cannot read prediction {path.name}: {_one_line(exc)}") from None
+        raise PredictionProblem(f"cannot read prediction {path.name}: {first_line(exc)}") from None
     if arr.dtype == bool:
         arr = arr.astype(np.uint8)
     if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.integer):
@@ -119,7 +114,7 @@ def load_sidecar(pred_dir: Path, sample_id: str) -> tuple[list[str] | None, int 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:  # Recursion: too deep
-        return None, None, f"unreadable {path.name}: {_one_line(exc)}"
+        return None, None, f"unreadable {path.name}: {first_line(exc)}"
     if not isinstance(data, dict):
         return None, None, f"{path.name} has no list of strings under 'descriptions'"
     notes = []
@@ -174,7 +169,8 @@ def score_prediction(
         scores, status, reason = {**stats.scores, **desc}, "ok", None
         partition = PartitionInfo(int(pred.shape[0]), int(pred.shape[1]), False, n_desc)
     except (PredictionProblem, ValidationError) as exc:
-        scores, status, reason, partition = score_failure(gt, **scoring), "failed", _one_line(exc), None
+        scores, status, partition = score_failure(gt, **scoring), "failed", None
+        reason = first_line(exc, with_type=True)  # worded as bench run words a failed image
         stats = partition_stats(np.zeros(gt.shape, np.uint8), gt, **scoring)  # its GT mass, for pooling
     extras: dict[str, Any] = {"pooled": _pooled_sums(stats)}
     if note:
@@ -320,7 +316,7 @@ def score_folder(
                     f"no scorable ground-truth samples in {dataset_path} ({handle.n_rejected} rejected)"
                 )
         except BaseException as exc:
-            info.status, info.finished, info.error = "stopped", now_utc(), _one_line(exc)
+            info.status, info.finished, info.error = "stopped", now_utc(), first_line(exc, with_type=True)
             info.write(run_json)
             raise
         summary: dict[str, Any] = {

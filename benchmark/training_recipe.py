@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from textureade.errors import UserError
+from textureade.errors import UserError, first_line
 
 
 def _merge(base: dict, over: dict, where: str) -> dict:
@@ -39,7 +39,7 @@ def load_recipe(method: str, config: str | Path | None = None) -> dict[str, Any]
         try:
             over = yaml.safe_load(p.read_text()) or {}
         except yaml.YAMLError as exc:
-            raise UserError(f"--config {p}: not YAML ({str(exc).splitlines()[0]})") from None
+            raise UserError(f"--config {p}: not YAML ({first_line(exc)})") from None
         if not isinstance(over, dict):
             raise UserError(f"--config {p}: expected a mapping of recipe sections")
         recipe = _merge(recipe, over, str(p))

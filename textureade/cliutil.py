@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from textureade.errors import UserError
+from textureade.errors import UserError, first_line
 from textureade.types import ValidationError
 
 
@@ -24,8 +24,7 @@ def run_cli(group: click.Group, prog_name: str) -> None:
         click.echo(f"{prog_name}: aborted", err=True)
         sys.exit(130)
     except (UserError, ValidationError) as exc:
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        click.echo(f"{prog_name}: error: {msg}", err=True)
+        click.echo(f"{prog_name}: error: {first_line(exc)}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo(f"{prog_name}: interrupted", err=True)

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from textureade.describe import DESCRIBERS, canonical_describer
-from textureade.errors import UserError
+from textureade.errors import UserError, first_line
 from textureade.manifests import find_manifest, manifest_file
 
 # Keys that change how fast a build runs but never what it produces (left out of the fingerprint).
@@ -62,8 +62,9 @@ def _parse_yaml_mapping(text: str, path: str | Path, what: str) -> dict[str, Any
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        line = str(exc).splitlines()[0] if str(exc) else "parse error"
-        raise UserError(f"{what} {path} is not valid YAML ({line}); fix the file") from None
+        raise UserError(
+            f"{what} {path} is not valid YAML ({first_line(exc, 'parse error')}); fix the file"
+        ) from None
     except RecursionError:  # flow collections nested past the recursion limit
         raise UserError(f"{what} {path} is not valid YAML (nested too deep); fix the file") from None
     if data is None:

@@ -41,9 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from textureade.errors import UserError
+from textureade.errors import UserError, first_line, safe_text
 from textureade.fileio import atomic_write
-from textureade.readers.base import one_line, safe_text
 from textureade.types import Sample, ValidationError
 
 log = logging.getLogger(__name__)
@@ -81,7 +80,7 @@ def _load_metadata(meta: Path) -> list[Any]:
         data = json.loads(meta.read_text(encoding="utf-8"))
     # RecursionError: nested too deep
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise UserError(f"cannot read {meta}: {str(exc).splitlines()[0]}") from None
+        raise UserError(f"cannot read {meta}: {first_line(exc)}") from None
     if not isinstance(data, list):
         raise UserError(f"{meta} must hold a JSON list of {{image_path, id, textures}} entries")
     return data
@@ -158,9 +157,7 @@ def _open(path: Path, what: str, read: Callable[[Any], Any]) -> Any:
     except IsADirectoryError:
         raise _Reject(f"{what} {safe_text(path.name)} is a directory, not an image file") from None
     except Exception as exc:  # PIL raises many types for corrupt files
-        raise _Reject(
-            f"cannot read {what} {safe_text(path.name)}: {one_line(exc, type(exc).__name__)}"
-        ) from None
+        raise _Reject(f"cannot read {what} {safe_text(path.name)}: {first_line(exc)}") from None
 
 
 def _read_image(path: Path) -> np.ndarray:
@@ -305,7 +302,7 @@ def read_detecture_folder(
                 raise _Reject(f"duplicate id {sid!r} (an earlier entry has it)")
             sample = _sample_from_entry(root, entry, i, source, warn, strict)
         except (_Reject, ValidationError) as exc:
-            reason = one_line(exc)
+            reason = first_line(exc)
             if on_reject is not None:
                 on_reject(sid, reason)
             else:

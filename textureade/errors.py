@@ -1,6 +1,17 @@
-"""Errors a user can cause. The CLIs print them as one line and exit with code 2, never a traceback."""
+"""Errors a user can cause, and the one way an error becomes one line of text.
+
+The CLIs print a :class:`UserError` as one line and exit with code 2, never a traceback.
+:func:`first_line` is how every module words an exception in one line (a record's ``reason``,
+a reader's reject, a UserError that wraps a library's error); :func:`safe_text` makes any text
+writable as UTF-8.
+"""
 
 from __future__ import annotations
+
+import os
+
+#: The longest line :func:`first_line` returns (characters); a longer one is cut.
+LINE_LIMIT = 500
 
 
 class UserError(Exception):
@@ -10,3 +21,43 @@ class UserError(Exception):
     """
 
     exit_code = 2
+
+
+def safe_text(text: object) -> str:
+    """``str(text)`` made encodable as UTF-8 (for JSON lines, parquet and terminals).
+
+    A file name that is not valid UTF-8 reaches Python with its undecodable bytes as lone
+    surrogates (``surrogateescape``, e.g. ``b"\\xff"`` -> ``"\\udcff"``): those bytes come back as
+    ``\\xff``. Any other lone surrogate (from JSON ``"\\ud800"`` escapes) is written ``\\ud800``.
+    Valid text is returned unchanged.
+    """
+    s = str(text)
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        pass
+    try:
+        return os.fsencode(s).decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def first_line(error: object, default: str | None = None, *, with_type: bool = False) -> str:
+    """The first non-blank line of ``str(error)``, stripped, made safe (:func:`safe_text`) and cut
+    at :data:`LINE_LIMIT` characters.
+
+    error: an exception (or any text). default: what an empty message gives; None: the
+    exception's type name (``""`` for text). with_type: ``"ValueError: <first line>"`` (just
+    ``"ValueError"`` when the message is empty), the form of a failed record's ``reason`` in
+    ``bench run`` and ``bench score`` alike.
+    """
+    lines = [line.strip() for line in safe_text(error).splitlines() if line.strip()]
+    name = type(error).__name__ if isinstance(error, BaseException) else ""
+    if with_type and name:
+        line = f"{name}: {lines[0]}" if lines else name
+    elif lines:
+        line = lines[0]
+    else:
+        line = name if default is None else default
+    return line[:LINE_LIMIT]

@@ -42,7 +42,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
-from textureade.errors import UserError
+from textureade.errors import UserError, first_line
 
 T = TypeVar("T")
 H = TypeVar("H")
@@ -194,9 +194,8 @@ def ray_init(address: str | None) -> None:
     try:
         ray.init(**options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(
-            f"cannot join the Ray cluster at {address or 'a new local instance'}: {line}"
+            f"cannot join the Ray cluster at {address or 'a new local instance'}: {first_line(exc)}"
         ) from None
 
 

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from textureade.errors import UserError
+from textureade.errors import UserError, first_line
 
 
 def is_local(name_or_path: str) -> bool:
@@ -20,7 +20,7 @@ def is_local(name_or_path: str) -> bool:
 
 def _missing_msg(what: str, name: str, revision: str | None, exc: Exception) -> str:
     rev = f" --revision {revision}" if revision else ""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    first = first_line(exc)
     if is_local(name) or not isinstance(exc, (OSError, ValueError, KeyError)):
         # bad or truncated files, a missing package (its message says what to install)
         return f"{what}: cannot load {name}: {first[:200]}"

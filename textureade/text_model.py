@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from textureade.errors import UserError
+from textureade.errors import UserError, first_line
 
 ENV_TEXT_MODEL = "TEXTUREADE_TEXT_MODEL"
 DEFAULT_TEXT_MODEL = "all-minilm-l6-v2"
@@ -199,7 +199,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise UserError(f"text model: cannot read {path}: {str(exc).splitlines()[0]}") from None
+        raise UserError(f"text model: cannot read {path}: {first_line(exc)}") from None
     return data
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.datasets.handle import DatasetHandle
-from textureade.errors import UserError
+from textureade.errors import UserError, first_line
 from textureade.types import Sample
 
 
@@ -23,7 +23,7 @@ def detecture_metadata(folder: Path) -> list[dict[str, Any]]:
     try:
         data = json.loads(meta.read_text())
     except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
-        raise UserError(f"cannot read {meta}: {str(exc).splitlines()[0]}") from None
+        raise UserError(f"cannot read {meta}: {first_line(exc)}") from None
     if not isinstance(data, list):
         raise UserError(f"{meta} must hold a JSON list of {{image_path, id, textures}} entries")
     return data

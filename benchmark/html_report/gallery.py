@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.html_report.runs import RunView, higher_is_better, open_run_dataset, sort_keys
+from textureade.errors import first_line
 from textureade.preview.render import (
     content_key,
     hex_colour,
@@ -195,9 +196,7 @@ def gallery(
                     if len(items) == len(by_id):
                         break
         except Exception as exc:  # noqa: BLE001 - a dataset that breaks mid-way: show what we have
-            note = (
-                f"reading the dataset stopped: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-            )
+            note = f"reading the dataset stopped: {first_line(exc)}"
     missing = [r for r in records if str(r["id"]) not in items]
     if missing and not note:
         note = f"{len(missing)} records have no image in the dataset"

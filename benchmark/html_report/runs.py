@@ -116,7 +116,7 @@ def open_run_dataset(
     """The dataset a run scored against: ``override[dataset name]`` (a DatasetHandle or a path) when
     given, else the path run.json records. (handle, "") or (None, why not)."""
     from benchmark.datasets import DatasetHandle, open_dataset
-    from textureade.errors import UserError
+    from textureade.errors import UserError, first_line
 
     given = (override or {}).get(view.dataset)
     if isinstance(given, DatasetHandle):
@@ -127,4 +127,4 @@ def open_run_dataset(
     try:
         return open_dataset(str(where), skip_bad_shards=True), ""
     except UserError as exc:
-        return None, f"cannot open the dataset {where}: {str(exc).splitlines()[0]}"
+        return None, f"cannot open the dataset {where}: {first_line(exc)}"

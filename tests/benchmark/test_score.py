@@ -213,3 +213,30 @@ def test_score_reproduces_the_runners_records(tmp_path):
     for sid in ran.index:
         for k in METRIC_KEYS:
             assert scored.loc[sid, k] == pytest.approx(ran.loc[sid, k], abs=1e-12), (sid, k)
+
+
+@pytest.mark.parametrize(
+    "message, reason", [("bad map\nsecond line", "ValidationError: bad map"), ("", "ValidationError")]
+)
+def test_bench_run_and_bench_score_word_a_failed_image_alike(message, reason, tmp_path, monkeypatch):
+    """The same exception gives the same ``reason`` in both: type name and first line."""
+    import benchmark.score as score_mod
+    from benchmark.evaluate import evaluate_sample
+    from benchmark.records import RowContext
+    from benchmark.score import score_prediction
+    from textureade.types import ValidationError
+
+    class Failing:
+        def predict(self, image, k, descriptions):
+            raise ValidationError(message)
+
+    def failing_load(*args, **kwargs):
+        raise ValidationError(message)
+
+    s = sample("s0", 0)
+    ran = evaluate_sample(Failing(), s, index=0, context=RowContext("m", "d", "oracle-k"), k=None, scoring={})
+    monkeypatch.setattr(score_mod, "load_prediction", failing_load)
+    context = RowContext("m", "d", "external")
+    scored = score_prediction(s, index=0, t_load=0.0, pred_dir=tmp_path, context=context, scoring={})
+    assert (ran.status, scored.status) == ("failed", "failed")
+    assert ran.reason == scored.reason == reason

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from textureade.describe.validate import PREFIX, description_problem, normalise
-from textureade.errors import UserError
+from textureade.errors import UserError, first_line
 
 FORM = "'Texture of <material or surface>, <visual features>, <where it is in the image>'"
 
@@ -77,9 +77,7 @@ class PromptSet:
         except FileNotFoundError:
             raise UserError(f"prompt manifest {path} does not exist; give an existing YAML file") from None
         except yaml.YAMLError as exc:
-            raise UserError(
-                f"prompt manifest {path} is not valid YAML ({str(exc).splitlines()[0]})"
-            ) from None
+            raise UserError(f"prompt manifest {path} is not valid YAML ({first_line(exc)})") from None
         if not isinstance(data, dict):
             raise UserError(f"prompt manifest {path} must hold a mapping; fix the file")
         return cls.from_mapping(data.get("prompts", data), where=str(path))

@@ -19,6 +19,7 @@ import numpy as np
 from textureade.config import MiningConfig
 from textureade.describe.base import RegionInfo
 from textureade.describe.validate import descriptions_problems
+from textureade.errors import first_line
 from textureade.mining.mine import mine_scene
 from textureade.store.schema import sample_to_row
 from textureade.types import Sample, Scene
@@ -102,8 +103,7 @@ def finish_sample(
         else:
             result = describer.describe(pending.image, pending.label_map, regions)
     except Exception as exc:  # a describer failure is a per-image problem
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return ItemResult.rejected(scene_id, ade_split, "describe", f"{type(exc).__name__}: {msg}")
+        return ItemResult.rejected(scene_id, ade_split, "describe", first_line(exc, with_type=True))
     texts = list(result.descriptions)
     if len(texts) != len(regions):
         return ItemResult.rejected(

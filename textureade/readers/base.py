@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from textureade.errors import UserError
+from textureade.errors import UserError, first_line, safe_text
 from textureade.types import Scene
 
 SPLITS = ("training", "validation")
@@ -19,31 +18,10 @@ FORM_HF150 = "scene_parse_150"
 FORM_HF_FULL = "1aurent/ADE20K"
 FORMS = (FORM_CHALLENGE, FORM_FULL, FORM_HF150, FORM_HF_FULL)
 
-
-def safe_text(text: object) -> str:
-    """``str(text)`` made encodable as UTF-8 (for JSON lines, parquet and terminals).
-
-    A file name that is not valid UTF-8 reaches Python with its undecodable bytes as lone
-    surrogates (``surrogateescape``, e.g. ``b"\\xff"`` -> ``"\\udcff"``): those bytes come back as
-    ``\\xff``. Any other lone surrogate (from JSON ``"\\ud800"`` escapes) is written ``\\ud800``.
-    Valid text is returned unchanged.
-    """
-    s = str(text)
-    try:
-        s.encode("utf-8")
-        return s
-    except UnicodeEncodeError:
-        pass
-    try:
-        return os.fsencode(s).decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:
-        return s.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def one_line(text: object, default: str = "unreadable") -> str:
-    """The first non-blank line of ``text``, made safe (:func:`safe_text`)."""
-    lines = [line for line in safe_text(text).strip().splitlines() if line.strip()]
-    return lines[0].strip() if lines else default
+# textureade.errors.first_line under its old name, and safe_text (imported above), for the modules
+# that still import them from here (textureade.store, benchmark.datasets.handle, the fuzz tests);
+# new code imports both from textureade.errors.
+one_line = first_line
 
 
 class ReadError(Exception):
@@ -54,7 +32,7 @@ class ReadError(Exception):
     """
 
     def __init__(self, message: str) -> None:
-        super().__init__(one_line(message))
+        super().__init__(first_line(message, "unreadable"))
 
 
 @dataclass(frozen=True, order=True)
@@ -160,7 +138,7 @@ class Ade20kSource:
         except (MemoryError, RecursionError):
             raise
         except Exception as exc:  # an odd file a decoder chokes on: this item only
-            raise ReadError(f"{type(exc).__name__}: {one_line(exc, '')}") from None
+            raise ReadError(first_line(exc, with_type=True)) from None
 
     def _load(self, ref: ItemRef) -> Scene:
         raise NotImplementedError

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from textureade.errors import UserError
+from textureade.errors import UserError, first_line
 from textureade.readers.base import FORM_CHALLENGE, FORM_FULL, FORMS, Ade20kSource
 from textureade.readers.challenge import ChallengeSource, is_challenge_root
 from textureade.readers.full import FullSource, is_full_root
@@ -51,7 +51,7 @@ def _parquet_source(p: Path, files: list[Path], mapping: dict[int, int] | None) 
         try:
             schema = pq.read_schema(f)
         except Exception as exc:  # not parquet after all, or damaged footer
-            raise UserError(f"cannot read the parquet file {f}: {str(exc).splitlines()[0]}") from None
+            raise UserError(f"cannot read the parquet file {f}: {first_line(exc)}") from None
         form = parquet_form(schema)
         if form:
             forms.setdefault(form, []).append(f)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from textureade.errors import first_line
 from textureade.readers.base import ReadError
 
 Source = str | os.PathLike | bytes
@@ -54,8 +55,9 @@ def open_image(src: Source, what: str = "image") -> Image.Image:
     except Image.DecompressionBombError as exc:
         raise ReadError(f"{what} {_what(src)} is implausibly large ({exc})") from None
     except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError, struct.error, zlib.error...
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ReadError(f"{what} {_what(src)} cannot be decoded (truncated or corrupt): {msg}") from None
+        raise ReadError(
+            f"{what} {_what(src)} cannot be decoded (truncated or corrupt): {first_line(exc)}"
+        ) from None
     return im
 
 
