@@ -12,20 +12,10 @@ from typing import Any
 import pandas as pd
 
 from benchmark.leaderboard import ORACLE_TAG, OURS_TAG, metric_columns
+from benchmark.metrics import higher_is_better
 from textureade.errors import UserError
 from textureade.fileio import atomic_path, atomic_write
 from textureade.manifests import origin_of
-
-
-def _higher_is_better(metric: str) -> bool:
-    try:
-        from benchmark.metrics import HIGHER_IS_BETTER
-    except ImportError:
-        return True
-    try:
-        return bool(HIGHER_IS_BETTER[metric])  # a dict
-    except (KeyError, TypeError):
-        return metric in HIGHER_IS_BETTER if not isinstance(HIGHER_IS_BETTER, dict) else True
 
 
 def _fmt(x: float, digits: int = 3) -> str:
@@ -41,7 +31,7 @@ def to_markdown(df: pd.DataFrame, metrics: list[str] | None = None) -> str:
     """A Markdown table, one row per method x dataset x protocol, ``mean [lo, hi]`` per metric."""
     metrics = metrics or metric_columns(df)
     head = ["method", "dataset", "protocol", "K"]
-    head += [f"{m} {'↑' if _higher_is_better(m) else '↓'}" for m in metrics]
+    head += [f"{m} {'↑' if higher_is_better(m) else '↓'}" for m in metrics]
     head += ["n ok", "n failed", "img/s", "git", "dataset fp", "reimpl."]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in df.iterrows():
@@ -102,7 +92,7 @@ def plot_png(df: pd.DataFrame, path: Path, metrics: list[str] | None = None, max
             ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=label, color=cmap(j % 10))
         ticks = [f"{d}\n{p}" + (f"\n{ORACLE_TAG}" if p == "oracle-k" else "") for d, p in groups]
         ax.set_xticks(range(len(groups)), ticks, fontsize=8)
-        ax.set_title(f"{metric} ({'higher' if _higher_is_better(metric) else 'lower'} is better)", fontsize=9)
+        ax.set_title(f"{metric} ({'higher' if higher_is_better(metric) else 'lower'} is better)", fontsize=9)
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend(fontsize=7, loc="best")
     fig.suptitle("mean over images, 95% bootstrap CI", fontsize=9)

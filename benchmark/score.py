@@ -200,7 +200,13 @@ def _finite(x: float) -> float | None:
 def summarize_records(records: Path, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
     """Means, bootstrap CIs, pooled variants and failures of a `bench score` records.parquet."""
     from benchmark.leaderboard import with_failure_scores
-    from benchmark.metrics import HIGHER_IS_BETTER, PartitionAccumulator, PartitionStats, bootstrap_ci
+    from benchmark.metrics import (
+        HIGHER_IS_BETTER,
+        PartitionAccumulator,
+        PartitionStats,
+        bootstrap_ci,
+        higher_is_better,
+    )
 
     df = with_failure_scores(read_records(records))  # failed images: Dice 0, dustbin share 1
     acc = PartitionAccumulator()
@@ -221,7 +227,7 @@ def summarize_records(records: Path, n_boot: int = 1000, seed: int = 0) -> dict[
         metrics[key] = {
             "mean": float(np.mean(values)),
             "ci95": [lo, hi],
-            "higher_is_better": HIGHER_IS_BETTER.get(key, True),
+            "higher_is_better": higher_is_better(key),
         }
     failed = df[df["status"] == "failed"]
     return {

@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.html_report.runs import RunView, higher_is_better, open_run_dataset, sort_keys
+from benchmark.html_report.runs import RunView, open_run_dataset, sort_keys
+from benchmark.metrics import higher_is_better
 from textureade.errors import first_line
 from textureade.preview.render import (
     content_key,

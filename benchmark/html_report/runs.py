@@ -3,8 +3,7 @@ its saved predictions and the dataset it ran on.
 
 Sortable columns (:func:`sort_keys`): every numeric record column that holds a value, the run's
 metric columns first (so description metrics such as ``desc_similarity`` appear when a run has
-them, with no list to update). Direction: :data:`benchmark.metrics.HIGHER_IS_BETTER` for the
-partition metrics, lower is better for ``time_*``, higher for everything else.
+them, with no list to update). Direction: :func:`benchmark.metrics.higher_is_better`.
 """
 
 from __future__ import annotations
@@ -52,15 +51,6 @@ class RunView:
     @property
     def title(self) -> str:
         return f"{self.method} on {self.dataset} ({self.protocol})"
-
-
-def higher_is_better(key: str) -> bool:
-    """Direction of a record column (see the module docstring)."""
-    from benchmark.metrics import HIGHER_IS_BETTER
-
-    if key in HIGHER_IS_BETTER:
-        return bool(HIGHER_IS_BETTER[key])
-    return not key.startswith("time_")
 
 
 def sort_keys(view: RunView) -> list[str]:

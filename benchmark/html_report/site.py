@@ -24,7 +24,8 @@ from typing import Any
 import pandas as pd
 
 from benchmark.html_report.gallery import Thumbs, gallery
-from benchmark.html_report.runs import RunView, higher_is_better, load_runs
+from benchmark.html_report.runs import RunView, load_runs
+from benchmark.metrics import higher_is_better
 from textureade.errors import UserError
 from textureade.fileio import atomic_write
 from textureade.preview.render import copy_assets, data_script, esc, page, sync_written

@@ -9,6 +9,8 @@
 - :func:`intersect_and_union` / :class:`IoUMetricAccumulator`: class-indexed mIoU exactly as
   mmsegmentation's IoUMetric (dataset-level sums).
 - :class:`PartitionAccumulator`, :func:`bootstrap_ci`: streaming dataset-level aggregation.
+- :func:`higher_is_better`: the direction of any metric or record column, for every table,
+  leaderboard and report.
 """
 
 from benchmark.metrics.aggregate import MeanAccumulator, PartitionAccumulator, bootstrap_ci
@@ -34,6 +36,18 @@ from benchmark.metrics.partition import (
 )
 from benchmark.metrics.semantic import IoUMetricAccumulator, intersect_and_union, iou_metrics
 
+
+def higher_is_better(key: str) -> bool:
+    """Whether a larger value of metric or record column ``key`` is better.
+
+    :data:`HIGHER_IS_BETTER` for the partition metrics (VI lower); ``time_*`` columns (seconds)
+    lower; every other column (the Detecture keys, ``desc_*``, counts) higher.
+    """
+    if key in HIGHER_IS_BETTER:
+        return HIGHER_IS_BETTER[key]
+    return not key.startswith("time_")
+
+
 __all__ = [
     "COUNT_KEYS",
     "DETECTURE_KEYS",
@@ -48,6 +62,7 @@ __all__ = [
     "adjusted_rand_index",
     "ari_from_table",
     "bootstrap_ci",
+    "higher_is_better",
     "conditional_entropies",
     "contingency",
     "intersect_and_union",
