@@ -199,14 +199,8 @@ def _finite(x: float) -> float | None:
 
 def summarize_records(records: Path, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
     """Means, bootstrap CIs, pooled variants and failures of a `bench score` records.parquet."""
-    from benchmark.leaderboard import with_failure_scores
-    from benchmark.metrics import (
-        HIGHER_IS_BETTER,
-        PartitionAccumulator,
-        PartitionStats,
-        bootstrap_ci,
-        higher_is_better,
-    )
+    from benchmark.leaderboard import metric_stats, with_failure_scores
+    from benchmark.metrics import PartitionAccumulator, PartitionStats, higher_is_better
 
     df = with_failure_scores(read_records(records))  # failed images: Dice 0, dustbin share 1
     acc = PartitionAccumulator()
@@ -219,16 +213,11 @@ def summarize_records(records: Path, n_boot: int = 1000, seed: int = 0) -> dict[
             acc.add_failure(scores, PartitionStats(scores={}, **sums))
     metrics = {}
     for key in metric_columns():
-        values = df[key].to_numpy(dtype=float)
-        if key not in HIGHER_IS_BETTER and np.isnan(values).all():
-            continue  # an optional metric nobody computed
-        values = values[~np.isnan(values)]  # a desc_* metric left null (e.g. GT without text)
-        lo, hi = bootstrap_ci(values, n=n_boot, seed=seed)
-        metrics[key] = {
-            "mean": float(np.mean(values)),
-            "ci95": [lo, hi],
-            "higher_is_better": higher_is_better(key),
-        }
+        stats = metric_stats(df[key].to_numpy(dtype=float), n_boot=n_boot, seed=seed)
+        if stats is None:  # an optional metric nobody computed, or a desc_* metric null everywhere
+            continue
+        mean, lo, hi = stats
+        metrics[key] = {"mean": mean, "ci95": [lo, hi], "higher_is_better": higher_is_better(key)}
     failed = df[df["status"] == "failed"]
     return {
         "n_images": len(df),
