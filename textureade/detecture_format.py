@@ -75,7 +75,11 @@ def _metadata_path(path: Path) -> Path:
     return meta
 
 
-def _load_metadata(meta: Path) -> list[Any]:
+def load_metadata(path: str | Path) -> list[Any]:
+    """The parsed ``metadata.json`` of a Detecture-form folder (``path``: the folder or the file):
+    its list of ``{image_path, id, textures}`` entries, not yet checked. UserError when the file
+    is absent, unreadable, not UTF-8 JSON or not a list."""
+    meta = _metadata_path(Path(path))
     try:
         data = json.loads(meta.read_text(encoding="utf-8"))
     # RecursionError: nested too deep
@@ -291,7 +295,7 @@ def read_detecture_folder(
     """
     meta = _metadata_path(Path(path))
     root = meta.parent
-    entries = _load_metadata(meta)
+    entries = load_metadata(meta)
     source = f"detecture:{safe_text(root.resolve().name)}"
     seen: set[str] = set()
     for i, entry in enumerate(entries):
@@ -329,7 +333,7 @@ def detecture_fingerprint(folder: str | Path) -> str:
 
     meta = _metadata_path(Path(folder))
     root = meta.parent
-    entries = _load_metadata(meta)
+    entries = load_metadata(meta)
     h = hashlib.sha256()
     h.update(meta.read_bytes())
     for entry in entries:

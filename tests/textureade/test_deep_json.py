@@ -12,11 +12,10 @@ DEEP = "[" * 100_000 + "]" * 100_000
 
 
 def test_a_deep_metadata_json_is_a_user_error(tmp_path):
-    from benchmark.datasets.detecture import detecture_metadata
-    from textureade.detecture_format import detecture_fingerprint, read_detecture_folder
+    from textureade.detecture_format import detecture_fingerprint, load_metadata, read_detecture_folder
 
     (tmp_path / "metadata.json").write_text(DEEP)
-    for call in (detecture_fingerprint, lambda f: list(read_detecture_folder(f)), detecture_metadata):
+    for call in (detecture_fingerprint, lambda f: list(read_detecture_folder(f)), load_metadata):
         with pytest.raises(UserError, match="cannot read .*metadata.json"):
             call(tmp_path)
 

@@ -46,16 +46,16 @@ def _config(kind: str, tmp_path: Path, text: str) -> str:
 
 
 def _deep_file(name: str, tmp_path: Path) -> str:
-    from benchmark.datasets.detecture import detecture_metadata
     from benchmark.runinfo import RunInfo
     from benchmark.score import load_sidecar
+    from textureade.detecture_format import load_metadata
     from textureade.store import check_dataset
 
     (tmp_path / name).write_text(
         '{"a":' * 100_000 + "1" + "}" * 100_000 if name == "manifest.json" else DEEP_JSON
     )
     if name == "metadata.json":
-        return _message(lambda: detecture_metadata(tmp_path))
+        return _message(lambda: load_metadata(tmp_path))
     if name == "manifest.json":
         return _message(lambda: check_dataset(tmp_path))
     if name == "run.json":
