@@ -25,7 +25,6 @@ from benchmark.records import read_records
 from benchmark.runinfo import Given, RunInfo
 from textureade.errors import UserError
 
-ID_COLUMNS = ["method", "dataset", "protocol", "k"]
 #: Labels a shown number carries: a run given the GT descriptions (oracle-k) and a method of this
 #: project's own design (manifest ``provenance.design: ours``; not the authors' nor a published one).
 ORACLE_TAG = "[oracle: GT text]"

@@ -200,10 +200,6 @@ class RecordRow:
         except TypeError as exc:
             raise UserError(f"{where}: record {data.get('id')} is incomplete: {exc}") from None
 
-    @property
-    def extras_dict(self) -> dict[str, Any]:
-        return json.loads(self.extras)
-
 
 def _base_type(hint: Any) -> type:
     args = [a for a in get_args(hint) if a is not NoneType] if isinstance(hint, UnionType) else [hint]
