@@ -4,7 +4,7 @@ A record is one image of a `bench run` or `bench score`: ok, failed (a method ex
 a malformed or missing prediction) or scored from a prediction file. Every one is built by
 :meth:`RecordRow.build`, the only place that turns scores, timings and a prediction's size into a
 row. The dataclass fields are the columns, in table order; their annotations give the arrow types
-(:meth:`RecordRow.schema`): ``str`` -> string, ``int`` -> int64, ``bool`` -> bool, ``float`` ->
+(:func:`schema`): ``str`` -> string, ``int`` -> int64, ``bool`` -> bool, ``float`` ->
 float64, ``X | None`` nullable. The journal (``records.jsonl``) holds :meth:`RecordRow.to_json`
 lines and ``records.parquet`` the same rows under that schema (:mod:`benchmark.journal`).
 

@@ -1,8 +1,9 @@
 """The runner: stream a dataset through a method, score each image, journal one record per image.
 
 ``run(RunConfig(method=..., dataset=..., out=...))`` (:mod:`benchmark.runconfig`) writes into ``out``:
-- ``records.jsonl``: the append-only journal (one fsynced :class:`RecordRow` line per image;
-  survives kill -9, :mod:`benchmark.journal`);
+- ``records.jsonl``: the append-only journal (one :class:`RecordRow` line per image, flushed
+  before the next image: survives kill -9; fsynced at most every ``SYNC_SECONDS``, so an OS crash
+  can lose the last second of records, which a resume re-runs; :mod:`benchmark.journal`);
 - ``records.parquet``: the same records under the one records schema, written atomically at the end;
 - ``run.json``: a :class:`benchmark.runinfo.RunInfo` (resolved config, what the method was given,
   method manifest, weights ids/revisions/fingerprints, dataset fingerprint, git hash, package
@@ -193,7 +194,8 @@ def stream_records(
     """Journal one record per sample of ``handle`` (the first ``limit``), resuming after ``n_done``.
 
     Samples already journaled are streamed past and their ids checked against the journal's; every
-    later one is ``evaluate(sample, index=i, t_load=seconds)`` and appended (fsynced) at once.
+    later one is ``evaluate(sample, index=i, t_load=seconds)`` and appended at once (flushed; fsynced
+    at most every ``SYNC_SECONDS``, :mod:`benchmark.journal`).
     With ``resolve`` (another executor, e.g. Ray), ``evaluate`` returns a handle instead and up to
     ``window`` samples are in flight; ``resolve(handle)`` gives the records, appended in stream order.
     """
