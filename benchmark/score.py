@@ -18,15 +18,15 @@ metric), never skipped.
 It is `bench run` with the method replaced by the prediction files: the same records journal,
 schema and finalisation (:func:`benchmark.runner.stream_records`, :mod:`benchmark.journal`), so
 ``out_dir`` gets ``records.jsonl`` (flushed per record, fsynced at most once a second; a killed
-score resumes), ``records.parquet`` (the RecordRow columns; protocol ``external``, ``n_desc``
-from ``<id>.json``, ``time_total`` null as no predict time is known; ``extras``: the pooled-metric sums of the image and a
-``descriptions_note`` when ``<id>.json`` is unusable; ``desc_*`` from ``<id>.json``'s descriptions,
-:mod:`benchmark.metrics.descriptions`) and a ``run.json`` (RunInfo, kind
-``score``) that ``bench leaderboard`` reads. Plus ``summary.json``, computed from the records
+score resumes), ``records.parquet`` (the RecordRow columns; protocol ``external``, ``n_desc`` from
+``<id>.json``, ``time_total`` null as no predict time is known; ``extras``: the pooled-metric sums
+of the image and a ``descriptions_note`` when ``<id>.json`` is unusable; ``desc_*`` from
+``<id>.json``'s descriptions, :mod:`benchmark.metrics.descriptions`) and a ``run.json`` (RunInfo,
+kind ``score``) that ``bench leaderboard`` reads. Plus ``summary.json``, computed from the records
 only: per-image means with 95% percentile-bootstrap intervals, pooled dataset-level variants,
 counts, failures and GT samples the reader rejected. A rerun on the same predictions (same names,
-sizes and times) keeps the records already scored; changed predictions are refused (another
---out, or delete it).
+sizes and times) keeps the records already scored; changed predictions are refused (another --out,
+or delete it).
 """
 
 from __future__ import annotations
