@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 
-#: The longest line :func:`first_line` returns (characters); a longer one is cut.
-LINE_LIMIT = 500
+#: The longest reason :func:`first_line` gives with ``with_type`` (characters); a longer one is cut.
+REASON_LIMIT = 500
 
 
 class UserError(Exception):
@@ -44,20 +44,18 @@ def safe_text(text: object) -> str:
 
 
 def first_line(error: object, default: str | None = None, *, with_type: bool = False) -> str:
-    """The first non-blank line of ``str(error)``, stripped, made safe (:func:`safe_text`) and cut
-    at :data:`LINE_LIMIT` characters.
+    """The first non-blank line of ``str(error)``, stripped and made safe (:func:`safe_text`).
 
     error: an exception (or any text). default: what an empty message gives; None: the
-    exception's type name (``""`` for text). with_type: ``"ValueError: <first line>"`` (just
-    ``"ValueError"`` when the message is empty), the form of a failed record's ``reason`` in
-    ``bench run`` and ``bench score`` alike.
+    exception's type name (``""`` for text). with_type: a reason to record, ``"ValueError: <first
+    line>"`` (just ``"ValueError"`` when the message is empty) cut at :data:`REASON_LIMIT`
+    characters: a failed record's ``reason`` in ``bench run`` and ``bench score`` alike. Without
+    it the line is whole (a UserError's message is the advice the user needs).
     """
     lines = [line.strip() for line in safe_text(error).splitlines() if line.strip()]
     name = type(error).__name__ if isinstance(error, BaseException) else ""
     if with_type and name:
-        line = f"{name}: {lines[0]}" if lines else name
-    elif lines:
-        line = lines[0]
-    else:
-        line = name if default is None else default
-    return line[:LINE_LIMIT]
+        return (f"{name}: {lines[0]}" if lines else name)[:REASON_LIMIT]
+    if lines:
+        return lines[0]
+    return name if default is None else default

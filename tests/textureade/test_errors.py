@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from textureade.errors import LINE_LIMIT, UserError, first_line
+from textureade.errors import REASON_LIMIT, UserError, first_line
 
 
 def test_first_line_of_an_exception():
@@ -15,7 +15,8 @@ def test_first_line_of_an_exception():
     assert first_line(ValueError(" \n "), with_type=True) == "ValueError"
     assert first_line(ValueError(""), "parse error") == "parse error"
     assert first_line(KeyError("k")) == "'k'"
-    assert len(first_line(ValueError("x" * 2000))) == LINE_LIMIT
+    assert len(first_line(ValueError("x" * 2000), with_type=True)) == REASON_LIMIT
+    assert first_line(UserError("advice " * 200)) == ("advice " * 200).strip()  # a message is whole
 
 
 def test_first_line_of_text_is_valid_utf8():
