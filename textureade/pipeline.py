@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from textureade.config import BuildConfig
-from textureade.errors import UserError
+from textureade.errors import UserError, first_line
 from textureade.executors import LocalChunks
 from textureade.fileio import atomic_write
 from textureade.journal import Journal
@@ -115,8 +115,7 @@ def _process(ref: Any) -> ItemResult:
     try:
         scene = _STATE["source"].load(ref)
     except Exception as exc:  # ReadError, or a reader bug on one odd file: recorded, never fatal
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        reason = msg if isinstance(exc, ReadError) else f"{type(exc).__name__}: {msg}"
+        reason = first_line(exc) if isinstance(exc, ReadError) else first_line(exc, with_type=True)
         return ItemResult.rejected(ref.id, ade_split, "read", reason)
     try:
         result = mine_item(scene, ade_split, _STATE["mining"], config.seed, config.val_fraction)
@@ -124,8 +123,7 @@ def _process(ref: Any) -> ItemResult:
             result = finish_sample(scene.id, ade_split, result.pending, _STATE["describer"])
         return result
     except Exception as exc:  # a bug on one image must not stop the build: record it
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        return ItemResult.rejected(ref.id, ade_split, "error", f"{type(exc).__name__}: {msg}")
+        return ItemResult.rejected(ref.id, ade_split, "error", first_line(exc, with_type=True))
 
 
 def process_chunk(config: BuildConfig, refs: list[Any]) -> list[ItemResult]:

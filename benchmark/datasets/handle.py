@@ -13,7 +13,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from textureade.readers.base import safe_text
+from textureade.errors import safe_text
 from textureade.types import Sample
 
 FORMS = ("detecture", "textureade", "python")

@@ -30,10 +30,10 @@ from textureade.preview.render import (
     overlay,
     palette,
     resize_image,
-    resize_labels,
     thumb_shape,
     write_jpeg_once,
 )
+from textureade.readers.mapping import nearest_resize
 
 
 @dataclass
@@ -112,7 +112,7 @@ def _sample_item(
     gkey = content_key(sample.image, gt)
     imgs = [
         [thumbs.put(out, f"thumbs/{key}-image.jpg", lambda: small), "image", hw[1], hw[0]],
-        [thumbs.put(out, f"thumbs/{gkey}-gt.jpg", lambda: overlay(small, resize_labels(gt, hw), gt_colours)),
+        [thumbs.put(out, f"thumbs/{gkey}-gt.jpg", lambda: overlay(small, nearest_resize(gt, hw), gt_colours)),
          f"ground truth, {len(np.unique(gt[gt > 0]))} regions", hw[1], hw[0]],
     ]  # fmt: skip
     rows: list[list[Any]] = []
@@ -133,7 +133,7 @@ def _sample_item(
                 )
             pkey = content_key(sample.image, gt, pred)
             imgs.append([
-                thumbs.put(out, f"thumbs/{pkey}-pred.jpg", lambda: overlay(small, resize_labels(pred, hw), lut)),
+                thumbs.put(out, f"thumbs/{pkey}-pred.jpg", lambda: overlay(small, nearest_resize(pred, hw), lut)),
                 f"prediction, {len(np.unique(pred[pred > 0]))} regions", hw[1], hw[0],
             ])  # fmt: skip
             gd = sample.descriptions

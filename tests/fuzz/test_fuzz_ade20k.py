@@ -27,8 +27,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
+from textureade.errors import safe_text
 from textureade.readers import read_ade20k
-from textureade.readers.base import safe_text
 from textureade.testing.synthetic_ade import write_synthetic_ade
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png")

@@ -22,8 +22,8 @@ from fuzzkit import BYTE_DAMAGE, budget, damage_bytes, deep, rewrite
 from hypothesis import given
 from hypothesis import strategies as st
 
+from textureade.errors import safe_text
 from textureade.readers import read_ade20k
-from textureade.readers.base import safe_text
 from textureade.readers.full import is_image_name
 from textureade.testing.synthetic_ade import write_synthetic_ade
 

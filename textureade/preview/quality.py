@@ -84,10 +84,11 @@ def chi_square(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def work_size(image: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The image (bilinear) and labels (nearest) at the working size (longer side <= WORK_SIDE)."""
-    from textureade.preview.render import resize_image, resize_labels, thumb_shape
+    from textureade.preview.render import resize_image, thumb_shape
+    from textureade.readers.mapping import nearest_resize
 
     hw = thumb_shape(*labels.shape, side=WORK_SIDE)
-    return resize_image(image, hw), resize_labels(labels, hw)
+    return resize_image(image, hw), nearest_resize(labels, hw)
 
 
 def region_quality(

@@ -23,11 +23,6 @@ from typing import Any
 import numpy as np
 
 from textureade.fileio import atomic_path
-from textureade.readers.mapping import nearest_resize
-
-#: label maps are resized as everywhere else in the project (nearest, pixel centres); the name
-#: the preview and ``bench report`` callers use
-resize_labels = nearest_resize
 
 THUMB_SIDE = 256
 JPEG_QUALITY = 85

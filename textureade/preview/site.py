@@ -30,12 +30,12 @@ from textureade.preview.render import (
     page,
     palette,
     resize_image,
-    resize_labels,
     sync_written,
     thumb_shape,
     write_jpeg_once,
 )
 from textureade.preview.stats import DatasetStats, SampleSummary, StatsAccumulator
+from textureade.readers.mapping import nearest_resize
 from textureade.types import Sample
 
 
@@ -63,7 +63,7 @@ def write_sample_thumbs(out: Path, sample: Sample) -> tuple[list[list[Any]], int
     hw = thumb_shape(*sample.label_map.shape)
     key = content_key(sample.image, sample.label_map)
     img = resize_image(sample.image, hw)
-    labels = resize_labels(sample.label_map, hw)
+    labels = nearest_resize(sample.label_map, hw)
     colours = palette(sample.k)
     written = 0
     imgs = []

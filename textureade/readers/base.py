@@ -18,11 +18,6 @@ FORM_HF150 = "scene_parse_150"
 FORM_HF_FULL = "1aurent/ADE20K"
 FORMS = (FORM_CHALLENGE, FORM_FULL, FORM_HF150, FORM_HF_FULL)
 
-# textureade.errors.first_line under its old name, and safe_text (imported above), for the modules
-# that still import them from here (textureade.store, benchmark.datasets.handle, the fuzz tests);
-# new code imports both from textureade.errors.
-one_line = first_line
-
 
 class ReadError(Exception):
     """One image cannot be read (corrupt, truncated, annotation missing or mismatched); one line.

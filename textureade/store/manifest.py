@@ -12,9 +12,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from textureade.errors import UserError
+from textureade.errors import UserError, safe_text
 from textureade.fileio import atomic_write, sha256_file
-from textureade.readers.base import safe_text
 from textureade.store.card import render_card
 from textureade.store.schema import schema_problem
 from textureade.store.shards import ShardInfo, list_shards

@@ -23,8 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from textureade.errors import UserError
-from textureade.readers.base import one_line, safe_text
+from textureade.errors import UserError, first_line, safe_text
 from textureade.store.manifest import OUTSIDE, outside_folder
 from textureade.store.schema import row_to_sample
 from textureade.store.shards import SHARD_RE, canonical_split, list_shards
@@ -70,7 +69,7 @@ def _open_shard(path: Path, expected_sha256: str | None) -> Any:
         with open(path, "rb") as f:
             mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError) as exc:  # a directory, no permission, an empty file
-        raise _BadShard(f"cannot be opened ({one_line(exc, type(exc).__name__)})") from None
+        raise _BadShard(f"cannot be opened ({first_line(exc)})") from None
     view = memoryview(mapped)
     if expected_sha256 is not None:
         h = hashlib.sha256()
@@ -85,7 +84,7 @@ def _open_shard(path: Path, expected_sha256: str | None) -> Any:
     try:
         return pq.ParquetFile(pa.BufferReader(pa.py_buffer(view)))
     except Exception as exc:  # ArrowInvalid (no magic bytes, bad footer), OSError...
-        raise _BadShard(f"not a readable parquet file ({one_line(exc, type(exc).__name__)})") from None
+        raise _BadShard(f"not a readable parquet file ({first_line(exc)})") from None
 
 
 def _row_id(row: dict[str, Any], where: str) -> str:
@@ -173,14 +172,14 @@ def read_textureade(
             try:
                 rows = pf.read_row_group(i).to_pylist()
             except Exception as exc:  # a damaged page the hash did not cover (or --no-verify)
-                bad(rel, f"row group {i} is unreadable ({one_line(exc, type(exc).__name__)})")
+                bad(rel, f"row group {i} is unreadable ({first_line(exc)})")
                 break
             for j, row in enumerate(rows):
                 where = f"{rel} row group {i} row {j}"
                 try:
                     sample = row_to_sample(row)
                 except Exception as exc:  # PIL decode errors, ValidationError, missing fields
-                    reason = f"{where}: {one_line(exc, type(exc).__name__)}"
+                    reason = f"{where}: {first_line(exc)}"
                     if on_reject is not None:
                         on_reject(_row_id(row, where), reason)
                     else:
