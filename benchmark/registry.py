@@ -38,9 +38,9 @@ import yaml
 
 from benchmark.method import PROTOCOLS, Method
 from benchmark.weights import weights_entries, weights_problem
-from textureade.config import read_yaml_mapping
 from textureade.errors import UserError
 from textureade.manifests import builtin_root, manifest_folders
+from textureade.yamlfile import read_yaml_mapping
 
 
 @dataclass

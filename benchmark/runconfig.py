@@ -18,7 +18,6 @@ also be a ``MethodSpec`` and a ``DatasetHandle``.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -117,27 +116,9 @@ class RunConfig:
 
 
 def resolve_run_config(cli: dict[str, Any] | None = None, yaml_path: str | Path | None = None) -> RunConfig:
-    """Defaults < YAML < CLI (CLI values of None mean unset). Unknown keys raise UserError."""
-    from textureade.config import check_yaml_types, read_yaml_mapping
+    """Defaults < YAML < CLI (CLI values of None mean unset; :func:`textureade.config.resolve_config`).
+    Unknown keys raise UserError. ``options`` given on the command line (``--option key=value``)
+    override the YAML's options one by one."""
+    from textureade.config import resolve_config
 
-    known = {f.name for f in dataclasses.fields(RunConfig)}
-    merged: dict[str, Any] = {}
-    if yaml_path:
-        data = read_yaml_mapping(Path(yaml_path), "run config")
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise UserError(
-                f"run config {yaml_path}: unknown key(s) {', '.join(unknown)}; known: {sorted(known)}"
-            )
-        check_yaml_types(data, RunConfig, f"run config {yaml_path}")
-        merged.update(data)
-    for key, value in (cli or {}).items():
-        if key not in known:
-            raise UserError(f"unknown run option {key!r}")
-        if value is None:
-            continue
-        if key == "options":  # --option key=value pairs override the YAML's options one by one
-            merged["options"] = {**(merged.get("options") or {}), **value}
-        else:
-            merged[key] = value
-    return RunConfig(**merged).validate()
+    return resolve_config(RunConfig, cli, yaml_path, "run", merged_dicts=("options",))

@@ -1,7 +1,8 @@
 """Build configuration: one schema (dataclasses), CLI > YAML > defaults, implemented once.
 
-``resolve_build_config(cli, yaml_path)`` merges the three layers: dataclass defaults, then the YAML
-file's keys, then every CLI value that is not None. The mining thresholds come from the
+``resolve_config(cls, cli, yaml_path, what)`` merges the three layers for any config dataclass
+(this build's :class:`BuildConfig` through ``resolve_build_config``, `bench run`'s RunConfig):
+dataclass defaults, then the YAML file's keys, then every CLI value that is not None. The mining thresholds come from the
 ``mining/default.yaml`` manifest (found by :mod:`textureade.manifests`) and may be overridden under
 ``mining:`` in the build YAML.
 The resolved config (``BuildConfig.to_dict()``) is written beside the outputs.
@@ -9,20 +10,18 @@ The resolved config (``BuildConfig.to_dict()``) is written beside the outputs.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
 import json
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import Any, TypeVar
 
 from textureade.describe import DESCRIBERS, canonical_describer
-from textureade.errors import UserError, first_line
+from textureade.errors import UserError
 from textureade.manifests import find_manifest, manifest_file
+from textureade.yamlfile import read_yaml_mapping
 
 # Keys that change how fast a build runs but never what it produces (left out of the fingerprint).
 RUNTIME_ONLY = (
@@ -32,46 +31,6 @@ RUNTIME_ONLY = (
 RUNTIME_ONLY_DESCRIBER = ("cache_dir",)
 # Deprecated build-config keys -> their current name (still read, with a FutureWarning).
 RENAMED_KEYS = {"captioner": "describer"}
-
-
-# parsed YAML mappings by file text: a build resolves its mining manifests several times at
-# start-up, and PyYAML's pure-Python parser takes ~12 ms a time for them
-_PARSED: dict[str, dict[str, Any]] = {}
-
-
-def read_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
-    """The YAML mapping in ``path`` ({} for an empty file); a one-line UserError naming ``what`` otherwise.
-    A text already parsed in this process is not parsed again; each caller gets its own copy."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{what} {path} does not exist; give an existing YAML file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(
-            f"cannot read {what} {path} ({type(exc).__name__}); give a readable UTF-8 YAML file"
-        ) from None
-    if text not in _PARSED:
-        _PARSED[text] = _parse_yaml_mapping(text, path, what)
-    try:
-        return copy.deepcopy(_PARSED[text])
-    except RecursionError:  # parsed, but nested too deep to copy
-        raise UserError(f"{what} {path} is not valid YAML (nested too deep); fix the file") from None
-
-
-def _parse_yaml_mapping(text: str, path: str | Path, what: str) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise UserError(
-            f"{what} {path} is not valid YAML ({first_line(exc, 'parse error')}); fix the file"
-        ) from None
-    except RecursionError:  # flow collections nested past the recursion limit
-        raise UserError(f"{what} {path} is not valid YAML (nested too deep); fix the file") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise UserError(f"{what} {path} must hold a mapping of keys to values; fix the file")
-    return data
 
 
 _SIMPLE_TYPES: dict[str, tuple[type, ...]] = {
@@ -338,43 +297,71 @@ class BuildConfig:
         return hashlib.sha256(blob).hexdigest()
 
 
-def _renamed_keys(data: dict[str, Any], where: str) -> dict[str, Any]:
-    """``data`` with each deprecated key (RENAMED_KEYS) moved to its new name, warning once per key."""
+def _renamed_keys(
+    data: dict[str, Any], renamed: dict[str, str], where: str, stacklevel: int
+) -> dict[str, Any]:
+    """``data`` with each deprecated key (``renamed``: old -> new) moved to its new name, warning once
+    per key (the warning points ``stacklevel`` frames up: at the caller of the public resolver)."""
     data = dict(data)
-    for old, new in RENAMED_KEYS.items():
+    for old, new in renamed.items():
         if old not in data:
             continue
         value = data.pop(old)
         if value is None:
             continue
-        warnings.warn(f"{where}: {old!r} is deprecated; use {new!r}", FutureWarning, stacklevel=3)
+        warnings.warn(f"{where}: {old!r} is deprecated; use {new!r}", FutureWarning, stacklevel=stacklevel)
         if data.get(new) is not None and data[new] != value:
             raise UserError(f"{where}: give {new!r} only (the deprecated {old!r} says {value!r})")
         data[new] = value
     return data
 
 
+Config = TypeVar("Config")
+
+
+def resolve_config(
+    cls: type[Config],
+    cli: dict[str, Any] | None,
+    yaml_path: str | Path | None,
+    what: str,
+    *,
+    renamed: dict[str, str] | None = None,
+    merged_dicts: tuple[str, ...] = (),
+) -> Config:
+    """CLI > YAML > defaults, for the config dataclass ``cls`` (which has a ``validate()`` returning
+    itself): its defaults, then the keys of the YAML mapping at ``yaml_path`` (unknown keys and
+    values of the wrong plain type are a one-line UserError), then every ``cli`` value that is not
+    None (None means not given). ``what`` names the config in messages ("build": "build config
+    PATH: ...", "unknown build option 'x'"). ``renamed``: deprecated key -> its name, read from
+    both layers with a FutureWarning. ``merged_dicts``: mapping-valued keys whose CLI mapping
+    overrides the YAML's one key at a time (else a CLI value replaces the YAML's whole)."""
+    renamed = renamed or {}
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    merged: dict[str, Any] = {}
+    if yaml_path:
+        where = f"{what} config {yaml_path}"
+        data = _renamed_keys(read_yaml_mapping(Path(yaml_path), f"{what} config"), renamed, where, 4)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise UserError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {sorted(known)}")
+        check_yaml_types(data, cls, where)
+        merged.update(data)
+    for key, value in _renamed_keys(cli or {}, renamed, f"{what} options", 4).items():
+        if key not in known:
+            raise UserError(f"unknown {what} option {key!r}")
+        if value is None:
+            continue
+        if key in merged_dicts:
+            merged[key] = {**(merged.get(key) or {}), **value}
+        else:
+            merged[key] = value
+    return cls(**merged).validate()  # type: ignore[attr-defined]
+
+
 def resolve_build_config(
     cli: dict[str, Any] | None = None, yaml_path: str | Path | None = None
 ) -> BuildConfig:
-    """Defaults < YAML < CLI (CLI values of None mean unset). Unknown YAML keys raise UserError.
-
-    Deprecated keys (``captioner``) are read as their new name (``describer``) with a FutureWarning.
-    """
-    known = {f.name for f in dataclasses.fields(BuildConfig)}
-    merged: dict[str, Any] = {}
-    if yaml_path:
-        data = _renamed_keys(read_yaml_mapping(Path(yaml_path), "build config"), f"build config {yaml_path}")
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise UserError(
-                f"build config {yaml_path}: unknown key(s) {', '.join(unknown)}; known: {sorted(known)}"
-            )
-        check_yaml_types(data, BuildConfig, f"build config {yaml_path}")
-        merged.update(data)
-    for key, value in _renamed_keys(cli or {}, "build options").items():
-        if key not in known:
-            raise UserError(f"unknown build option {key!r}")
-        if value is not None:
-            merged[key] = value
-    return BuildConfig(**merged).validate()
+    """Defaults < YAML < CLI (CLI values of None mean unset; :func:`resolve_config`). Unknown YAML
+    keys raise UserError. Deprecated keys (``captioner``) are read as their new name
+    (``describer``) with a FutureWarning."""
+    return resolve_config(BuildConfig, cli, yaml_path, "build", renamed=RENAMED_KEYS)

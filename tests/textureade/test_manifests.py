@@ -150,17 +150,17 @@ def test_read_yaml_mapping_parses_a_text_once_and_rereads_an_edited_file(tmp_pat
 
     import yaml
 
-    from textureade import config
+    from textureade import yamlfile
 
     f = tmp_path / "m.yaml"
     f.write_text("a: [1, 2]\n")
     parses = []
     real = yaml.safe_load
     monkeypatch.setattr(yaml, "safe_load", lambda text: parses.append(text) or real(text))
-    first = config.read_yaml_mapping(f, "test file")
+    first = yamlfile.read_yaml_mapping(f, "test file")
     first["a"].append(3)  # a caller's change must not leak into the next caller's copy
-    assert config.read_yaml_mapping(f, "test file") == {"a": [1, 2]} and len(parses) == 1
+    assert yamlfile.read_yaml_mapping(f, "test file") == {"a": [1, 2]} and len(parses) == 1
     stat = f.stat()
     f.write_text("a: [1, 7]\n")
     os.utime(f, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    assert config.read_yaml_mapping(f, "test file") == {"a": [1, 7]} and len(parses) == 2
+    assert yamlfile.read_yaml_mapping(f, "test file") == {"a": [1, 7]} and len(parses) == 2
