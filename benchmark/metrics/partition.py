@@ -32,7 +32,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from benchmark.metrics.boundary import (
     boundary_f_counts,
@@ -44,6 +43,7 @@ from benchmark.metrics.boundary import (
 )
 from benchmark.metrics.contingency import Domain, ari_from_table, build_domain, joint_counts, vi_from_table
 from benchmark.metrics.detecture import channel_scores
+from textureade.iou_matching import iou_matching
 from textureade.types import ValidationError
 
 #: Quality metrics returned by :func:`score_partition`, in report order.
@@ -172,12 +172,10 @@ def _stats(
     inter = t[1:, 1:].astype(np.float64)  # G x P
     gsize = t[1:].sum(axis=1).astype(np.float64)
     psize = t[:, 1:].sum(axis=0).astype(np.float64)
-    union = gsize[:, None] + psize[None, :] - inter
-    iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    iou, rows, cols = iou_matching(inter, gsize, psize)  # the Hungarian pairs (none when G = 0)
 
     s: dict[str, float] = {}
     if n_g > 0:
-        rows, cols = linear_sum_assignment(iou, maximize=True)
         matched = iou[rows, cols]
         stats.assignment = [
             (int(dom.gt_ids[rows_g[r]]), int(dom.pred_ids[cols_p[c]])) for r, c in zip(rows, cols)

@@ -28,6 +28,7 @@ import numpy as np
 
 from textureade.describe.similarity import distinctness, matched_similarity, valid_share
 from textureade.errors import UserError
+from textureade.iou_matching import iou_matching
 
 
 @dataclass
@@ -78,18 +79,16 @@ def _map_hash(label_map: np.ndarray) -> str:
 
 def match_regions(a: np.ndarray, b: np.ndarray, ka: int, kb: int) -> list[tuple[int, int]]:
     """(A id, B id) pairs of a Hungarian matching maximising total IoU over the regions present
-    (0 = unassigned in both); pairs without overlap are left out."""
-    from scipy.optimize import linear_sum_assignment
-
+    (0 = unassigned in both; :func:`textureade.iou_matching.iou_matching`); pairs without overlap
+    are left out."""
     ra, rb = _present(a, ka), _present(b, kb)
     if not ra or not rb:
         return []
     table = np.bincount(a.ravel().astype(np.int64) * (kb + 1) + b.ravel(), minlength=(ka + 1) * (kb + 1))
-    table = table.reshape(ka + 1, kb + 1)[np.ix_(ra, rb)].astype(np.float64)
-    size_a = np.bincount(a.ravel(), minlength=ka + 1)[ra].astype(np.float64)
-    size_b = np.bincount(b.ravel(), minlength=kb + 1)[rb].astype(np.float64)
-    iou = table / (size_a[:, None] + size_b[None, :] - table)
-    rows, cols = linear_sum_assignment(iou, maximize=True)
+    table = table.reshape(ka + 1, kb + 1)[np.ix_(ra, rb)]
+    size_a = np.bincount(a.ravel(), minlength=ka + 1)[ra]
+    size_b = np.bincount(b.ravel(), minlength=kb + 1)[rb]
+    iou, rows, cols = iou_matching(table, size_a, size_b)
     return [(ra[r], rb[c]) for r, c in zip(rows, cols) if iou[r, c] > 0]
 
 
