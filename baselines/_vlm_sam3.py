@@ -242,7 +242,7 @@ class VlmSam3Pipeline:
     def _load_projector(self, path: str) -> Any:
         import torch
 
-        from baselines.detecture_arch import load_state_dict
+        from baselines.safe_ckpt import load_state_dict
 
         state = load_state_dict(path, what=f"{self.name} projector")
         if set(state) != {"weight", "bias"}:

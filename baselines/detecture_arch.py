@@ -35,7 +35,8 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from textureade.errors import UserError, first_line
+from baselines.safe_ckpt import load_state_dict
+from textureade.errors import UserError
 
 SEG_TOKEN = "<|seg|>"
 MAX_TEXTURES = 6
@@ -117,31 +118,13 @@ def published_keys(n_layers: int) -> set[str]:
     return keys
 
 
-def load_state_dict(path: str | Path, what: str) -> dict[str, Any]:
-    """A tensor dict from ``.safetensors`` or a torch file (``weights_only=True``); one-line UserError."""
-    p = Path(str(path)).expanduser()
-    if not p.is_file():
-        raise UserError(f"{what}: no file at {p}; pass the downloaded checkpoint's path")
-    try:
-        if p.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            return dict(load_file(str(p)))
-        state = torch.load(str(p), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is a user problem
-        raise UserError(f"{what}: cannot read {p}: {first_line(exc)[:200]}") from None
-    if not isinstance(state, dict):
-        raise UserError(f"{what}: {p} holds a {type(state).__name__}, not a dict of tensors")
-    return state
-
-
 def read_checkpoint(path: str | Path, n_layers: int) -> dict[str, torch.Tensor]:
-    """The published trainable tensors, keys checked strictly against :func:`published_keys`."""
-    state = load_state_dict(path, "detecture checkpoint")
-    flat = state.get("model_trainable", state)
-    if not isinstance(flat, dict):
-        raise UserError(f"detecture checkpoint: {path} has no 'model_trainable' dict")
-    flat = {k: v for k, v in flat.items() if isinstance(v, torch.Tensor)}
+    """The published trainable tensors, keys checked strictly against :func:`published_keys`.
+
+    ``path``: the authors' torch checkpoint (its ``model_trainable`` dict) or a flat ``.safetensors``
+    file with the same keys, read by :func:`baselines.safe_ckpt.load_state_dict`.
+    """
+    flat = load_state_dict(path, "detecture", keys=("model_trainable",))
     expected = published_keys(n_layers)
     missing, unexpected = sorted(expected - set(flat)), sorted(set(flat) - expected)
     if missing or unexpected:

@@ -12,7 +12,8 @@ those. Then we unpickle again with a restricted unpickler:
 - the state dict we return must consist of tensors only; a placeholder anywhere inside it is
   refused with a one-line error (the rest of the checkpoint, e.g. a pickled config, is dropped).
 
-So no code from the file runs, whatever it names.
+So no code from the file runs, whatever it names. A ``.safetensors`` file holds tensors only and is
+read with safetensors; :func:`load_state_dict` is the one loader every baseline uses.
 """
 
 from __future__ import annotations
@@ -84,6 +85,16 @@ def _restricted_module() -> types.ModuleType:
     return mod
 
 
+def _existing(path: str | Path | None, what: str) -> Path:
+    """``path`` as a Path to an existing file, else UserError (one line)."""
+    if not path:
+        raise UserError(f"{what}: no checkpoint given")
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise UserError(f"{what}: checkpoint {p} not found")
+    return p
+
+
 def load_torch_file(path: str | Path, what: str) -> tuple[Any, list[str]]:
     """The unpickled checkpoint and the class names that were neutralised (empty for weights_only).
 
@@ -91,11 +102,7 @@ def load_torch_file(path: str | Path, what: str) -> tuple[Any, list[str]]:
     """
     import torch
 
-    if not path:
-        raise UserError(f"{what}: no checkpoint given")
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise UserError(f"{what}: checkpoint {p} not found")
+    p = _existing(path, what)
     with open(p, "rb") as fh:
         head = fh.read(2)
     if not zipfile.is_zipfile(p) and head[:1] != b"\x80":  # neither torch's zip format nor a pickle
@@ -143,8 +150,22 @@ def extract_state_dict(
 def load_state_dict(
     path: str | Path, what: str, keys: tuple[str, ...] = ("state_dict", "model")
 ) -> dict[str, Any]:
-    """``extract_state_dict(load_torch_file(path))``: tensors only, nothing from the file executed."""
-    obj, _ = load_torch_file(path, what)
+    """The tensor state dict of a ``.safetensors`` file or a torch checkpoint; nothing from it executed.
+
+    A torch file is read by :func:`load_torch_file`; then :func:`extract_state_dict` takes ``obj[key]``
+    for the first of ``keys`` present, else the whole dict. Every failure is a one-line UserError.
+    """
+    if Path(str(path)).suffix != ".safetensors":
+        obj, _ = load_torch_file(path, what)
+        return extract_state_dict(obj, what, keys)
+    from safetensors.torch import load_file
+
+    p = _existing(path, what)
+    try:
+        obj = load_file(str(p))
+    except Exception as exc:  # noqa: BLE001 - a bad header or truncated data: not a safetensors file
+        first = first_line(exc)[:160]
+        raise UserError(f"{what}: {p} is not a readable safetensors file ({first})") from None
     return extract_state_dict(obj, what, keys)
 
 

@@ -114,6 +114,22 @@ def test_safe_loader_never_runs_pickled_code(tmp_path):
         load_state_dict(tmp_path / "junk.pth", "t")
 
 
+def test_safe_loader_reads_safetensors_with_the_same_errors(tmp_path):
+    from safetensors.torch import save_file
+
+    save_file({"w": torch.ones(2)}, str(tmp_path / "c.safetensors"))
+    assert torch.equal(load_state_dict(tmp_path / "c.safetensors", "t")["w"], torch.ones(2))
+    (tmp_path / "junk.safetensors").write_bytes(b"not a checkpoint")
+    with pytest.raises(UserError, match="^t: .*junk.safetensors is not a readable safetensors file") as err:
+        load_state_dict(tmp_path / "junk.safetensors", "t")
+    assert "\n" not in str(err.value)
+    for name in ("none.safetensors", "none.pth"):
+        with pytest.raises(UserError, match=f"^t: checkpoint .*{name} not found$"):
+            load_state_dict(tmp_path / name, "t")
+    with pytest.raises(UserError, match="^t: no checkpoint given$"):
+        load_state_dict("", "t")
+
+
 def test_prompt_path_equals_hf_text_forward(method):
     """With ctx set to real token embeddings, the prompt path = transformers' own text forward."""
     net, tok = method.net, method.tokenizer
