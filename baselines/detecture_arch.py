@@ -40,7 +40,6 @@ from textureade.errors import UserError
 
 SEG_TOKEN = "<|seg|>"
 MAX_TEXTURES = 6
-NUM_SLOTS = MAX_TEXTURES + 1
 PEFT_PREFIX = "qwen.base_model.model."
 LAYER_KEY = "model.language_model.layers.{i}.self_attn.{proj}"
 EMBED_KEY = PEFT_PREFIX + "model.language_model.embed_tokens.weight"

@@ -83,8 +83,8 @@ class DetectureTrainer:
         self.head_row = torch.nn.Parameter(head[ref].detach().float().clone().to(self.device))
         qwen.get_input_embeddings().register_forward_hook(self._embed_hook)
         qwen.get_output_embeddings().register_forward_hook(self._head_hook)
-        self.lora_names = apply_lora(qwen, tuple(m["lora_targets"]), int(m["lora_r"]), float(m["lora_alpha"]),
-                                     prefix="model.language_model.", dropout=float(m["lora_dropout"]))  # fmt: skip
+        apply_lora(qwen, tuple(m["lora_targets"]), int(m["lora_r"]), float(m["lora_alpha"]),
+                   prefix="model.language_model.", dropout=float(m["lora_dropout"]))  # fmt: skip
         self.qwen = qwen.to(self.device)
         if m.get("gradient_checkpointing") and self.device.startswith("cuda"):
             self.qwen.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
