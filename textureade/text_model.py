@@ -73,30 +73,28 @@ class TextModelRef:
 
 def read_text_model_manifest(name: str) -> dict[str, Any] | None:
     """The ``text_models/<name>.yaml`` mapping, or None when there is no such manifest."""
-    import yaml
-
     from textureade.manifests import find_manifest
+    from textureade.yamlfile import read_yaml_mapping
 
     path = None if "/" in name else find_manifest("text_models", f"{name}.yaml")
     if path is None:
         return None
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict) or not isinstance(data.get("model"), str):
+    data = read_yaml_mapping(path, "text model manifest")
+    if not isinstance(data.get("model"), str):
         raise UserError(f"text model manifest {path} must map 'model' to a hub id; fix the file")
     return {**data, "_path": str(path)}
 
 
 def _manifest_for_hub_id(model: str) -> dict[str, Any] | None:
     """The manifest whose ``model`` is ``model`` (the last root wins), for its pinned revision."""
-    import yaml
-
     from textureade.manifests import manifest_folders
+    from textureade.yamlfile import read_yaml_mapping
 
     found = None
     for _, folder in manifest_folders("text_models"):
         for path in sorted(folder.glob("*.yaml")):
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            if isinstance(data, dict) and data.get("model") == model:
+            data = read_yaml_mapping(path, "text model manifest")
+            if data.get("model") == model:
                 found = {**data, "_path": str(path)}
     return found
 

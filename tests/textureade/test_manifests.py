@@ -164,3 +164,21 @@ def test_read_yaml_mapping_parses_a_text_once_and_rereads_an_edited_file(tmp_pat
     f.write_text("a: [1, 7]\n")
     os.utime(f, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert yamlfile.read_yaml_mapping(f, "test file") == {"a": [1, 7]} and len(parses) == 2
+
+
+def test_a_broken_describer_or_text_model_manifest_is_one_line(tmp_path, monkeypatch):
+    from textureade.describe.vlm import read_describer_manifest
+    from textureade.text_model import read_text_model_manifest
+
+    for kind in ("describers", "text_models"):
+        (tmp_path / kind).mkdir()
+        (tmp_path / kind / "broken.yaml").write_text("model: [unclosed\n")
+    monkeypatch.setenv("TEXTUREADE_EXTRA_MANIFESTS", str(tmp_path))
+    with pytest.raises(
+        UserError, match=r"^describer manifest .*broken.yaml is not valid YAML .*; fix the file$"
+    ):
+        read_describer_manifest("broken")
+    with pytest.raises(
+        UserError, match=r"^text model manifest .*broken.yaml is not valid YAML .*; fix the file$"
+    ):
+        read_text_model_manifest("broken")

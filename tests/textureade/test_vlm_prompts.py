@@ -120,6 +120,12 @@ def test_prompt_set_from_mapping_and_yaml(tmp_path):
     assert pr.PromptSet.from_yaml(path).crop == "Say it. {hints}"
     with pytest.raises(UserError, match="does not exist"):
         pr.PromptSet.from_yaml(tmp_path / "missing.yaml")
+    path.write_text("prompts: [crop\n")
+    with pytest.raises(UserError, match=r"^prompt manifest .* is not valid YAML \(.*\); fix the file$"):
+        pr.PromptSet.from_yaml(path)
+    path.write_text("- crop\n")
+    with pytest.raises(UserError, match="must hold a mapping of keys to values"):
+        pr.PromptSet.from_yaml(path)
 
 
 def test_overlay_prompt_lists_legend_keys_and_hints():

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from textureade.describe.validate import PREFIX, description_problem, normalise
-from textureade.errors import UserError, first_line
+from textureade.errors import UserError
 
 FORM = "'Texture of <material or surface>, <visual features>, <where it is in the image>'"
 
@@ -70,16 +70,9 @@ class PromptSet:
     @classmethod
     def from_yaml(cls, path: str | Path) -> PromptSet:
         """Read a YAML file holding either the templates or a ``prompts:`` mapping of them."""
-        import yaml
+        from textureade.yamlfile import read_yaml_mapping
 
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except FileNotFoundError:
-            raise UserError(f"prompt manifest {path} does not exist; give an existing YAML file") from None
-        except yaml.YAMLError as exc:
-            raise UserError(f"prompt manifest {path} is not valid YAML ({first_line(exc)})") from None
-        if not isinstance(data, dict):
-            raise UserError(f"prompt manifest {path} must hold a mapping; fix the file")
+        data = read_yaml_mapping(path, "prompt manifest")
         return cls.from_mapping(data.get("prompts", data), where=str(path))
 
 

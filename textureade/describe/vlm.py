@@ -47,15 +47,14 @@ def read_describer_manifest(name: str) -> dict[str, Any] | None:
 
     Found by :func:`textureade.manifests.find_manifest` (built-in, ``$TEXTUREADE_MANIFESTS``, user folders).
     """
-    import yaml
-
     from textureade.manifests import find_manifest
+    from textureade.yamlfile import read_yaml_mapping
 
     path = None if "/" in name else find_manifest("describers", f"{name}.yaml")
     if path is None:
         return None
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict) or not data.get("model"):
+    data = read_yaml_mapping(path, "describer manifest")
+    if not data.get("model"):
         raise UserError(f"describer manifest {path} must map 'model' to a hub id; fix the file")
     return data
 
