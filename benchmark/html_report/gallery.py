@@ -84,14 +84,12 @@ def read_prediction(
 def matching(pred: np.ndarray, gt: np.ndarray, scoring: dict[str, Any]) -> list[tuple[int, int, float]]:
     """The scorer's Hungarian pairs as (GT id, predicted id, IoU over the scoring domain)."""
     from benchmark.metrics import partition_stats
+    from benchmark.metrics.contingency import build_domain
 
     opts = {k: v for k, v in scoring.items() if k != "n_pred"}
     pairs = partition_stats(pred, gt, **opts).assignment
-    domain = np.ones(gt.shape, bool)
-    if opts.get("gt_zero", "void") == "void":
-        domain &= gt != 0
-    if opts.get("ignore_index") is not None:
-        domain &= gt != opts["ignore_index"]
+    outside = build_domain(pred, gt, opts.get("ignore_index"), opts.get("gt_zero", "void")).outside
+    domain = np.ones(gt.shape, bool) if outside is None else ~outside
     out = []
     for g, p in pairs:
         a, b = (gt == g) & domain, (pred == p) & domain
