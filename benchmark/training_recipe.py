@@ -10,9 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from textureade.errors import UserError, first_line
+from textureade.errors import UserError
+from textureade.yamlfile import read_yaml_mapping
 
 
 def _merge(base: dict, over: dict, where: str) -> dict:
@@ -31,16 +30,10 @@ def load_recipe(method: str, config: str | Path | None = None) -> dict[str, Any]
     path = find_manifest("train", f"{method}.yaml")
     if path is None:
         raise UserError(f"method {method!r} has no training recipe (manifests/train/{method}.yaml)")
-    recipe = yaml.safe_load(path.read_text())
+    recipe = read_yaml_mapping(path, "training recipe")
     if config is not None:
         p = Path(config).expanduser()
         if not p.is_file():
             raise UserError(f"--config: no file at {p}")
-        try:
-            over = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise UserError(f"--config {p}: not YAML ({first_line(exc)})") from None
-        if not isinstance(over, dict):
-            raise UserError(f"--config {p}: expected a mapping of recipe sections")
-        recipe = _merge(recipe, over, str(p))
+        recipe = _merge(recipe, read_yaml_mapping(p, "--config"), str(p))
     return recipe

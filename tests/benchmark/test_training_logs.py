@@ -67,5 +67,11 @@ def test_recipe_is_the_manifest_with_the_config_on_top_and_a_typo_is_one_line(tm
     with pytest.raises(UserError, match=r"unknown recipe key 'epoch'") as err:
         load_recipe("detecture", tmp_path / "typo.yaml")
     assert "\n" not in str(err.value)
+    (tmp_path / "bad.yaml").write_text("training: {epochs: 3\n")
+    with pytest.raises(UserError, match=r"^--config .*bad.yaml is not valid YAML \(.*\); fix the file$"):
+        load_recipe("detecture", tmp_path / "bad.yaml")
+    (tmp_path / "list.yaml").write_text("- training\n")
+    with pytest.raises(UserError, match="list.yaml must hold a mapping of keys to values"):
+        load_recipe("detecture", tmp_path / "list.yaml")
     with pytest.raises(UserError, match="has no training recipe"):
         load_recipe("no-such-method")
