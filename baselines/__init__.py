@@ -16,6 +16,8 @@ Shared helper modules (used by several methods, owned by none):
 
 - ``_clip.py``: loading a transformers CLIP, the MaskCLIP / SCLIP / ClearCLIP last block, dense
   patch features, text embeddings, sliding-window scoring, the descriptions check.
+- ``_clip_blocks.py``: the OpenAI-CLIP block of official checkpoints (key/shape layout and the
+  conversion to a transformers ``CLIPEncoderLayer``), shared by ``code_arch`` and ``lseg_arch``.
 - ``_sam3.py``: ``Sam3Grounder`` (SAM 3 loaded once; multiplexed, joint and proposal grounding),
   ``stack_scores``, ``torchvision_reason``.
 - ``_vlm_sam3.py``: the training-free VLM -> SAM 3 pipeline (``VlmSam3Pipeline``, ``ChatVlm``) that
@@ -26,7 +28,8 @@ Shared helper modules (used by several methods, owned by none):
   checkpoints without running their pickled code).
 
 Architecture modules (our model code for published checkpoints, with the strict key/shape layout
-of the official files): ``code_arch.py``, ``lseg_arch.py``, ``detecture_arch.py``.
+of the official files): ``code_arch.py``, ``lseg_arch.py``, ``detecture_arch.py``. An architecture
+module never imports another one: what they share lives in a helper module.
 
 Training (`bench train`, :mod:`benchmark.training`): ``detecture_train.py`` is the trainer that
 ``manifests/train/detecture.yaml`` names (model build, stages, loss, checkpoints in the published

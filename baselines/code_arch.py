@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from baselines._clip_blocks import openai_block_layout, openai_block_to_hf
 from textureade.errors import UserError
 
 
@@ -50,25 +51,6 @@ TRAINING_ONLY = (
     "tclf_loss.",
     "hcl_loss.",
 )
-
-
-def openai_block_layout(prefix: str, w: int) -> dict[str, tuple[int, ...]]:
-    """An OpenAI-CLIP ResidualAttentionBlock's keys (nn.MultiheadAttention + c_fc/c_proj MLP)."""
-    shapes = {
-        "attn.in_proj_weight": (3 * w, w),
-        "attn.in_proj_bias": (3 * w,),
-        "attn.out_proj.weight": (w, w),
-        "attn.out_proj.bias": (w,),
-        "ln_1.weight": (w,),
-        "ln_1.bias": (w,),
-        "mlp.c_fc.weight": (4 * w, w),
-        "mlp.c_fc.bias": (4 * w,),
-        "mlp.c_proj.weight": (w, 4 * w),
-        "mlp.c_proj.bias": (w,),
-        "ln_2.weight": (w,),
-        "ln_2.bias": (w,),
-    }
-    return {prefix + k: v for k, v in shapes.items()}
 
 
 def _text_tower(prefix: str, c: CoDeConfig) -> dict[str, tuple[int, ...]]:
@@ -156,24 +138,6 @@ def infer_config(sd: dict[str, Any], vision_heads: int, text_heads: int) -> CoDe
         n_ctx=ctx.shape[0],
         decoder_layers=count("masker.image_encoder.decoder.decoder.net."),
     )
-
-
-def openai_block_to_hf(src: dict[str, Any], prefix: str, dst: str, out: dict[str, Any]) -> None:
-    """OpenAI block keys under ``prefix`` -> transformers CLIPEncoderLayer keys under ``dst``."""
-    q, k, v = src[prefix + "attn.in_proj_weight"].chunk(3, dim=0)
-    qb, kb, vb = src[prefix + "attn.in_proj_bias"].chunk(3, dim=0)
-    for name, wt, b in (("q", q, qb), ("k", k, kb), ("v", v, vb)):
-        out[f"{dst}self_attn.{name}_proj.weight"], out[f"{dst}self_attn.{name}_proj.bias"] = wt, b
-    pairs = {
-        "attn.out_proj": "self_attn.out_proj",
-        "ln_1": "layer_norm1",
-        "ln_2": "layer_norm2",
-        "mlp.c_fc": "mlp.fc1",
-        "mlp.c_proj": "mlp.fc2",
-    }
-    for a, b in pairs.items():
-        for t in ("weight", "bias"):
-            out[f"{dst}{b}.{t}"] = src[f"{prefix}{a}.{t}"]
 
 
 def convert_official(sd: dict[str, Any], c: CoDeConfig) -> dict[str, Any]:

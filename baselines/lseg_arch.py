@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from baselines._clip_blocks import openai_block_layout, openai_block_to_hf
+
 LOGIT_SCALE = 1.0 / 0.07  # exp(log(1 / 0.07)); a plain tensor in LSeg, not in the state dict
 
 
@@ -103,8 +105,6 @@ def image_layout(c: LSegConfig = VIT_L16) -> dict[str, tuple[int, ...]]:
 
 def text_layout(c: LSegConfig = VIT_L16) -> dict[str, tuple[int, ...]]:
     """Key -> shape of the OpenAI CLIP text tower under ``clip_pretrained.`` (no ``net.`` prefix)."""
-    from baselines.code_arch import openai_block_layout
-
     t, p = c.text_width, "clip_pretrained."
     out = {p + "token_embedding.weight": (c.vocab, t), p + "positional_embedding": (c.context, t)}
     for i in range(c.text_layers):
@@ -120,8 +120,6 @@ def official_layout(c: LSegConfig = VIT_L16) -> dict[str, tuple[int, ...]]:
 
 def convert_official(sd: dict[str, Any], c: LSegConfig) -> dict[str, Any]:
     """Official ``state_dict`` -> our LSegNet keys (image side: prefix dropped; text: to transformers)."""
-    from baselines.code_arch import openai_block_to_hf
-
     out = {k: sd["net." + k] for k in image_layout(c)}
     p, t = "net.clip_pretrained.", "text."
     out[t + "text_model.embeddings.token_embedding.weight"] = sd[p + "token_embedding.weight"]

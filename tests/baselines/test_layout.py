@@ -42,6 +42,15 @@ def test_no_method_file_imports_another_method_file():
         )
 
 
+def test_no_architecture_module_imports_another():
+    """``*_arch.py`` hold one method's model code each; what two of them share lives in ``_*.py``."""
+    archs = {f"baselines.{p.stem}" for p in BASELINES.glob("*_arch.py")}
+    assert {"baselines.code_arch", "baselines.lseg_arch", "baselines.detecture_arch"} <= archs
+    for module in sorted(archs):
+        others = (_imported_modules(BASELINES / f"{module.split('.')[1]}.py") & archs) - {module}
+        assert not others, f"{module} imports {sorted(others)}; move the shared code to baselines/_*.py"
+
+
 def test_no_method_checks_hub_weights_itself():
     """The weights check is benchmark.weights, driven by the manifests; no baseline repeats it."""
     for path in sorted(BASELINES.rglob("*.py")):
