@@ -13,7 +13,7 @@
   leaderboard and report.
 """
 
-from benchmark.metrics.aggregate import MeanAccumulator, PartitionAccumulator, bootstrap_ci
+from benchmark.metrics.aggregate import PartitionAccumulator, bootstrap_ci
 from benchmark.metrics.contingency import (
     adjusted_rand_index,
     ari_from_table,
@@ -56,7 +56,6 @@ __all__ = [
     "METRIC_KEYS",
     "SCORE_KEYS",
     "IoUMetricAccumulator",
-    "MeanAccumulator",
     "PartitionAccumulator",
     "PartitionStats",
     "adjusted_rand_index",

@@ -10,30 +10,16 @@ Memory is constant in the number of images: only sums and counts are kept.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from benchmark.metrics.boundary import f_from_counts
 from benchmark.metrics.partition import METRIC_KEYS, PartitionStats
 
-_SUM_FIELDS = (
-    "matched_iou_sum",
-    "n_matched",
-    "max_gp",
-    "covering_num",
-    "covering_den",
-    "correct",
-    "n_pixels",
-    "bf_fg_match",
-    "bf_n_fg",
-    "bf_gt_match",
-    "bf_n_gt",
-    "biou_inter",
-    "biou_union",
-)
+#: The summed fields of :class:`PartitionStats`: all but the per-image scores and assignment.
+_SUM_FIELDS = tuple(f.name for f in fields(PartitionStats) if f.name not in ("scores", "assignment"))
 
 
 def _ratio(num: float, den: float) -> float:
@@ -90,24 +76,6 @@ class PartitionAccumulator:
         )
         out["pooled_boundary_iou"] = _ratio(p["biou_inter"], p["biou_union"])
         return out
-
-
-@dataclass
-class MeanAccumulator:
-    """Running sum and count per key (constant memory); ``mean()`` -> {key: mean}."""
-
-    sums: dict[str, float] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def add(self, values: dict[str, float]) -> None:
-        for k, v in values.items():
-            if v is None or (isinstance(v, float) and math.isnan(v)):
-                continue
-            self.sums[k] = self.sums.get(k, 0.0) + float(v)
-            self.counts[k] = self.counts.get(k, 0) + 1
-
-    def mean(self) -> dict[str, float]:
-        return {k: self.sums[k] / self.counts[k] for k in self.sums}
 
 
 def bootstrap_ci(

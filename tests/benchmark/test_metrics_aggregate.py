@@ -9,7 +9,6 @@ import pytest
 
 from benchmark.metrics import (
     METRIC_KEYS,
-    MeanAccumulator,
     PartitionAccumulator,
     bootstrap_ci,
     partition_stats,
@@ -80,10 +79,3 @@ def test_partition_accumulator_pooled_and_means():
     )
     assert res["pooled_pixel_acc_matched"] == pytest.approx(sum(s.correct for s in stats) / (5 * 180 + 4))
     assert 0 <= res["pooled_boundary_f"] <= 1 and 0 <= res["pooled_boundary_iou"] <= 1
-
-
-def test_mean_accumulator_skips_nan():
-    m = MeanAccumulator()
-    m.add({"a": 1.0, "b": float("nan")})
-    m.add({"a": 3.0, "b": 2.0})
-    assert m.mean() == {"a": 2.0, "b": 2.0}
