@@ -118,6 +118,7 @@ def _echo_text_model(text_model) -> None:
                    "'none' = off (default: $TEXTUREADE_TEXT_MODEL, else all-minilm-l6-v2).")  # fmt: skip
 def score_cmd(dataset, predictions, out_dir, name, channels, strict, text_model) -> None:
     """Score predicted label maps (0 = unassigned) against DATASET: records.parquet + summary.json."""
+    from benchmark.datasets.handle import N_LISTED
     from benchmark.score import score_folder
 
     s = score_folder(dataset, predictions, out_dir, name=name, channels=channels, text_model=text_model)
@@ -130,7 +131,7 @@ def score_cmd(dataset, predictions, out_dir, name, channels, strict, text_model)
         click.echo(
             f"  {key:<18} {m['mean']:.4f}  [{lo:.4f}, {hi:.4f}]{'' if m['higher_is_better'] else '  (lower is better)'}"
         )
-    for f in s["failures"][:20]:
+    for f in s["failures"][:N_LISTED]:
         click.echo(f"  failed {f['id']}: {f['reason']}")
     _echo_text_model(s.get("text_model"))
     if strict and s["n_failed"]:

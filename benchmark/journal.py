@@ -20,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from benchmark.datasets.handle import N_LISTED
 from benchmark.records import RecordRow, schema
 from textureade.errors import UserError
 from textureade.fileio import JsonlLog, atomic_path
@@ -60,7 +61,7 @@ class Journal:
 
 @dataclass
 class Finalized:
-    """What finalisation wrote: rows, ok, failed and the first 20 (id, reason) failures."""
+    """What finalisation wrote: rows, ok, failed and the first N_LISTED (id, reason) failures."""
 
     rows: int = 0
     ok: int = 0
@@ -90,7 +91,7 @@ def finalize(journal: Journal, out_path: Path, limit: int | None = None) -> Fina
                 stats.rows += 1
                 if row.status == "failed":
                     stats.failed += 1
-                    if len(stats.failures) < 20:
+                    if len(stats.failures) < N_LISTED:
                         stats.failures.append((row.id, str(row.reason)))
                 else:
                     stats.ok += 1

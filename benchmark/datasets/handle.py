@@ -17,6 +17,9 @@ from textureade.errors import safe_text
 from textureade.types import Sample
 
 FORMS = ("detecture", "textureade", "python")
+#: How many (id, reason) examples a report lists: the reader's rejected and warned samples here, a
+#: run's failures (benchmark.journal) and those `bench score` prints; the counts are always complete.
+N_LISTED = 20
 
 
 @dataclass
@@ -47,10 +50,10 @@ class DatasetHandle:
     verify: bool = True
     skip_bad_shards: bool = False
     strict: bool = False
-    #: samples the reader skipped (unreadable image/mask...): a count and the first 20 (id, reason)
+    #: samples the reader skipped (unreadable image/mask...): a count and the first N_LISTED (id, reason)
     n_rejected: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)
-    #: samples kept with a warning (e.g. a non-binary mask, thresholded): counts by kind, first 20
+    #: samples kept with a warning (e.g. a non-binary mask, thresholded): counts by kind, first N_LISTED
     warnings: dict[str, int] = field(default_factory=dict)
     warned: list[tuple[str, str]] = field(default_factory=list)
     #: shards left out under skip_bad_shards: (path, reason)
@@ -62,13 +65,13 @@ class DatasetHandle:
     def on_reject(self, sample_id: str, reason: str) -> None:
         """Count a sample the reader could not read (kept out of the records, reported in run.json)."""
         self.n_rejected += 1
-        if len(self.rejected) < 20:
+        if len(self.rejected) < N_LISTED:
             self.rejected.append((safe_text(sample_id), safe_text(reason)))
 
     def on_warning(self, sample_id: str, kind: str, message: str) -> None:
         """Count a sample kept with a warning (reported in run.json under reader_warnings)."""
         self.warnings[kind] = self.warnings.get(kind, 0) + 1
-        if len(self.warned) < 20:
+        if len(self.warned) < N_LISTED:
             self.warned.append((safe_text(sample_id), safe_text(message)))
 
     def on_skipped_shard(self, path: str, reason: str) -> None:
