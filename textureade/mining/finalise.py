@@ -18,7 +18,7 @@ from textureade.config import MiningConfig
 from textureade.describe.base import RegionInfo
 from textureade.mining.class_types import primary_name
 from textureade.mining.segments import SegmentMap
-from textureade.mining.types import AcceptedSplit, MiningSkip
+from textureade.mining.types import AcceptedSplit, MiningSkip, r4
 from textureade.types import Scene
 
 
@@ -101,7 +101,6 @@ def full_size_regions(
         cuts.append((sp.new, box, half))
     counts = np.bincount(owner, weights=area, minlength=size).astype(np.int64)
     order = sorted((g for g in range(1, counts.size) if counts[g] > 0), key=lambda g: (-counts[g], g))
-    r4 = _r4
     dropped = [
         {"group": int(g), "area_frac": r4(counts[g] / n), "why": "under min_region_frac"}
         for g in order
@@ -168,7 +167,3 @@ def full_size_regions(
     prov["regions"] = regions_prov
     prov["coverage"] = r4(coverage)
     return label_map.astype(np.int32, copy=False), infos, prov
-
-
-def _r4(x: float) -> float:
-    return round(float(x), 4)

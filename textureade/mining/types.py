@@ -38,7 +38,8 @@ class RegionSet:
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
-def _r4(x: float) -> float:
+def r4(x: float) -> float:
+    """A provenance number as a Python float rounded to 4 decimals (the mining logs' precision)."""
     return round(float(x), 4)
 
 
@@ -66,13 +67,13 @@ class SplitTest:
     def log(self, names: list[str], new: int | None = None) -> dict[str, Any]:
         """The provenance entry (``new``: the id of the group the half became, when accepted)."""
         if self.J is None:
-            return {"group": self.group, "valley": _r4(self.valley), "why": "no valley", "names": names}
+            return {"group": self.group, "valley": r4(self.valley), "why": "no valley", "names": names}
         entry: dict[str, Any] = {
             "group": self.group,
-            "J": _r4(self.J),
-            "fractions": [_r4(f) for f in self.fractions or ()],
-            "coherence": [_r4(c) for c in self.coherence or ()],
-            "valley": _r4(self.valley),
+            "J": r4(self.J),
+            "fractions": [r4(f) for f in self.fractions or ()],
+            "coherence": [r4(c) for c in self.coherence or ()],
+            "valley": r4(self.valley),
         }
         if new is not None:
             entry["new"] = new
