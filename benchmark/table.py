@@ -171,24 +171,14 @@ def _is_ours(info: RunInfo) -> bool:
     return str(provenance.get("design", "")).lower() == "ours"
 
 
-def _dataset_aliases(datasets: list[str]) -> dict[str, str]:
+def _dataset_aliases(datasets: list[str], to_ours: dict[str, str]) -> dict[str, str]:
     """Lower-cased names a run's dataset may carry -> the suite's name: the suite's own names and
-    the published release's folder names (a run on ``--dataset ~/data/RWTD`` is named ``RWTD``)."""
-    import yaml
-
-    from textureade.manifests import find_manifest
-
+    the published release's folder names (``to_ours``: a run on ``--dataset ~/data/RWTD`` is named
+    ``RWTD``)."""
     aliases = {d.lower(): d for d in datasets}
-    path = find_manifest("published", "detecture.yaml")
-    if path is not None:
-        try:
-            for pub, entry in (
-                yaml.safe_load(path.read_text(encoding="utf-8")).get("datasets") or {}
-            ).items():
-                if entry.get("ours") in datasets:
-                    aliases.setdefault(str(pub).lower(), entry["ours"])
-        except (OSError, AttributeError, yaml.YAMLError):
-            pass  # aliases are a convenience; the published loader reports a broken file
+    for pub, ours in to_ours.items():
+        if ours in datasets:
+            aliases.setdefault(str(pub).lower(), ours)
     return aliases
 
 
@@ -203,10 +193,19 @@ def build_table(
     """The paper's table from the runs under ``paths`` (see the module docstring). UserError when
     no run covers a dataset of the suite, or two runs fill the same cell."""
     from benchmark.suites import get_suite
+    from textureade.manifests import find_manifest, manifest_file
 
     the_suite = get_suite(suite)
     datasets = list(the_suite.datasets)
-    aliases = _dataset_aliases(datasets)
+    # the published manifest, read once: its dataset names (aliases) and, with ``published``, its
+    # tables; a missing one (a $TEXTUREADE_MANIFESTS without it) is an error only for ``published``
+    pub_path = (
+        manifest_file("published", "detecture.yaml")
+        if published
+        else find_manifest("published", "detecture.yaml")
+    )
+    pub_data = _read_published(pub_path) if pub_path else {}
+    aliases = _dataset_aliases(datasets, _published_to_ours(pub_path, pub_data) if pub_path else {})
     cells: dict[tuple[RowKey, str], Cell] = {}
     ours: set[RowKey] = set()
     by_regions: list[RegionBreakdown] = []
@@ -267,7 +266,7 @@ def build_table(
         cells=cells,
         by_regions=by_regions,
         pred_k=pred_k,
-        published=load_published(datasets) if published else [],
+        published=_published_tables(pub_path, pub_data, datasets) if pub_path and published else [],
         skipped=skipped,
     )
 
@@ -275,14 +274,35 @@ def build_table(
 def load_published(datasets: list[str] | None = None, name: str = "detecture") -> list[PublishedTable]:
     """Every table of ``manifests/published/<name>.yaml``, dataset names mapped to ours (columns
     kept in the order of ``datasets`` when given, a dataset we lack dropped)."""
-    import yaml
-
     from textureade.manifests import manifest_file
 
     path = manifest_file("published", f"{name}.yaml")
+    return _published_tables(path, _read_published(path), datasets)
+
+
+def _read_published(path: Path) -> dict[str, Any]:
+    """The mapping of a published manifest; a one-line UserError when it is not a YAML mapping."""
+    from textureade.yamlfile import read_yaml_mapping
+
+    return read_yaml_mapping(path, "published-results manifest")
+
+
+def _not_published(path: Path, exc: Exception) -> UserError:
+    return UserError(f"{path} is not a published-results manifest: {type(exc).__name__}: {exc}")
+
+
+def _published_to_ours(path: Path, data: dict[str, Any]) -> dict[str, str]:
+    """The release's dataset names -> ours (``datasets:`` of the published manifest)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        to_ours = {pub: entry["ours"] for pub, entry in data["datasets"].items()}
+        return {pub: entry["ours"] for pub, entry in data["datasets"].items()}
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise _not_published(path, exc) from None
+
+
+def _published_tables(path: Path, data: dict[str, Any], datasets: list[str] | None) -> list[PublishedTable]:
+    """The tables of a published manifest (see :func:`load_published`)."""
+    to_ours = _published_to_ours(path, data)
+    try:
         method_ours = {pub: entry.get("ours") for pub, entry in data["methods"].items()}
         tables = []
         for t in data["tables"]:
@@ -301,8 +321,8 @@ def load_published(datasets: list[str] | None = None, name: str = "detecture") -
                     ours={m: method_ours.get(m) for m in rows},
                 )
             )
-    except (KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
-        raise UserError(f"{path} is not a published-results manifest: {type(exc).__name__}: {exc}") from None
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise _not_published(path, exc) from None
     return tables
 
 

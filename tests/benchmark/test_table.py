@@ -198,3 +198,18 @@ def test_cells_off_the_suites_setting_are_marked(results):
     assert "| k3 | " in md and " * |" in md and "k3 on rwtd: K 3 (suite: 2)" in md
     k3_row = next(line for line in to_latex(t).splitlines() if line.startswith("k3 &"))
     assert k3_row.split(" & ")[2].endswith("$^*$")  # rwtd's ARI cell, the last of its group
+
+
+def test_a_broken_published_manifest_is_one_line_also_without_published(results, tmp_path, monkeypatch):
+    # read once for the dataset aliases and the published tables: one error policy for both
+    (tmp_path / "published").mkdir()
+    broken = tmp_path / "published" / "detecture.yaml"
+    monkeypatch.setenv("TEXTUREADE_EXTRA_MANIFESTS", str(tmp_path))
+    broken.write_text("datasets: {RWTD: [\n")
+    with pytest.raises(
+        UserError, match=r"^published-results manifest .* is not valid YAML .*; fix the file$"
+    ):
+        build_table([results], "detecture", n_boot=50)
+    broken.write_text("datasets: [RWTD]\n")
+    with pytest.raises(UserError, match="is not a published-results manifest: AttributeError"):
+        build_table([results], "detecture", published=True, n_boot=50)
