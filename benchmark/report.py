@@ -16,10 +16,7 @@ from benchmark.metrics import higher_is_better
 from textureade.errors import UserError
 from textureade.fileio import atomic_path, atomic_write
 from textureade.manifests import origin_of
-
-
-def _fmt(x: float, digits: int = 3) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+from textureade.preview.render import fmt
 
 
 def _flag(value: object) -> bool:
@@ -40,8 +37,8 @@ def to_markdown(df: pd.DataFrame, metrics: list[str] | None = None) -> str:
         name += "" if r.get("complete", True) else " (partial)"
         protocol = str(r["protocol"]) + (f" {ORACLE_TAG}" if _flag(r.get("oracle")) else "")
         cells = [name, str(r["dataset"]), protocol, k]
-        cells += [f"{_fmt(r[m])} [{_fmt(r[f'{m}_lo'])}, {_fmt(r[f'{m}_hi'])}]" for m in metrics]
-        cells += [str(int(r["n_ok"])), str(int(r["n_failed"])), _fmt(r["images_per_s"], 2)]
+        cells += [f"{fmt(r[m])} [{fmt(r[f'{m}_lo'])}, {fmt(r[f'{m}_hi'])}]" for m in metrics]
+        cells += [str(int(r["n_ok"])), str(int(r["n_failed"])), fmt(r["images_per_s"], 2)]
         cells += [str(r.get("git_hash", "")), str(r.get("dataset_fingerprint", ""))[:19]]
         cells += ["yes" if r.get("reimplementation") else "no"]
         lines.append("| " + " | ".join(cells) + " |")

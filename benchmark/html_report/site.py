@@ -28,7 +28,7 @@ from benchmark.html_report.runs import RunView, load_runs
 from benchmark.metrics import higher_is_better
 from textureade.errors import UserError
 from textureade.fileio import atomic_write
-from textureade.preview.render import copy_assets, data_script, esc, page, sync_written
+from textureade.preview.render import copy_assets, data_script, esc, fmt, page, sync_written
 
 
 @dataclass
@@ -42,14 +42,6 @@ class ReportSummary:
     thumbs_written: int
     comparisons: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-
-def _fmt(x: Any, digits: int = 4) -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return "n/a"
-    return "n/a" if math.isnan(v) else f"{v:.{digits}f}"
 
 
 def _v(x: Any) -> str:
@@ -80,12 +72,12 @@ def leaderboard_table(df: pd.DataFrame, views: dict[str, RunView]) -> str:
             f"<td>{esc(k)}</td>",
         ]
         for m in metrics:
-            ci = f"[{_fmt(r[f'{m}_lo'])}, {_fmt(r[f'{m}_hi'])}]"
+            ci = f"[{fmt(r[f'{m}_lo'], 4)}, {fmt(r[f'{m}_hi'], 4)}]"
             cells.append(
-                f'<td class="num" data-v="{_v(r[m])}">{_fmt(r[m])} <span class="ci">{ci}</span></td>'
+                f'<td class="num" data-v="{_v(r[m])}">{fmt(r[m], 4)} <span class="ci">{ci}</span></td>'
             )
         for col, digits in (("n_ok", 0), ("n_failed", 0), ("images_per_s", 2)):
-            cells.append(f'<td class="num" data-v="{_v(r[col])}">{_fmt(r[col], digits)}</td>')
+            cells.append(f'<td class="num" data-v="{_v(r[col])}">{fmt(r[col], digits)}</td>')
         prov = [
             ("git", r.get("git_hash")),
             ("weights", r.get("weights") or "none"),

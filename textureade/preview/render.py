@@ -15,6 +15,7 @@ import colorsys
 import hashlib
 import html
 import json
+import math
 import os
 import shutil
 from pathlib import Path
@@ -115,6 +116,16 @@ def sync_written(n_written: int) -> None:
 def esc(x: Any) -> str:
     """HTML-escaped text of ``x``."""
     return html.escape("" if x is None else str(x), quote=True)
+
+
+def fmt(x: Any, digits: int = 3) -> str:
+    """``x`` as a number with ``digits`` decimals, or "n/a" for None, NaN or a non-number (the tables
+    of the dataset preview and of `bench report`, Markdown and HTML)."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return "n/a"
+    return "n/a" if math.isnan(v) else f"{v:.{digits}f}"
 
 
 def copy_assets(out: Path) -> None:

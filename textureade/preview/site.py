@@ -25,6 +25,7 @@ from textureade.preview.render import (
     copy_assets,
     data_script,
     esc,
+    fmt,
     hex_colour,
     overlay,
     page,
@@ -47,10 +48,6 @@ class PreviewSummary:
     n_samples: int
     thumbs_written: int
     stats: DatasetStats
-
-
-def _fmt(x: float | None, digits: int = 3) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
 def _num(x: float | None) -> float | None:
@@ -91,8 +88,8 @@ def sample_item(sample: Sample, summary: SampleSummary, imgs: list[list[Any]]) -
         ["split / size", f"{summary.split}, {summary.width}x{summary.height}"],
         ["merges / splits / dropped", " / ".join("?" if v is None else str(v) for v in (summary.merges, summary.splits, summary.dropped))],
         ["describer", f"{summary.describer or 'unknown'}; {summary.fallback_regions} regions by the fallback"],
-        ["spread (mined / class)", f"{_fmt(m.spread)} / {_fmt(b.spread) if b else 'n/a'} (lower = more homogeneous)"],
-        ["separability (mined / class)", f"{_fmt(m.separability)} / {_fmt(b.separability) if b else 'n/a'} (higher = better separated)"],
+        ["spread (mined / class)", f"{fmt(m.spread)} / {fmt(b.spread) if b else 'n/a'} (lower = more homogeneous)"],
+        ["separability (mined / class)", f"{fmt(m.separability)} / {fmt(b.separability) if b else 'n/a'} (higher = better separated)"],
     ]  # fmt: skip
     return {
         "id": sample.id,
@@ -195,14 +192,14 @@ def _table(head: list[str], rows: list[list[Any]], sortable: bool = False) -> st
 def index_html(stats: DatasetStats, plots: list[tuple[str, str]]) -> str:
     q = stats.quality
     qrows = [
-        [kind, _fmt(s.spread), s.n_spread, _fmt(s.separability), s.n_separability] for kind, s in q.items()
+        [kind, fmt(s.spread), s.n_spread, fmt(s.separability), s.n_separability] for kind, s in q.items()
     ]
     shares = ""
     if stats.baseline == "class":
         shares = (
             f"<p>In {stats.n_class_differs} samples the class regions differ from the mined ones; of those, "
-            f"the mined regions are more homogeneous in a share of {_fmt(stats.mined_more_homogeneous, 2)} "
-            f"and better separated in {_fmt(stats.mined_better_separated, 2)}.</p>"
+            f"the mined regions are more homogeneous in a share of {fmt(stats.mined_more_homogeneous, 2)} "
+            f"and better separated in {fmt(stats.mined_better_separated, 2)}.</p>"
         )
     body = [
         f"<h1>TextureADE preview: {esc(stats.path)}</h1>",
