@@ -5,6 +5,11 @@ IoU_c = sum I_c / sum U_c, mIoU = nanmean over classes (a class with union 0 is 
 Acc_c = sum I_c / sum L_c, mAcc = nanmean, aAcc = sum I / sum L. This is NOT the mean of
 per-image mIoUs (torchmetrics' ``segmentation.MeanIoU`` averages per sample). Values are
 fractions in [0, 1] (mmseg prints them x100, rounded to 2 decimals).
+
+No `bench` command calls this module: the benchmark scores class-free partitions
+(:mod:`benchmark.metrics.partition`). It is kept as a checked reference of the class-indexed
+ADE-150 metric, for comparing a semantic model's maps with mmseg's published numbers;
+``tests/benchmark/test_metrics_semantic.py`` pins it to mmseg's rules.
 """
 
 from __future__ import annotations
