@@ -73,6 +73,7 @@ from benchmark.runinfo import (
 )  # fmt: skip
 from benchmark.suites import get_suite
 from textureade.errors import UserError, first_line
+from textureade.executors import ray_init
 from textureade.fileio import atomic_write
 from textureade.text_model import locate_text_model
 
@@ -275,6 +276,8 @@ def run(config: RunConfig) -> RunSummary:
         method=spec.name, params=jsonable(params), dataset_fingerprint=handle.fingerprint, protocol=proto,
         k=k, scoring=jsonable(handle.scoring),
     )  # fmt: skip
+    if config.executor == "ray":  # joined before --out is touched (see textureade.executors.ray_init)
+        ray_init(config.ray_address)
     with locked_out(config.out) as out:  # type: ignore[arg-type]
         journal = Journal(out / "records.jsonl")
         n_done = len(journal)

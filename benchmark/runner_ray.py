@@ -87,9 +87,9 @@ class RayEvaluator:
         self, spec: MethodSpec, options: dict[str, Any], config: RunConfig, predict: Callable[..., Any],
         score: Callable[..., RecordRow],
     ) -> None:  # fmt: skip
+        ray_init(config.ray_address)  # first: a one-line UserError when Ray is missing
         import ray
 
-        ray_init(config.ray_address)
         self.info = ray_info(config.ray_address)
         gpus = default_num_gpus(config.num_gpus, bool(spec.weights), self.info)
         n = actor_count(config.actors, gpus, self.info)

@@ -177,12 +177,17 @@ def ordered(
 
 
 def ray_init(address: str | None) -> None:
-    """Connect to the Ray cluster at ``address`` or start a local instance (None); reuse an
-    initialised one. UserError (one line) when Ray is missing or the address cannot be joined."""
+    """Connect to the Ray cluster at ``address``, or start a new local instance (None: never a
+    cluster that happens to run on this machine); reuse one already initialised in this process.
+    UserError (one line) when Ray is missing or the address cannot be joined. Callers run it before
+    they touch ``--out``, so a cluster that cannot be joined leaves no folder behind."""
     try:
         import ray
     except ImportError:
-        raise UserError("--executor ray needs Ray: pip install 'textureade[ray]'") from None
+        raise UserError(
+            "--executor ray needs Ray: install this project with its ray extra "
+            "(pip install -c constraints.txt '.[ray]')"
+        ) from None
     if ray.is_initialized():
         return
     options: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
@@ -190,12 +195,18 @@ def ray_init(address: str | None) -> None:
         _probe(address)
         options["address"] = address
     else:
-        options["include_dashboard"] = False
+        options.update(address="local", include_dashboard=False)
     try:
         ray.init(**options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
+        hint = (
+            "; if its head says 'Token authentication is enabled', set RAY_AUTH_MODE=token and its "
+            "token (RAY_AUTH_TOKEN, or ~/.ray/auth_token) here as on every node"
+            if address
+            else ""
+        )
         raise UserError(
-            f"cannot join the Ray cluster at {address or 'a new local instance'}: {first_line(exc)}"
+            f"cannot join the Ray cluster at {address or 'a new local instance'}: {first_line(exc)}{hint}"
         ) from None
 
 

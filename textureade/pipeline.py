@@ -30,7 +30,7 @@ from typing import Any
 
 from textureade.config import BuildConfig
 from textureade.errors import UserError, first_line
-from textureade.executors import LocalChunks
+from textureade.executors import LocalChunks, ray_init
 from textureade.fileio import atomic_write
 from textureade.journal import Journal
 from textureade.mining.item import ItemResult, finish_sample, mine_item
@@ -251,6 +251,8 @@ def build(config: BuildConfig) -> BuildReport:
         "items": len(refs),
         "chunk_size": config.chunk_size,
     }
+    if config.executor == "ray":  # joined before --out is touched: a cluster that cannot be joined
+        ray_init(config.ray_address)  # leaves no folder behind
     try:
         journal, resumed = _prepare_out(out, header)
     except FileExistsError:

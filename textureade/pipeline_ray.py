@@ -101,9 +101,9 @@ class RayChunks:
         self, config: BuildConfig, chunks: list[list[Any]], todo: list[int], bar: Any,
         process_chunk: Callable[..., list[ItemResult]], make_describer: Callable, describe: Callable,
     ) -> None:  # fmt: skip
+        ray_init(config.ray_address)  # first: a one-line UserError when Ray is missing
         import ray
 
-        ray_init(config.ray_address)
         self.config, self.chunks, self.todo, self.bar = config, chunks, todo, bar
         self.info = ray_info(config.ray_address)
         self.actors: list[Any] = []

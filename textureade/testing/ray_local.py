@@ -29,6 +29,7 @@ def local_ray(num_cpus: int = 2, kill_dir: str | Path | None = None) -> Iterator
     if kill_dir is not None:
         os.environ[KILL_DIR_ENV] = str(kill_dir)
     ray.init(
+        address="local",  # a new instance, whatever cluster runs on this machine
         num_cpus=num_cpus,
         num_gpus=0,
         include_dashboard=False,
