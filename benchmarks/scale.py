@@ -194,8 +194,8 @@ def model(name: str, pipes: dict[str, float], startup: float) -> None:
     fixed = max(pipes["driver"], pipes["fs"])
     per_gpu = max(pipes["gpu"], pipes["cpu"])
     if fixed > 0:
-        which = "driver's commits" if pipes["driver"] >= pipes["fs"] else "shared file system"
-        print(f"  beyond ~{per_gpu / fixed:,.0f} GPUs the {which} bind: more GPUs no longer shorten the run")
+        which = "driver's commits bind" if pipes["driver"] >= pipes["fs"] else "shared file system binds"
+        print(f"  beyond ~{per_gpu / fixed:,.0f} GPUs the {which}: more GPUs no longer shorten the run")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -203,8 +203,13 @@ def main(argv: list[str] | None = None) -> int:
     from textureade.mosaic import make_mosaics
     from textureade.testing.synthetic_ade import write_synthetic_ade
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("path", nargs="?", default=None)
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    ap.add_argument(
+        "path", nargs="?", default=None,
+        help="an ADE20K folder (default: the genuine samples in ../shared, else a synthetic folder)",
+    )  # fmt: skip
     ap.add_argument("--limit", type=int, default=12, help="input images measured and built")
     ap.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray instance")
     ap.add_argument("--vlm-s", type=float, default=6.0, help="GPU s per image, VLM describer")

@@ -21,8 +21,11 @@ def test_raycluster_example_matches_the_pins():
     gpu_groups = 0
     for group in groups:
         (container,) = group["template"]["spec"]["containers"]
-        env = {e["name"]: e["value"] for e in container["env"]}
+        env = {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
         assert env["HF_HUB_OFFLINE"] == "1" and env["HF_HOME"].startswith("/shared/")
+        # one token on every pod (Ray 2.60 token authentication); the SQLite cache never on /shared
+        assert env["RAY_AUTH_MODE"] == "token" and "secretKeyRef" in env["RAY_AUTH_TOKEN"]
+        assert not env["TEXTUREADE_CACHE"].startswith("/shared")
         assert any(m["mountPath"] == "/shared" for m in container["volumeMounts"])
         gpus = container["resources"]["limits"].get("nvidia.com/gpu", 0)
         assert float(group["rayStartParams"].get("num-gpus", gpus)) == gpus
