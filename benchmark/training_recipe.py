@@ -19,6 +19,9 @@ def _merge(base: dict, over: dict, where: str) -> dict:
     for key, value in over.items():
         if key not in base:
             raise UserError(f"{where}: unknown recipe key {key!r} (known: {', '.join(sorted(base))})")
+        if isinstance(base[key], dict) and not isinstance(value, dict):
+            raise UserError(f"{where}: {key} is a section of the recipe (keys {', '.join(sorted(base[key]))}), "
+                            f"got {value!r}; give it as a mapping")  # fmt: skip
         out[key] = _merge(base[key], value, f"{where}.{key}") if isinstance(base[key], dict) else value
     return out
 

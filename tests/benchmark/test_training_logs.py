@@ -67,6 +67,9 @@ def test_recipe_is_the_manifest_with_the_config_on_top_and_a_typo_is_one_line(tm
     with pytest.raises(UserError, match=r"unknown recipe key 'epoch'") as err:
         load_recipe("detecture", tmp_path / "typo.yaml")
     assert "\n" not in str(err.value)
+    (tmp_path / "flat.yaml").write_text("training: 3\n")  # a value where the recipe has a section
+    with pytest.raises(UserError, match=r"flat.yaml: training is a section of the recipe \(keys .*epochs"):
+        load_recipe("detecture", tmp_path / "flat.yaml")
     (tmp_path / "bad.yaml").write_text("training: {epochs: 3\n")
     with pytest.raises(UserError, match=r"^--config .*bad.yaml is not valid YAML \(.*\); fix the file$"):
         load_recipe("detecture", tmp_path / "bad.yaml")
