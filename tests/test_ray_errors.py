@@ -72,3 +72,13 @@ def test_build_and_bench_without_a_ray_cluster_say_so_in_one_line(
         assert done.returncode == 2, done.stderr[-1500:]
         assert "Traceback" not in done.stderr and message in done.stderr.strip().splitlines()[-1]
         assert not out.exists()  # refused before the output folder was made
+
+
+def test_workers_with_the_ray_executor_is_refused(synth, tmp_path):
+    """--workers sizes the local pool; on Ray it would be silently ignored."""
+    from textureade.config import BuildConfig
+    from textureade.errors import UserError
+
+    with pytest.raises(UserError, match=r"^--workers is for the local executor; with --executor ray"):
+        BuildConfig(ade20k=str(synth), out=str(tmp_path / "o"), executor="ray", workers=2).validate()
+    BuildConfig(ade20k=str(synth), out=str(tmp_path / "o"), executor="ray", workers=1).validate()

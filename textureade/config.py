@@ -265,6 +265,10 @@ class BuildConfig:
         from textureade.executors import check_executor
 
         check_executor(self.executor, self.ray_address, self.actors, self.num_gpus)
+        if self.executor == "ray" and self.workers != 1:
+            raise UserError(
+                "--workers is for the local executor; with --executor ray the cluster's CPUs set it"
+            )
         if self.describe_chunks < 1:
             raise UserError(f"describe_chunks must be >= 1, got {self.describe_chunks}")
         if not 0.0 <= self.val_fraction < 1.0:
