@@ -178,7 +178,10 @@ def test_cli_exit_codes(tmp_path):
     ]
     ok = subprocess.run([*cmd, "--out", str(tmp_path / "o1")], capture_output=True, text=True, cwd=REPO)
     assert ok.returncode == 0, ok.stderr
-    assert "2 images: 1 ok, 1 failed" in ok.stdout and "failed b: PredictionProblem: no prediction b.png" in ok.stdout
+    assert (
+        "2 images: 1 ok, 1 failed" in ok.stdout
+        and "failed b: PredictionProblem: no prediction b.png" in ok.stdout
+    )
     strict = subprocess.run(
         [*cmd, "--out", str(tmp_path / "o2"), "--strict"], capture_output=True, text=True, cwd=REPO
     )
