@@ -191,3 +191,18 @@ def test_bench_list_lists_the_text_models(tmp_path, monkeypatch):
     table = catalog_table(catalog()).split("TEXT MODELS")[1].splitlines()
     assert "all-MiniLM-L6-v2@c9745ed1d9f2" in table[1] and table[1].endswith("ready")
     assert "in force, unavailable: text model 'org/not-cached'" in table[2]
+
+
+def test_one_direction_for_every_column_and_every_report():
+    """higher_is_better decides for the leaderboard Markdown/PNG and the HTML site alike."""
+    import pandas as pd
+
+    from benchmark.metrics import higher_is_better
+    from benchmark.report import to_markdown
+
+    assert [higher_is_better(k) for k in ("miou_matched", "vi", "vi_bits")] == [True, False, False]
+    assert [higher_is_better(k) for k in ("time_predict", "time_total")] == [False, False]
+    assert all(higher_is_better(k) for k in ("dice_matched", "desc_similarity"))
+    row = {"method": "m", "dataset": "d", "protocol": "oracle-k", "k": None, "n_ok": 1, "n_failed": 0}
+    row |= {"images_per_s": 1.0, "time_total": 0.5, "time_total_lo": 0.4, "time_total_hi": 0.6}
+    assert "| time_total ↓ |" in to_markdown(pd.DataFrame([row]))  # was ↑ before the one rule

@@ -202,21 +202,6 @@ def test_keys_and_directions():
     assert all(isinstance(v, float) for v in s.values())
 
 
-def test_one_direction_for_every_column_and_every_report():
-    """higher_is_better decides for the leaderboard Markdown/PNG and the HTML site alike."""
-    import pandas as pd
-
-    from benchmark.metrics import higher_is_better
-    from benchmark.report import to_markdown
-
-    assert [higher_is_better(k) for k in ("miou_matched", "vi", "vi_bits")] == [True, False, False]
-    assert [higher_is_better(k) for k in ("time_predict", "time_total")] == [False, False]
-    assert all(higher_is_better(k) for k in ("dice_matched", "desc_similarity"))
-    row = {"method": "m", "dataset": "d", "protocol": "oracle-k", "k": None, "n_ok": 1, "n_failed": 0}
-    row |= {"images_per_s": 1.0, "time_total": 0.5, "time_total_lo": 0.4, "time_total_hi": 0.6}
-    assert "| time_total ↓ |" in to_markdown(pd.DataFrame([row]))  # was ↑ before the one rule
-
-
 def test_ari_vi_match_sklearn_skimage_on_large_maps():
     rng = np.random.default_rng(7)
     gt = blobs(rng, 120, 160, 5)

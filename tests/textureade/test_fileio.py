@@ -83,3 +83,33 @@ def test_jsonl_log_lines_are_flushed_at_once_and_fsynced_every_line_or_within_sy
         assert [o["i"] for o in JsonlLog(path)] == list(range(i + 1))  # readable before close
     log.close()
     assert len(calls) == fsyncs  # every line, or the first line and the close
+
+
+def test_a_shard_write_that_fails_midway_leaves_the_old_shard_and_no_temporary_file(tmp_path, monkeypatch):
+    """write_rows goes through fileio.atomic_path: a write that raises after some bytes (a full
+    disk, a bad row) keeps the shard already there and removes its temporary file. Its own copy
+    of the temp-file dance left ``.train-00000.parquet.tmp-<pid>`` behind."""
+    import numpy as np
+
+    from textureade.store import shards
+    from textureade.store.schema import sample_to_row
+    from textureade.types import Sample
+
+    label_map = np.ones((8, 8), np.int32)
+    label_map[4:] = 2
+    image = np.zeros((8, 8, 3), np.uint8)
+    sample = Sample(
+        id="s0", image=image, label_map=label_map, descriptions=["Texture of a b", "Texture of c d"]
+    )
+    first = shards.write_rows([sample_to_row(sample)], tmp_path, "train", 0)
+    before = (tmp_path / first.path).read_bytes()
+
+    def half_then_fail(table, sink, **kwargs):
+        sink.write(b"PAR1 half a shard")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(shards.pq, "write_table", half_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        shards.write_rows([sample_to_row(sample)], tmp_path, "train", 0)
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["train-00000.parquet"]
+    assert (tmp_path / first.path).read_bytes() == before

@@ -143,28 +143,6 @@ def test_deterministic_bytes_and_fingerprint(tmp_path):
     assert dataset_fingerprint(c) != dataset_fingerprint(a)
 
 
-def test_a_shard_write_that_fails_midway_leaves_the_old_shard_and_no_temporary_file(tmp_path, monkeypatch):
-    """write_rows goes through fileio.atomic_path: a write that raises after some bytes (a full
-    disk, a bad row) keeps the shard already there and removes its temporary file. Its own copy
-    of the temp-file dance left ``.train-00000.parquet.tmp-<pid>`` behind."""
-    from textureade.store import shards
-    from textureade.store.schema import sample_to_row
-
-    sample = _samples(1)[0]
-    first = shards.write_rows([sample_to_row(sample)], tmp_path, "train", 0)
-    before = (tmp_path / first.path).read_bytes()
-
-    def half_then_fail(table, sink, **kwargs):
-        sink.write(b"PAR1 half a shard")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(shards.pq, "write_table", half_then_fail)
-    with pytest.raises(OSError, match="disk full"):
-        shards.write_rows([sample_to_row(sample)], tmp_path, "train", 0)
-    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["train-00000.parquet"]
-    assert (tmp_path / first.path).read_bytes() == before
-
-
 def test_check_finds_tampering_and_leaks(tmp_path):
     samples = _samples()
     samples[4].base_id = "b0"  # base image b0 now in train and test
