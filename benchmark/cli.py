@@ -62,9 +62,11 @@ def run_cmd(config_path, method, dataset, out_dir, protocol, suite, k, data_path
     }  # fmt: skip
     config = resolve_run_config(cli_values, config_path)
     summary = run(config)
-    k_text = "not given" if summary.protocol == "autonomous" else "GT" if summary.k is None else summary.k
+    from benchmark.leaderboard import k_text
+
+    k = k_text(summary.protocol, summary.k)
     click.echo(
-        f"{summary.method} on {summary.dataset} ({summary.protocol}, K={k_text}): {summary.n_records} images, "
+        f"{summary.method} on {summary.dataset} ({summary.protocol}, K={k}): {summary.n_records} images, "
         f"{summary.n_ok} ok, {summary.n_failed} failed ({summary.n_resumed} resumed) -> {summary.records_path}"
     )
     for sid, reason in summary.failures:

@@ -65,6 +65,14 @@ def with_failure_scores(df: pd.DataFrame) -> pd.DataFrame:
 K_SOURCE_TEXT = {"none": "no K", "dataset": "K fixed", "cli": "K fixed (--k)", "gt": "K = GT count"}
 
 
+def k_text(protocol: str, k: object) -> str:
+    """A run's K in a table or a line: the fixed K, ``GT`` (each image's own region count) or ``not
+    given`` (autonomous: no K; such runs record k = None, as a GT-count run does)."""
+    if k is not None and not pd.isna(k):
+        return str(int(k))
+    return "not given" if protocol == "autonomous" else "GT"
+
+
 def given_text(given: Given) -> str:
     """What a run's method was given, in a few words: ``K fixed; prompts: texture``."""
     k = K_SOURCE_TEXT.get(given.k, given.k)

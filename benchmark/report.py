@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchmark.leaderboard import ORACLE_TAG, OURS_TAG, metric_columns
+from benchmark.leaderboard import ORACLE_TAG, OURS_TAG, k_text, metric_columns
 from benchmark.metrics import higher_is_better
 from textureade.errors import UserError
 from textureade.fileio import atomic_path, atomic_write
@@ -32,7 +32,7 @@ def to_markdown(df: pd.DataFrame, metrics: list[str] | None = None) -> str:
     head += ["n ok", "n failed", "img/s", "git", "dataset fp", "reimpl."]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in df.iterrows():
-        k = "GT" if pd.isna(r.get("k")) else str(int(r["k"]))
+        k = k_text(r["protocol"], r.get("k"))
         name = str(r["method"]) + (f" {OURS_TAG}" if r.get("design") == "ours" else "")
         name += "" if r.get("complete", True) else " (partial)"
         protocol = str(r["protocol"]) + (f" {ORACLE_TAG}" if _flag(r.get("oracle")) else "")
@@ -44,7 +44,7 @@ def to_markdown(df: pd.DataFrame, metrics: list[str] | None = None) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     note = (
         "\nMeans over images with 95% bootstrap CIs over images; failed images count with score 0. "
-        "K: the number of regions given (GT = each image's own). "
+        "K: the number of regions given (GT = each image's own; not given: autonomous). "
         f"{ORACLE_TAG}: the method was given the ground-truth descriptions (an oracle, not comparable "
         f"with the published tables); {OURS_TAG}: a method of this project, not the authors' design."
     )

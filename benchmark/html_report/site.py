@@ -54,7 +54,7 @@ def _v(x: Any) -> str:
 
 def leaderboard_table(df: pd.DataFrame, views: dict[str, RunView]) -> str:
     """The sortable leaderboard (one row per run; the cells' data-v hold the CSV's values)."""
-    from benchmark.leaderboard import metric_columns
+    from benchmark.leaderboard import k_text, metric_columns
 
     metrics = metric_columns(df)
     head = ["method", "dataset", "protocol", "K"]
@@ -63,7 +63,7 @@ def leaderboard_table(df: pd.DataFrame, views: dict[str, RunView]) -> str:
     rows = []
     for _, r in df.iterrows():
         view = views[str(r["run_dir"])]
-        k = "GT" if pd.isna(r.get("k")) else str(int(r["k"]))
+        k = k_text(r["protocol"], r.get("k"))
         name = esc(r["method"]) + ("" if r.get("complete", True) else " (partial)")
         cells = [
             f'<td data-v="{esc(r["method"])}"><a href="runs/{esc(view.slug)}/index.html">{name}</a></td>',

@@ -206,3 +206,23 @@ def test_one_direction_for_every_column_and_every_report():
     row = {"method": "m", "dataset": "d", "protocol": "oracle-k", "k": None, "n_ok": 1, "n_failed": 0}
     row |= {"images_per_s": 1.0, "time_total": 0.5, "time_total_lo": 0.4, "time_total_hi": 0.6}
     assert "| time_total ↓ |" in to_markdown(pd.DataFrame([row]))  # was ↑ before the one rule
+
+
+def test_the_k_column_says_not_given_for_autonomous_runs():
+    """Autonomous runs and GT-count runs both record k = None; the table tells them apart."""
+    import pandas as pd
+
+    from benchmark.leaderboard import k_text
+    from benchmark.report import to_markdown
+
+    assert [k_text("autonomous", None), k_text("oracle-k", None), k_text("oracle-k", 3.0)] == [
+        "not given",
+        "GT",
+        "3",
+    ]
+    base = {"method": "m", "n_ok": 1, "n_failed": 0, "images_per_s": 1.0, "miou_matched": 0.5}
+    base |= {"miou_matched_lo": 0.4, "miou_matched_hi": 0.6}
+    rows = [{**base, "dataset": "a", "protocol": "autonomous", "k": None},
+            {**base, "dataset": "b", "protocol": "oracle-k", "k": None}]  # fmt: skip
+    table = to_markdown(pd.DataFrame(rows), ["miou_matched"])
+    assert "| m | a | autonomous | not given |" in table and "| m | b | oracle-k | GT |" in table
