@@ -34,5 +34,8 @@ def test_an_unreadable_parquet_file_with_an_empty_message_is_one_line(tmp_path, 
 
     (tmp_path / "part.parquet").write_bytes(b"PAR1")
     monkeypatch.setattr(pq, "read_schema", no_schema)
-    with pytest.raises(UserError, match=r"cannot read the parquet file .*part\.parquet: OSError$"):
-        open_ade20k(tmp_path)
+    with pytest.raises(
+        UserError,
+        match=r"cannot read the parquet file .*part\.parquet: OSError; re-download it \(or remove it\)$",
+    ):
+        open_ade20k(tmp_path / "part.parquet")

@@ -56,9 +56,13 @@ def test_non_ade_paths_are_one_line_user_errors(tmp_path):
         with pytest.raises(UserError) as exc:
             read_ade20k(bad)
         assert "\n" not in str(exc.value) and "ADEChallengeData2016" in str(exc.value)
-    (tmp_path / "x.parquet").write_bytes(b"not parquet")
-    with pytest.raises(UserError, match="cannot read the parquet file"):
+    # a stray file named .parquet below a folder does not make it a (damaged) ADE20K mirror
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "x.parquet").write_bytes(b"not parquet")
+    with pytest.raises(UserError, match=r"is no ADE20K copy: .*ADEChallengeData2016"):
         read_ade20k(tmp_path)
+    with pytest.raises(UserError, match=r"cannot read the parquet file .*x\.parquet: .*; re-download it"):
+        read_ade20k(tmp_path / "sub" / "x.parquet")  # named: it is the input, and damaged
 
 
 def test_two_copies_under_one_folder_is_a_user_error(tmp_path):

@@ -47,16 +47,21 @@ def _parquet_source(p: Path, files: list[Path], mapping: dict[int, int] | None) 
 
     forms: dict[str, list[Path]] = {}
     instance_config = False
+    unreadable: list[tuple[Path, str]] = []
     for f in files:
         try:
             schema = pq.read_schema(f)
         except Exception as exc:  # not parquet after all, or damaged footer
-            raise UserError(f"cannot read the parquet file {f}: {first_line(exc)}") from None
+            unreadable.append((f, first_line(exc)))
+            continue
         form = parquet_form(schema)
         if form:
             forms.setdefault(form, []).append(f)
         instance_config |= set(schema.names) == {"image", "annotation"}
-    if not forms:
+    if unreadable and (forms or p.is_file()):  # the mirror itself (or the file named) is damaged
+        f, why = unreadable[0]
+        raise UserError(f"cannot read the parquet file {f}: {why}; re-download it (or remove it)")
+    if not forms:  # unrelated files that are not parquet at all do not make a folder an ADE20K copy
         if instance_config:
             raise UserError(
                 f"{p} looks like scene_parse_150's instance_segmentation config (image + annotation, no "
