@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ import yaml
 
 from benchmark.method import PROTOCOLS, Method
 from benchmark.weights import weights_entries, weights_problem
-from textureade.errors import UserError
+from textureade.errors import UserError, first_line
 from textureade.manifests import builtin_root, manifest_folders
 from textureade.yamlfile import read_yaml_mapping
 
@@ -189,8 +190,14 @@ def build_method(spec: MethodSpec, options: dict[str, Any] | None = None) -> Met
     params = resolve_params(spec, options)
     try:
         method = cls(**params)
-    except TypeError as exc:
-        raise UserError(f"{spec.name}: bad parameters {sorted(params)}: {exc}") from None
+    except TypeError as exc:  # an --option the class does not take, or a value it refuses
+        taken = inspect.signature(cls).parameters
+        unknown = sorted(set(params) - set(taken))
+        if unknown and not any(p.kind is p.VAR_KEYWORD for p in taken.values()):
+            raise UserError(
+                f"{spec.name}: unknown option(s) {', '.join(unknown)}; it takes {', '.join(sorted(taken))}"
+            ) from None
+        raise UserError(f"{spec.name}: bad parameters {sorted(params)}: {first_line(exc)}") from None
     if not getattr(method, "name", None):
         method.name = spec.name
     return method

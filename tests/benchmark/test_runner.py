@@ -186,7 +186,9 @@ def test_protocol_the_method_does_not_support_is_a_user_error(tmp_path):
 
 def test_a_method_refused_at_build_leaves_no_run_json(tmp_path):
     # a refusal (missing weights, bad option) exits before any sample: no run.json stuck at "running"
-    with pytest.raises(UserError, match="bad parameters"):
+    with pytest.raises(
+        UserError, match=r"^threshold: unknown option\(s\) no_such_param; it takes .*fail_mod"
+    ):
         run(RunConfig(method=spec(no_such_param=1), dataset=handle(2), out=tmp_path / "r", progress=False))
     assert not (tmp_path / "r" / "run.json").exists()
     assert not list((tmp_path / "r").glob("records.*"))
