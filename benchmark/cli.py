@@ -7,6 +7,16 @@ import click
 from benchmark import __version__
 from textureade.cliutil import run_cli
 
+#: the readers' bad-input options `bench run` and `bench score` share (README "Bad input")
+_strict_option = click.option(
+    "--strict", is_flag=True,
+    help="Exit 1 when any image failed or was skipped; reject masks that are not binary 0/255.",
+)  # fmt: skip
+_skip_bad_shards_option = click.option(
+    "--skip-bad-shards", is_flag=True, default=None,
+    help="A damaged or missing shard is a warning and skipped (default: stop, exit 2).",
+)  # fmt: skip
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="bench")
@@ -32,12 +42,10 @@ def cli() -> None:
 @click.option(
     "--save-predictions", is_flag=True, default=None, help="Write predictions/<id>.png and <id>.json."
 )
-@click.option("--strict", is_flag=True,
-              help="Exit 1 when any image failed or was skipped; reject masks that are not binary 0/255.")  # fmt: skip
+@_strict_option
 @click.option("--no-verify", is_flag=True, default=None,
               help="Do not check TextureADE shards against manifest.json's sha256 as they are opened.")  # fmt: skip
-@click.option("--skip-bad-shards", is_flag=True, default=None,
-              help="A damaged or missing shard is a warning and skipped (default: stop, exit 2).")  # fmt: skip
+@_skip_bad_shards_option
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default=None,
               help="local (default) or ray: the method in Ray actors, scoring in Ray tasks (same records).")  # fmt: skip
@@ -80,7 +88,12 @@ def run_cmd(config_path, method, dataset, out_dir, protocol, suite, k, data_path
             f"  ... {summary.n_failed - len(summary.failures)} more failures in {summary.records_path}"
         )
     _echo_reader_report(summary.out_dir / "run.json")
-    if config.strict and (summary.n_failed or summary.n_rejected):
+    _exit_if_strict(config.strict, summary.n_failed, summary.n_rejected)
+
+
+def _exit_if_strict(strict: bool, n_failed: int, n_rejected: int) -> None:
+    """Exit 1 under --strict when an image failed or a sample was rejected (README "Bad input")."""
+    if strict and (n_failed or n_rejected):
         raise click.exceptions.Exit(1)
 
 
@@ -114,16 +127,20 @@ def _echo_text_model(text_model) -> None:
               help="K: every label map holds the method's channels 1..K (0 = dustbin); scored with the Detecture "
                    "authors' convention (matching over all K, absent ones included). Default: each <id>.json's "
                    "\"channels\", else the regions present.")  # fmt: skip
-@click.option("--strict", is_flag=True, help="Exit 1 when any image failed.")
+@_strict_option
+@_skip_bad_shards_option
 @click.option("--text-model", default=None,
               help="Text model of the description metrics: text_models manifest, hub id (local cache) or folder; "
                    "'none' = off (default: $TEXTUREADE_TEXT_MODEL, else all-minilm-l6-v2).")  # fmt: skip
-def score_cmd(dataset, predictions, out_dir, name, channels, strict, text_model) -> None:
+def score_cmd(dataset, predictions, out_dir, name, channels, strict, skip_bad_shards, text_model) -> None:
     """Score predicted label maps (0 = unassigned) against DATASET: records.parquet + summary.json."""
+    from pathlib import Path
+
     from benchmark.datasets.handle import N_LISTED
     from benchmark.score import score_folder
 
-    s = score_folder(dataset, predictions, out_dir, name=name, channels=channels, text_model=text_model)
+    s = score_folder(dataset, predictions, out_dir, name=name, channels=channels, text_model=text_model,
+                     strict=strict, skip_bad_shards=bool(skip_bad_shards))  # fmt: skip
     click.echo(
         f"{s['n_images']} images: {s['n_ok']} ok, {s['n_failed']} failed, "
         f"{s['n_rejected_gt']} ground-truth samples rejected -> {out_dir}"
@@ -135,9 +152,8 @@ def score_cmd(dataset, predictions, out_dir, name, channels, strict, text_model)
         )
     for f in s["failures"][:N_LISTED]:
         click.echo(f"  failed {f['id']}: {f['reason']}")
-    _echo_text_model(s.get("text_model"))
-    if strict and s["n_failed"]:
-        raise click.exceptions.Exit(1)
+    _echo_reader_report(Path(out_dir) / "run.json")  # text model note, warnings, skipped shards
+    _exit_if_strict(strict, s["n_failed"], s["n_rejected_gt"])
 
 
 @cli.command("train")

@@ -24,7 +24,9 @@ of the image and a ``descriptions_note`` when ``<id>.json`` is unusable; ``desc_
 ``<id>.json``'s descriptions, :mod:`benchmark.metrics.descriptions`) and a ``run.json`` (RunInfo,
 kind ``score``) that ``bench leaderboard`` reads. Plus ``summary.json``, computed from the records
 only: per-image means with 95% percentile-bootstrap intervals, pooled dataset-level variants,
-counts, failures and GT samples the reader rejected. A rerun on the same predictions (same names,
+counts, failures and GT samples the reader rejected. The dataset is read as `bench run` reads it
+(``strict``: a mask that is not binary 0/255 rejects its sample; ``skip_bad_shards``: a damaged
+TextureADE shard is left out, listed in run.json). A rerun on the same predictions (same names,
 sizes and times) keeps the records already scored; changed predictions are refused (another --out,
 or delete it).
 """
@@ -241,6 +243,8 @@ def score_folder(
     seed: int = 0,
     channels: int | None = None,
     text_model: str | None = None,
+    strict: bool = False,
+    skip_bad_shards: bool = False,
 ) -> dict[str, Any]:
     """Score ``<id>.png`` predictions against a dataset; write records, summary and run.json.
 
@@ -252,7 +256,9 @@ def score_folder(
 
     dataset_path: a Detecture-form folder, a TextureADE parquet folder or a dataset name (what
     ``benchmark.datasets.open_dataset`` accepts); its manifest's ``scoring`` options are passed
-    to ``score_partition``. Returns the summary dict (also written to ``summary.json``).
+    to ``score_partition``. strict / skip_bad_shards: how the dataset's reader meets bad input, as
+    in `bench run` (README "Bad input"); what it rejected, warned about or skipped is in run.json.
+    Returns the summary dict (also written to ``summary.json``).
     """
     from benchmark.datasets import open_dataset
 
@@ -263,7 +269,7 @@ def score_folder(
         raise UserError(
             f"predictions folder {pred_dir} does not exist; pass the folder holding <id>.png files"
         )
-    handle = open_dataset(str(dataset_path))
+    handle = open_dataset(str(dataset_path), strict=strict, skip_bad_shards=skip_bad_shards)
     dataset = DatasetInfo.of(handle)
     context = RowContext(method=name or pred_dir.resolve().name, dataset=handle.name, protocol=PROTOCOL)
     identity = RunIdentity(
@@ -287,7 +293,8 @@ def score_folder(
         text_json = text.to_json()
         check_resumable(run_json, identity, n_done, text_json)
         config = {"dataset": str(dataset_path), "predictions": str(pred_dir), "out": str(out), "name": name,
-                  "n_boot": n_boot, "seed": seed, "channels": channels, "text_model": text_model}  # fmt: skip
+                  "n_boot": n_boot, "seed": seed, "channels": channels, "text_model": text_model,
+                  "strict": strict, "skip_bad_shards": skip_bad_shards}  # fmt: skip
         info = RunInfo(
             kind="score", status="running", identity=identity, config=jsonable(config), given=Given.of(PROTOCOL, None),
             method=MethodInfo(name=context.method, predictions=str(pred_dir.resolve())), dataset=dataset,

@@ -243,3 +243,64 @@ def test_bench_run_and_bench_score_word_a_failed_image_alike(message, reason, tm
     scored = score_prediction(s, index=0, t_load=0.0, pred_dir=tmp_path, context=context, scoring={})
     assert (ran.status, scored.status) == ("failed", "failed")
     assert ran.reason == scored.reason == reason
+
+
+def _bench(*args: str):
+    from click.testing import CliRunner
+
+    from benchmark.cli import cli
+
+    return CliRunner().invoke(cli, [*args, "--text-model", "none"])
+
+
+@pytest.mark.parametrize("bad", ["missing image", "16-bit mask of 0/1000"])
+def test_bench_score_meets_bad_ground_truth_as_bench_run_does(bad, tmp_path):
+    """README: exit 1 with --strict when an image was rejected or failed; a mask that is not binary
+    0/255 is a "kept with a warning" line on stderr, and with --strict a skipped sample. `bench
+    score` does what `bench run` does on the same dataset."""
+    samples = [sample(f"s{i}", i) for i in range(3)]
+    data = write_detecture_folder(samples, tmp_path / "data")
+    if bad == "missing image":
+        (data / "images" / "s1.png").unlink()
+    else:
+        mask = np.array(Image.open(data / "masks" / "s1_1.png"))
+        Image.fromarray((mask > 0).astype(np.uint16) * 1000).save(data / "masks" / "s1_1.png")
+    preds = tmp_path / "preds"
+    preds.mkdir()
+    for s in samples:
+        Image.fromarray(s.label_map.astype(np.uint8)).save(preds / f"{s.id}.png")
+    for strict in ([], ["--strict"]):
+        tag = "strict" if strict else "plain"
+        ran = _bench("run", "--method", "one-region", "--dataset", str(data), "--no-progress",
+                     "--out", str(tmp_path / f"run-{tag}"), *strict)  # fmt: skip
+        scored = _bench("score", "--dataset", str(data), "--predictions", str(preds),
+                        "--out", str(tmp_path / f"score-{tag}"), *strict)  # fmt: skip
+        rejected = bad == "missing image" or bool(strict)
+        expected = 1 if strict and rejected else 0
+        assert (ran.exit_code, scored.exit_code) == (expected, expected), scored.output
+        assert len(read_records(tmp_path / f"score-{tag}")) == len(read_records(tmp_path / f"run-{tag}"))
+        assert len(read_records(tmp_path / f"score-{tag}")) == (2 if rejected else 3)
+        warned = "1 samples kept with a warning (1 non_binary_mask"
+        assert (warned in ran.stderr) == (warned in scored.stderr) == (not rejected), scored.stderr
+
+
+def test_bench_score_skips_a_bad_shard_as_bench_run_does(tmp_path):
+    """The bad-shard advice names the commands that take --skip-bad-shards; bench score is one."""
+    from textureade.store import DatasetWriter
+
+    samples = [sample(f"t{i}", i) for i in range(4)]
+    with DatasetWriter(tmp_path / "ta", name="tiny", card={}, config={}, shard_size=2) as w:
+        for s in samples:
+            w.add(s)
+    shard = sorted((tmp_path / "ta" / "data").glob("*.parquet"))[0]
+    shard.write_bytes(shard.read_bytes()[:-10])
+    preds = tmp_path / "p"
+    preds.mkdir()
+    for s in samples:
+        Image.fromarray(s.label_map.astype(np.uint8)).save(preds / f"{s.id}.png")
+    with pytest.raises(UserError, match=r"`bench run` and `bench score`, pass --skip-bad-shards"):
+        score_folder(tmp_path / "ta", preds, tmp_path / "o1", n_boot=50)
+    res = _bench("score", "--dataset", str(tmp_path / "ta"), "--predictions", str(preds),
+                 "--out", str(tmp_path / "o2"), "--skip-bad-shards")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert f"skipped shard data/{shard.name}: sha256" in res.stderr and "2 images: 2 ok" in res.stdout

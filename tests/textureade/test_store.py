@@ -215,7 +215,12 @@ def test_bad_shards_are_one_line_errors_or_skipped_with_a_reason(tmp_path, how):
     with pytest.raises(UserError) as err:
         list(read_textureade(out))
     msg = str(err.value)
-    assert "\n" not in msg and str(first) in msg and "textureade check" in msg and "--skip-bad-shards" in msg
+    assert (
+        "\n" not in msg
+        and str(first) in msg
+        and "textureade check" in msg
+        and "`bench score`, pass --skip-bad-shards" in msg
+    )
     skipped: list[tuple[str, str]] = []
     got = [s.id for s in read_textureade(out, on_bad_shard=lambda p, r: skipped.append((p, r)))]
     assert [p for p, _ in skipped] == [first.relative_to(out).as_posix()]

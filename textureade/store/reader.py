@@ -42,10 +42,11 @@ class _BadShard(Exception):
 
 
 def shard_advice(out: Path) -> str:
-    """What to do about a bad shard in ``out`` (the end of every bad-shard message)."""
+    """What to do about a bad shard in ``out`` (the end of every bad-shard message, whichever
+    command reads the shards: only `bench run` and `bench score` take --skip-bad-shards)."""
     return (
         f"run `textureade check {safe_text(out)}`, then rebuild or re-download the dataset "
-        "(or pass --skip-bad-shards to go on without it)"
+        "(or, in `bench run` and `bench score`, pass --skip-bad-shards to go on without it)"
     )
 
 
