@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from textureade.describe import DESCRIBERS, canonical_describer
 from textureade.errors import UserError
 from textureade.manifests import find_manifest, manifest_file
-from textureade.yamlfile import read_yaml_mapping
+from textureade.yamlfile import check_yaml_types, read_yaml_mapping
 
 # Keys that change how fast a build runs but never what it produces (left out of the fingerprint).
 RUNTIME_ONLY = (
@@ -31,33 +31,6 @@ RUNTIME_ONLY = (
 RUNTIME_ONLY_DESCRIBER = ("cache_dir",)
 # Deprecated build-config keys -> their current name (still read, with a FutureWarning).
 RENAMED_KEYS = {"captioner": "describer"}
-
-
-_SIMPLE_TYPES: dict[str, tuple[type, ...]] = {
-    "int": (int,),
-    "float": (int, float),
-    "bool": (bool,),
-    "str": (str,),
-}
-
-
-def check_yaml_types(data: dict[str, Any], cls: type, where: str) -> None:
-    """UserError (one line, naming the key) when a YAML value does not fit a plain field of the
-    dataclass ``cls`` (int, float, bool, str, each optionally ``| None``); fields of other types
-    are checked by the config's own ``validate``. A YAML ``limit: abc`` was a TypeError traceback."""
-    for f in dataclasses.fields(cls):
-        if f.name not in data:
-            continue
-        parts = [p.strip() for p in str(f.type).split("|")]
-        if not all(p in _SIMPLE_TYPES or p == "None" for p in parts):
-            continue
-        value = data[f.name]
-        if value is None and "None" in parts:
-            continue
-        allowed = tuple(t for p in parts for t in _SIMPLE_TYPES.get(p, ()))
-        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
-            want = " or ".join(p if p != "None" else "null" for p in parts)
-            raise UserError(f"{where}: {f.name} must be {want}, got {value!r}; fix the file")
 
 
 #: Mining recipes ``textureade build --mining NAME`` selects (``recipe:`` of a mining manifest).
@@ -149,20 +122,49 @@ def mining_manifest_path(name_or_path: str | Path | None) -> Path:
     return Path(text)
 
 
+def check_mining_section(data: dict[str, Any], where: str, prefix: str = "") -> None:
+    """UserError (one line, naming ``where`` and the key, ``prefix`` before it) for an unknown key or
+    a value of the wrong type in a mapping of mining thresholds: a mining YAML, or ``mining:`` in a
+    build config (its ``yaml_section`` check). Key-wise only: cross-key rules are
+    :func:`load_mining_config`'s."""
+    known = {f.name for f in dataclasses.fields(MiningConfig)} | {"classes"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        keys = ", ".join(prefix + k for k in unknown)
+        raise UserError(f"{where}: unknown key(s) {keys}; see {find_manifest('mining', 'default.yaml')}")
+    check_yaml_types(data, MiningConfig, where, prefix)
+    if data.get("classes") is not None and not isinstance(data["classes"], str | Path):
+        raise UserError(f"{where}: '{prefix}classes' must name a YAML file of keyword lists")
+    if data.get("recipe", "default") not in RECIPES:
+        raise UserError(
+            f"{where}: {prefix}recipe must be one of {', '.join(RECIPES)}, got {data['recipe']!r}"
+        )
+    block = data.get("detecture")
+    if isinstance(block, dict):
+        unknown = sorted(set(block) - {f.name for f in dataclasses.fields(DetectureRecipeConfig)})
+        if unknown:
+            raise UserError(f"{where}: unknown {prefix}detecture key(s) {', '.join(unknown)}")
+        check_yaml_types(block, DetectureRecipeConfig, where, f"{prefix}detecture.")
+
+
 def load_mining_config(
     path: str | Path | None = None, overrides: dict[str, Any] | None = None
 ) -> MiningConfig:
     """Read a mining YAML (default: manifests/mining/default.yaml; a recipe name such as
     ``detecture`` names manifests/mining/detecture.yaml) plus its keyword file, then overrides.
 
-    Raises UserError for a missing file, an unknown key or a keyword file without the four lists.
+    Raises UserError for a missing file, an unknown key or a value of the wrong type (in the file
+    or in ``overrides``: :func:`check_mining_section`) or a keyword file without the four lists.
     """
     path = mining_manifest_path(path)
     data = read_yaml_mapping(path, "mining config")
-    data.update(overrides or {})
+    check_mining_section(data, f"mining config {path}")
+    overrides = {} if overrides is None else overrides
+    if not isinstance(overrides, dict):
+        raise UserError(f"mining overrides must be a mapping, got {overrides!r}")
+    check_mining_section(overrides, "mining overrides")
+    data.update(overrides)
     classes = data.pop("classes", None)
-    if classes is not None and not isinstance(classes, str | Path):
-        raise UserError(f"mining config {path}: 'classes' must name a YAML file of keyword lists")
     if classes is not None:
         cpath = Path(classes)
         if not cpath.is_absolute():  # beside the mining YAML, else a mining manifest of that name
@@ -173,23 +175,11 @@ def load_mining_config(
             if key not in lists:
                 raise UserError(f"class keyword file {cpath} lacks the list '{key}'; add it (may be empty)")
             data.setdefault(key, [str(k).lower().strip() for k in lists[key] or []])
-    known = {f.name for f in dataclasses.fields(MiningConfig)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        default = find_manifest("mining", "default.yaml")
-        raise UserError(f"mining config {path}: unknown key(s) {', '.join(unknown)}; see {default}")
     recipe = data.get("recipe", "default")
-    if recipe not in RECIPES:
-        raise UserError(f"mining config {path}: recipe must be one of {', '.join(RECIPES)}, got {recipe!r}")
     block = data.get("detecture")
     if recipe == "detecture":
         if not isinstance(block, dict):
             raise UserError(f"mining config {path}: recipe detecture needs a 'detecture:' mapping")
-        dknown = {f.name for f in dataclasses.fields(DetectureRecipeConfig)}
-        if set(block) - dknown:
-            raise UserError(
-                f"mining config {path}: unknown detecture key(s) {', '.join(sorted(set(block) - dknown))}"
-            )
         data["detecture"] = DetectureRecipeConfig(**block)
     elif block is not None:
         raise UserError(f"mining config {path}: a 'detecture:' block needs recipe: detecture")
@@ -239,7 +229,8 @@ class BuildConfig:
     chunk_size: int = 64
     progress: bool = True
     mining_config: str | None = None
-    mining: dict[str, Any] = field(default_factory=dict)
+    # a YAML mining: section is checked key by key as it is read (the build config file named)
+    mining: dict[str, Any] = field(default_factory=dict, metadata={"yaml_section": check_mining_section})
     executor: str = "local"
     ray_address: str | None = None
     num_gpus: float | None = None
