@@ -75,8 +75,8 @@ class RunConfig:
         for name in ("method", "dataset", "out"):
             if getattr(self, name) in (None, ""):
                 raise UserError(f"no {name} given; pass --{name} or set it in the --config YAML")
-        if self.limit is not None and self.limit < 0:
-            raise UserError(f"--limit must be >= 0, got {self.limit}")
+        if self.limit is not None and self.limit < 1:  # as textureade build: 0 would be an empty run
+            raise UserError(f"--limit must be >= 1, got {self.limit}")
         if self.k is not None and self.k < 1:
             raise UserError(f"--k must be a positive integer, got {self.k}")
         if self.timeout is not None and self.timeout <= 0:

@@ -34,6 +34,8 @@ def test_cli_over_yaml_over_defaults(tmp_path):
         resolve_run_config({"method": "threshold", "dataset": "toy"})
     with pytest.raises(UserError, match="--k must be a positive"):
         resolve_run_config({"method": "m", "dataset": "d", "out": "o", "k": 0})
+    with pytest.raises(UserError, match=r"^--limit must be >= 1, got 0$"):  # as textureade build
+        resolve_run_config({"method": "m", "dataset": "d", "out": "o", "limit": 0})
 
 
 def test_bench_run_config_file_is_resolved_and_saved(tmp_path):
