@@ -66,6 +66,12 @@ def _deep_file(name: str, tmp_path: Path) -> str:
 CASES = {
     "limit: abc in a build config": lambda p: _config("build", p, "limit: abc\n"),
     "progress: 1 in a run config": lambda p: _config("run", p, "progress: 1\n"),
+    "mining: bogus in a build config": lambda p: _config("build", p, "mining: bogus\n"),
+    "a mining threshold of the wrong type": lambda p: _config("build", p, "mining: {min_score: abc}\n"),
+    "a mining keyword list that is not a list": lambda p: _config(
+        "build", p, "mining: {texture_surface: 5}\n"
+    ),
+    "an unknown mining key": lambda p: _config("build", p, "mining: {bogus_key: 1}\n"),
     "a config YAML nested too deep": lambda p: _config("build", p, "[" * 5000 + "]" * 5000),
     "metadata.json nested too deep": lambda p: _deep_file("metadata.json", p),
     "manifest.json nested too deep": lambda p: _deep_file("manifest.json", p),
