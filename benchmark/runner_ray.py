@@ -87,7 +87,7 @@ class RayEvaluator:
         self, spec: MethodSpec, options: dict[str, Any], config: RunConfig, predict: Callable[..., Any],
         score: Callable[..., RecordRow],
     ) -> None:  # fmt: skip
-        ray_init(config.ray_address)  # first: a one-line UserError when Ray is missing
+        ray_init(config.ray_address)  # a no-op after the CLI's own call; here too for direct use
         import ray
 
         self.info = ray_info(config.ray_address)

@@ -101,7 +101,7 @@ class RayChunks:
         self, config: BuildConfig, chunks: list[list[Any]], todo: list[int], bar: Any,
         process_chunk: Callable[..., list[ItemResult]], make_describer: Callable, describe: Callable,
     ) -> None:  # fmt: skip
-        ray_init(config.ray_address)  # first: a one-line UserError when Ray is missing
+        ray_init(config.ray_address)  # a no-op after the CLI's own call; here too for direct use
         import ray
 
         self.config, self.chunks, self.todo, self.bar = config, chunks, todo, bar

@@ -97,7 +97,7 @@ class ImageMaps:
 
 
 def _nearest(arr: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-    """An image, grey map, label map or uint8 mask resized to ``hw`` by nearest neighbour."""
+    """An image, grey map or label map resized to ``hw`` by nearest neighbour."""
     return cv2.resize(arr, (hw[1], hw[0]), interpolation=cv2.INTER_NEAREST)
 
 
@@ -289,24 +289,22 @@ class OfflineDescriber:
         out: list[RegionLook | None] = []
         for idx in range(1, k + 1):
             mask = lm == idx
-            if np.count_nonzero(mask) < 4:
+            if not mask.any():
                 full = label_map == idx
                 if not full.any():
                     out.append(None)
                     continue
-                mask |= _nearest(full.view(np.uint8), hw).view(bool)
-                if not mask.any():  # too thin to survive the working size: its full-size pixels
-                    out.append(
-                        RegionLook(
-                            _colours(_grid_sample(image, full)),
-                            "fine-grained",
-                            None,
-                            False,
-                            True,
-                            _position(full, (0, 0), full.shape),
-                        )
-                    )
-                    continue
+                # too thin to survive the working size: its colour and position from its full-size pixels
+                look = RegionLook(
+                    _colours(_grid_sample(image, full)),
+                    "fine-grained",
+                    None,
+                    False,
+                    True,
+                    _position(full, (0, 0), full.shape),
+                )
+                out.append(look)
+                continue
             out.append(_measure(maps, mask))
         return out
 

@@ -90,7 +90,7 @@ class SegmentMap:
 
     def full(self) -> np.ndarray:
         """H x W int32 segment map (0 = none)."""
-        return self.lut[self.codes]
+        return np.take(self.lut, self.codes)
 
 
 def initial_segments(

@@ -47,19 +47,19 @@ def _parquet_source(p: Path, files: list[Path], mapping: dict[int, int] | None) 
 
     forms: dict[str, list[Path]] = {}
     instance_config = False
-    unreadable: list[tuple[Path, str]] = []
+    first_bad: tuple[Path, str] | None = None  # the first file that is not readable parquet
     for f in files:
         try:
             schema = pq.read_schema(f)
         except Exception as exc:  # not parquet after all, or damaged footer
-            unreadable.append((f, first_line(exc)))
+            first_bad = first_bad or (f, first_line(exc))
             continue
         form = parquet_form(schema)
         if form:
             forms.setdefault(form, []).append(f)
         instance_config |= set(schema.names) == {"image", "annotation"}
-    if unreadable and (forms or p.is_file()):  # the mirror itself (or the file named) is damaged
-        f, why = unreadable[0]
+    if first_bad and (forms or p.is_file()):  # the mirror itself (or the file named) is damaged
+        f, why = first_bad
         raise UserError(f"cannot read the parquet file {f}: {why}; re-download it (or remove it)")
     if not forms:  # unrelated files that are not parquet at all do not make a folder an ADE20K copy
         if instance_config:

@@ -86,7 +86,9 @@ def nearest_indices(n_in: int, n_out: int) -> np.ndarray:
 def nearest_resize(arr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Nearest-neighbour resize of an H x W (or H x W x C) array to ``size`` = (h, w).
 
-    The project's one resize of id maps (label, region, class, instance maps): pixel centres,
+    The resize of id maps (label, region, class, instance maps) used by the miner, the preview,
+    the benchmark and the baselines (the offline describer's working maps and the Detecture
+    reader's mask fitting keep OpenCV's INTER_NEAREST, which samples otherwise): pixel centres,
     output pixel ``(i, j)`` reads input ``(floor((i + 0.5) * H / h), floor((j + 0.5) * W / w))``,
     computed in exact integers (:func:`nearest_indices`), for down- and upsampling alike (a 1 x 1
     map fills the output; to 1 x 1 reads the centre pixel, row ``H // 2``). Values and dtype are

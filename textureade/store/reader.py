@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from textureade.errors import UserError, first_line, safe_text
-from textureade.store.manifest import OUTSIDE, outside_folder
+from textureade.store.manifest import OUTSIDE, outside_folder, read_manifest
 from textureade.store.schema import row_to_sample
 from textureade.store.shards import SHARD_RE, canonical_split, list_shards
 from textureade.types import Sample
@@ -52,8 +52,6 @@ def shard_advice(out: Path) -> str:
 
 def _listed_shards(out: Path) -> dict[str, dict[str, Any]] | None:
     """{relative path: manifest entry} from manifest.json, or None when there is no manifest."""
-    from textureade.store.manifest import read_manifest
-
     if not (out / "manifest.json").is_file():
         return None
     return {s["path"]: s for s in read_manifest(out).get("shards", [])}  # a checked shape
