@@ -155,17 +155,17 @@ def load_state_dict(
     A torch file is read by :func:`load_torch_file`; then :func:`extract_state_dict` takes ``obj[key]``
     for the first of ``keys`` present, else the whole dict. Every failure is a one-line UserError.
     """
-    if Path(str(path)).suffix != ".safetensors":
-        obj, _ = load_torch_file(path, what)
-        return extract_state_dict(obj, what, keys)
-    from safetensors.torch import load_file
+    if Path(str(path)).suffix == ".safetensors":
+        from safetensors.torch import load_file
 
-    p = _existing(path, what)
-    try:
-        obj = load_file(str(p))
-    except Exception as exc:  # noqa: BLE001 - a bad header or truncated data: not a safetensors file
-        first = first_line(exc)[:160]
-        raise UserError(f"{what}: {p} is not a readable safetensors file ({first})") from None
+        p = _existing(path, what)
+        try:
+            obj = load_file(str(p))
+        except Exception as exc:  # noqa: BLE001 - a bad header or truncated data: not a safetensors file
+            first = first_line(exc)[:160]
+            raise UserError(f"{what}: {p} is not a readable safetensors file ({first})") from None
+    else:
+        obj, _ = load_torch_file(path, what)
     return extract_state_dict(obj, what, keys)
 
 

@@ -81,21 +81,17 @@ def make_copy(src: Path, dest: Path, n: int) -> Path:
     return root
 
 
-def decode_ms(root: Path, repeat: int) -> tuple[list[float], list[float]]:
-    """(wall, CPU) ms per image of reading every image of ``root`` (image + annotation), per round."""
+def decode_ms(root: Path) -> tuple[float, float]:
+    """(wall, CPU) ms per image of reading every image of ``root`` once (image + annotation)."""
     from textureade.readers import open_ade20k
 
     src = open_ade20k(root)
     refs = src.items()
     src.load(refs[0])  # warm-up: imports, decoders
-    wall, cpu = [], []
-    for _ in range(repeat):
-        t, c = time.perf_counter(), time.process_time()
-        for ref in refs:
-            src.load(ref)
-        wall.append((time.perf_counter() - t) * 1000.0 / len(refs))
-        cpu.append((time.process_time() - c) * 1000.0 / len(refs))
-    return wall, cpu
+    t, c = time.perf_counter(), time.process_time()
+    for ref in refs:
+        src.load(ref)
+    return (time.perf_counter() - t) * 1000.0 / len(refs), (time.process_time() - c) * 1000.0 / len(refs)
 
 
 def children_cpu() -> float:
@@ -190,8 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         loads: dict[int, list[float]] = {w: [] for w in args.workers}
         dec_wall, dec_cpu = [], []
         for _ in range(args.repeat):
-            wall, cpu = decode_ms(roots[big], 1)
-            dec_wall, dec_cpu = dec_wall + wall, dec_cpu + cpu
+            wall, cpu = decode_ms(roots[big])
+            dec_wall.append(wall)
+            dec_cpu.append(cpu)
             for n in (small, big):
                 for w in args.workers:
                     runs[w][n].append(build_s(roots[n], tmp / f"out{n}-w{w}", w))

@@ -1,6 +1,6 @@
 """The offline describer's cost per image, against another git revision of it, and what it says differently.
 
-Usage: ``python benchmarks/describer.py [--against REV] [--repeat N] [--mosaics N]``. Inputs: the
+Usage: ``python benchmarks/offline_describer.py [--against REV] [--repeat N] [--mosaics N]``. Inputs: the
 genuine SceneParse150 samples in ../shared (each mined with the default mining config, so the
 describer sees the build's label maps and regions), and ``--mosaics`` texture mosaics of the default
 bank at 384 x 512 (``textureade.mosaic.render_mosaic``, seeds 0..N-1), a wider variety of textures.
@@ -47,11 +47,11 @@ def genuine_inputs() -> list[tuple[str, object, object, list]]:
     from textureade.mining import mine_scene
     from textureade.readers import open_ade20k
 
-    src = open_ade20k(GENUINE)
+    src, cfg = open_ade20k(GENUINE), load_mining_config()
     out = []
     for ref in src.items():
         scene = src.load(ref)
-        rs = mine_scene(scene, load_mining_config()).regions
+        rs = mine_scene(scene, cfg).regions
         out.append((scene.id, scene.image, rs.label_map, rs.regions))
     return out
 
@@ -70,7 +70,8 @@ def mosaic_inputs(n: int) -> list[tuple[str, object, object, list]]:
         rng = np.random.default_rng([0, i])
         k = int(rng.integers(2, 6))
         image, labels, chosen, _ = render_mosaic(rng, bank, k, (384, 512))
-        regions = [RegionInfo(j, [t.name]) for j, t in enumerate(chosen, 1)]
+        areas = np.bincount(labels.ravel(), minlength=k + 1)  # as textureade.mosaic gives them
+        regions = [RegionInfo(j, [t.name], area=int(areas[j])) for j, t in enumerate(chosen, 1)]
         out.append((f"mosaic-{i}", image, labels, regions))
     return out
 
