@@ -51,6 +51,7 @@ from benchmark.training_logs import TrainLogs
 from benchmark.training_recipe import load_recipe
 from textureade.errors import UserError
 from textureade.fileio import atomic_path, atomic_write
+from textureade.yamlfile import read_yaml_mapping
 
 
 @dataclass
@@ -206,7 +207,7 @@ def train(cfg: TrainConfig) -> TrainSummary:
     trainer = load_class(recipe["trainer"])(params, recipe)
     ckpt = torch.load(out / "last.pt", map_location="cpu", weights_only=True) if cfg.resume else None
     if ckpt is not None and (out / "recipe.yaml").is_file():
-        if yaml.safe_load((out / "recipe.yaml").read_text()) != recipe:
+        if read_yaml_mapping(out / "recipe.yaml", "training recipe") != recipe:
             raise UserError(f"--resume: {out} was started with another recipe (see its recipe.yaml)")
     # the sample count is counted once (a streaming pass) and kept in the checkpoint for resuming
     n_samples = int(ckpt["train_state"]["n_samples"]) if ckpt else sum(1 for _ in train_handle.iter_samples())

@@ -292,11 +292,9 @@ class BuildConfig:
         return hashlib.sha256(blob).hexdigest()
 
 
-def _renamed_keys(
-    data: dict[str, Any], renamed: dict[str, str], where: str, stacklevel: int
-) -> dict[str, Any]:
+def _renamed_keys(data: dict[str, Any], renamed: dict[str, str], where: str) -> dict[str, Any]:
     """``data`` with each deprecated key (``renamed``: old -> new) moved to its new name, warning once
-    per key (the warning points ``stacklevel`` frames up: at the caller of the public resolver)."""
+    per key (the warning points at the caller of the public resolver: 4 frames up)."""
     data = dict(data)
     for old, new in renamed.items():
         if old not in data:
@@ -304,7 +302,7 @@ def _renamed_keys(
         value = data.pop(old)
         if value is None:
             continue
-        warnings.warn(f"{where}: {old!r} is deprecated; use {new!r}", FutureWarning, stacklevel=stacklevel)
+        warnings.warn(f"{where}: {old!r} is deprecated; use {new!r}", FutureWarning, stacklevel=4)
         if data.get(new) is not None and data[new] != value:
             raise UserError(f"{where}: give {new!r} only (the deprecated {old!r} says {value!r})")
         data[new] = value
@@ -335,13 +333,13 @@ def resolve_config(
     merged: dict[str, Any] = {}
     if yaml_path:
         where = f"{what} config {yaml_path}"
-        data = _renamed_keys(read_yaml_mapping(Path(yaml_path), f"{what} config"), renamed, where, 4)
+        data = _renamed_keys(read_yaml_mapping(Path(yaml_path), f"{what} config"), renamed, where)
         unknown = sorted(set(data) - known)
         if unknown:
             raise UserError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {sorted(known)}")
         check_yaml_types(data, cls, where)
         merged.update(data)
-    for key, value in _renamed_keys(cli or {}, renamed, f"{what} options", 4).items():
+    for key, value in _renamed_keys(cli or {}, renamed, f"{what} options").items():
         if key not in known:
             raise UserError(f"unknown {what} option {key!r}")
         if value is None:

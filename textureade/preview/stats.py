@@ -260,9 +260,7 @@ def dataset_stats(path: str, baseline: str = "class", split: str | None = None) 
 
 def stats_text(stats: DatasetStats) -> str:
     """A short plain-text report of :class:`DatasetStats` (the json format has every number)."""
-
-    def fmt(x: float | None) -> str:
-        return "n/a" if x is None or math.isnan(x) else f"{x:.4f}"
+    from textureade.preview.render import fmt
 
     lines = [
         f"{stats.path}: {stats.n_samples} samples, {stats.n_regions} regions",
@@ -272,11 +270,11 @@ def stats_text(stats: DatasetStats) -> str:
         "describers: " + ", ".join(f"{k} {v}" for k, v in stats.describers.items()),
     ]
     for kind, q in stats.quality.items():
-        lines.append(f"region quality, {kind}: spread {fmt(q.spread)} (n {q.n_spread}), "
-                     f"separability {fmt(q.separability)} (n {q.n_separability})")  # fmt: skip
+        lines.append(f"region quality, {kind}: spread {fmt(q.spread, 4)} (n {q.n_spread}), "
+                     f"separability {fmt(q.separability, 4)} (n {q.n_separability})")  # fmt: skip
     if stats.baseline == "class":
         lines.append(
             f"class partition differs in {stats.n_class_differs} samples; of those mined more homogeneous: "
-            f"{fmt(stats.mined_more_homogeneous)}, better separated: {fmt(stats.mined_better_separated)}"
+            f"{fmt(stats.mined_more_homogeneous, 4)}, better separated: {fmt(stats.mined_better_separated, 4)}"
         )
     return "\n".join(lines)
